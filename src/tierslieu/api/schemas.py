@@ -1,0 +1,236 @@
+"""Request and response bodies. Inputs list only what a caller may set (no mass assignment)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+import msgspec
+
+from tierslieu.domain.vocabulary import (
+    AssetKind,
+    Audience,
+    BookingMode,
+    MemberRole,
+    PersonKind,
+    StructureKind,
+)
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, examples=["sophie@exemple.fr"])]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+LongName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Text = Annotated[str, msgspec.Meta(max_length=5000)]
+Phone = Annotated[str, msgspec.Meta(max_length=30, pattern=r"^[0-9+() .-]*$")]
+Slug = Annotated[
+    str, msgspec.Meta(min_length=3, max_length=60, pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+]
+Postcode = Annotated[str, msgspec.Meta(max_length=10, pattern=r"^[0-9A-Za-z -]*$")]
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, examples=["Europe/Paris"])]
+Capacity = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True):
+    """Unknown fields are refused: nobody can slip in ``role`` or ``is_admin``."""
+
+
+# --- accounts ----------------------------------------------------------------------
+
+
+class RegisterIn(Strict):
+    email: Email
+    password: Password
+    display_name: Name
+    kind: PersonKind
+    phone: Phone | None = None
+    locale: Annotated[str, msgspec.Meta(pattern=r"^(fr|en)$")] = "fr"
+
+
+class LoginIn(Strict):
+    email: Email
+    password: Password
+
+
+class TokenOut(msgspec.Struct):
+    token: str
+    token_type: str
+    expires_at: dt.datetime
+
+
+class MembershipOut(msgspec.Struct):
+    structure_slug: str
+    structure_name: str
+    role: MemberRole
+
+
+class UserOut(msgspec.Struct):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    kind: PersonKind
+    phone: str | None
+    locale: str
+
+
+class MeOut(msgspec.Struct):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    kind: PersonKind
+    phone: str | None
+    locale: str
+    is_admin: bool
+    memberships: list[MembershipOut]
+
+
+# --- structures -------------------------------------------------------------------
+
+
+class StructureIn(Strict):
+    slug: Slug
+    name: LongName
+    kind: StructureKind
+    commune: Name
+    address: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    postcode: Postcode = ""
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    timezone: TimeZone = "Europe/Paris"
+    description: Text = ""
+
+
+class StructurePatch(Strict):
+    name: LongName | msgspec.UnsetType = msgspec.UNSET
+    kind: StructureKind | msgspec.UnsetType = msgspec.UNSET
+    commune: Name | msgspec.UnsetType = msgspec.UNSET
+    address: Annotated[str, msgspec.Meta(max_length=300)] | msgspec.UnsetType = msgspec.UNSET
+    postcode: Postcode | msgspec.UnsetType = msgspec.UNSET
+    latitude: Latitude | msgspec.UnsetType | None = msgspec.UNSET
+    longitude: Longitude | msgspec.UnsetType | None = msgspec.UNSET
+    timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
+    description: Text | msgspec.UnsetType = msgspec.UNSET
+
+
+class StructureOut(msgspec.Struct):
+    id: uuid.UUID
+    slug: str
+    name: str
+    kind: StructureKind
+    address: str
+    postcode: str
+    commune: str
+    latitude: float | None
+    longitude: float | None
+    timezone: str
+    description: str
+
+
+class MemberIn(Strict):
+    email: Email
+    role: MemberRole
+
+
+class MemberOut(msgspec.Struct):
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    role: MemberRole
+
+
+# --- assets -----------------------------------------------------------------------
+
+
+class Accessibility(Strict):
+    wheelchair: bool = False
+    step_free: bool = False
+    accessible_toilets: bool = False
+
+
+class RulesIn(Strict):
+    min_notice_minutes: Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 60)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    max_advance_days: Annotated[int, msgspec.Meta(ge=1, le=366)] | msgspec.UnsetType = msgspec.UNSET
+    cancel_until_minutes: (
+        Annotated[int, msgspec.Meta(ge=0, le=30 * 24 * 60)] | msgspec.UnsetType
+    ) = msgspec.UNSET
+    max_party_size: Annotated[int, msgspec.Meta(ge=1, le=500)] | msgspec.UnsetType = msgspec.UNSET
+    requires_approval: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class RulesOut(msgspec.Struct):
+    min_notice_minutes: int
+    max_advance_days: int
+    cancel_until_minutes: int
+    max_party_size: int
+    requires_approval: bool
+
+
+AudienceList = Annotated[list[Audience], msgspec.Meta(min_length=1, max_length=4)]
+
+
+class AssetIn(Strict):
+    name: LongName
+    kind: AssetKind
+    capacity: Capacity
+    audience: AudienceList
+    booking_mode: BookingMode = BookingMode.SHARED
+    description: Text = ""
+    accessibility: Accessibility = msgspec.field(default_factory=Accessibility)
+    rules: RulesIn = msgspec.field(default_factory=RulesIn)
+
+
+class AccessibilityPatch(Strict):
+    wheelchair: bool | msgspec.UnsetType = msgspec.UNSET
+    step_free: bool | msgspec.UnsetType = msgspec.UNSET
+    accessible_toilets: bool | msgspec.UnsetType = msgspec.UNSET
+
+
+class AssetPatch(Strict):
+    name: LongName | msgspec.UnsetType = msgspec.UNSET
+    capacity: Capacity | msgspec.UnsetType = msgspec.UNSET
+    audience: AudienceList | msgspec.UnsetType = msgspec.UNSET
+    description: Text | msgspec.UnsetType = msgspec.UNSET
+    accessibility: AccessibilityPatch | msgspec.UnsetType = msgspec.UNSET
+    rules: RulesIn | msgspec.UnsetType = msgspec.UNSET
+
+
+class StructureRef(msgspec.Struct):
+    slug: str
+    name: str
+    commune: str
+    timezone: str
+
+
+class AssetOut(msgspec.Struct):
+    id: uuid.UUID
+    structure: StructureRef
+    name: str
+    kind: AssetKind
+    booking_mode: BookingMode
+    capacity: int
+    audience: list[Audience]
+    description: str
+    accessibility: Accessibility
+    rules: RulesOut
+    archived: bool
+
+
+def given(struct: msgspec.Struct) -> dict[str, object]:
+    """The fields a caller actually sent (UNSET ones dropped), nested structs included."""
+    out: dict[str, object] = {}
+    for name in struct.__struct_fields__:
+        value = getattr(struct, name)
+        if value is msgspec.UNSET:
+            continue
+        if isinstance(value, msgspec.Struct):
+            value = given(value)
+        elif isinstance(value, list):
+            value = [str(v) if isinstance(v, str) else v for v in value]
+        out[name] = (
+            value.value if hasattr(value, "value") and not isinstance(value, dict) else value
+        )
+    return out

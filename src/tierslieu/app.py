@@ -1,0 +1,85 @@
+"""create_app(settings): the only place that wires the service together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+)
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.openapi.config import OpenAPIConfig
+
+from tierslieu import __version__
+from tierslieu.api.assets import AssetController, StructureAssetController
+from tierslieu.api.auth import AuthController, MeController
+from tierslieu.api.deps import DEPENDENCIES
+from tierslieu.api.structures import StructureController
+from tierslieu.api.system import health, livez
+from tierslieu.db import create_engine
+from tierslieu.errors import EXCEPTION_HANDLERS
+from tierslieu.settings import Settings
+
+logger = logging.getLogger("tierslieu")
+
+ROUTE_HANDLERS = [
+    livez,
+    health,
+    AuthController,
+    MeController,
+    StructureController,
+    StructureAssetController,
+    AssetController,
+]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the ASGI application for ``settings`` (read from the environment if omitted)."""
+    settings = settings or Settings.from_env()
+    if settings.uses_dev_secret:
+        logger.warning(
+            "TIERSLIEU_SECRET_KEY is not set: using the development default. "
+            "Set a long random value before exposing this service."
+        )
+    engine = create_engine(settings)
+    db_config = SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        create_all=False,  # the schema only ever comes from Alembic migrations
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = Litestar(
+        route_handlers=ROUTE_HANDLERS,
+        dependencies=DEPENDENCIES,
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="tierslieu",
+            version=__version__,
+            description=(
+                "Réservations, repas et calendriers des tiers-lieux. "
+                "Errors are RFC 9457 problem details, in French unless `Accept-Language: en`."
+            ),
+            path="/schema",
+        ),
+        # Calendar feeds must never be gzipped (Outlook subscriptions break on it).
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude=["/ical"]),
+        debug=settings.debug,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    return app

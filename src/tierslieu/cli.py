@@ -1,0 +1,130 @@
+"""The ``tierslieu`` command: serve, migrate, load the demo, create an admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tierslieu import db
+from tierslieu.errors import DomainError
+from tierslieu.settings import Settings, SettingsError
+
+T = TypeVar("T")
+
+
+def _run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def _main() -> T:
+        engine = db.create_engine(settings)
+        try:
+            async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_main())
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    revision = db.current_revision(settings)
+    if revision is None:
+        print(
+            "La base n'est pas initialisée : lancez d'abord `tierslieu db upgrade`.",
+            file=sys.stderr,
+        )
+        return 1
+    uvicorn.run(
+        "tierslieu.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+        server_header=False,
+    )
+    return 0
+
+
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    if args.action == "upgrade":
+        db.upgrade(settings, args.revision or "head")
+        print(f"Base de données à jour ({db.current_revision(settings)}).")
+    elif args.action == "downgrade":
+        db.downgrade(settings, args.revision or "base")
+        print(f"Base de données ramenée à {db.current_revision(settings) or 'vide'}.")
+    else:
+        print(db.current_revision(settings) or "(vide)")
+    return 0
+
+
+def cmd_demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from tierslieu.services.demo import DEMO_PASSWORD, load_demo
+
+    accounts = _run_with_session(settings, lambda s: load_demo(s, settings))
+    print(f"Données de démonstration chargées. Comptes (mot de passe commun : {DEMO_PASSWORD}) :")
+    for account in accounts:
+        print(f"  {account.email:<32} {account.note}")
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from tierslieu.services.accounts import create_admin
+
+    _run_with_session(
+        settings, lambda s: create_admin(s, settings, email=args.email, password=args.password)
+    )
+    print(f"Administrateur prêt : {args.email}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tierslieu", description="tierslieu — tiers-lieux booking service"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    database = sub.add_parser("db", help="database migrations")
+    database.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    database.add_argument("revision", nargs="?", default=None)
+    database.set_defaults(func=cmd_db)
+
+    demo = sub.add_parser("demo", help="load the demo data (idempotent)")
+    demo.set_defaults(func=cmd_demo)
+
+    admin = sub.add_parser("create-admin", help="create or promote a platform admin")
+    admin.add_argument("email")
+    admin.add_argument("--password", required=True)
+    admin.set_defaults(func=cmd_create_admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"Configuration invalide : {exc}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(settings, args) or 0)
+    except DomainError as exc:
+        fields: Any = ", ".join(f"{f.field}: {f.message_code}" for f in exc.fields)
+        print(f"Refusé : {exc.code} {fields}".strip(), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

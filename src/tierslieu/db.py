@@ -1,0 +1,108 @@
+"""Database engines, the SQLite concurrency set-up, and Alembic migrations."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tierslieu.settings import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """Create the async engine for the configured database.
+
+    On SQLite every transaction starts with ``BEGIN IMMEDIATE`` so that a
+    read-then-write transaction takes the single write lock up front and
+    waits for it (busy timeout) instead of failing with SQLITE_BUSY_SNAPSHOT
+    when another writer committed in between. WAL lets readers go on meanwhile.
+    """
+    kwargs: dict[str, Any] = {"echo": settings.echo_sql}
+    if settings.is_sqlite:
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    else:
+        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+    engine = create_async_engine(settings.database_url, **kwargs)
+    if settings.is_sqlite:
+        _install_sqlite_hooks(engine)
+    return engine
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """One round trip to the database; raises if it is unreachable."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+# --- migrations -----------------------------------------------------------------
+
+
+def migrations_path() -> Path:
+    """Where the Alembic scripts are: shipped in the wheel, or the checkout's ``alembic/``."""
+    packaged = Path(__file__).resolve().parent / "_migrations"
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / "alembic"
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError("tierslieu migrations not found (neither packaged nor in a checkout)")
+
+
+def alembic_config(settings: Settings) -> AlembicConfig:
+    """An Alembic configuration that needs no ``alembic.ini`` nor a working directory."""
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(migrations_path()))
+    # '%' must be doubled for ConfigParser interpolation.
+    config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    config.attributes["tierslieu_settings"] = settings
+    return config
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    command.upgrade(alembic_config(settings), revision)
+
+
+def downgrade(settings: Settings, revision: str = "base") -> None:
+    command.downgrade(alembic_config(settings), revision)
+
+
+def current_revision(settings: Settings) -> str | None:
+    async def _read() -> str | None:
+        engine = create_engine(settings)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(_current_from_connection)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_read())
+
+
+def _current_from_connection(connection: Any) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()

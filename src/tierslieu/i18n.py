@@ -1,0 +1,201 @@
+"""Interface language: French first, English available.
+
+Problem titles and details live here, keyed by the problem code, so every
+error a person sees has both languages in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+DEFAULT_LANGUAGE = "fr"
+LANGUAGES = ("fr", "en")
+
+# code -> language -> (title, detail template)
+PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
+    "validation-error": {
+        "fr": ("Données invalides", "Certaines valeurs envoyées ne sont pas valides."),
+        "en": ("Invalid data", "Some of the values sent are not valid."),
+    },
+    "malformed-body": {
+        "fr": ("Requête illisible", "Le corps de la requête n'est pas un JSON valide."),
+        "en": ("Unreadable request", "The request body is not valid JSON."),
+    },
+    "unauthenticated": {
+        "fr": (
+            "Connexion requise",
+            "Connectez-vous pour continuer (jeton absent, invalide ou expiré).",
+        ),
+        "en": ("Sign-in required", "Please sign in (token missing, invalid or expired)."),
+    },
+    "invalid-credentials": {
+        "fr": ("Identifiants incorrects", "L'adresse e-mail ou le mot de passe est incorrect."),
+        "en": ("Wrong credentials", "The e-mail address or the password is wrong."),
+    },
+    "too-many-attempts": {
+        "fr": (
+            "Trop de tentatives",
+            "Trop de tentatives de connexion échouées. Réessayez dans {minutes} minutes.",
+        ),
+        "en": (
+            "Too many attempts",
+            "Too many failed sign-in attempts. Try again in {minutes} minutes.",
+        ),
+    },
+    "forbidden": {
+        "fr": ("Accès refusé", "Vous n'avez pas les droits nécessaires pour cette action."),
+        "en": ("Forbidden", "You do not have the rights needed for this action."),
+    },
+    "not-found": {
+        "fr": ("Introuvable", "La ressource demandée n'existe pas."),
+        "en": ("Not found", "The requested resource does not exist."),
+    },
+    "method-not-allowed": {
+        "fr": ("Méthode non autorisée", "Cette méthode n'est pas acceptée à cette adresse."),
+        "en": ("Method not allowed", "This method is not accepted at this address."),
+    },
+    "payload-too-large": {
+        "fr": ("Requête trop volumineuse", "Le corps de la requête dépasse la taille autorisée."),
+        "en": ("Request too large", "The request body exceeds the allowed size."),
+    },
+    "unsupported-media-type": {
+        "fr": ("Format non pris en charge", "Ce format de contenu n'est pas accepté."),
+        "en": ("Unsupported media type", "This content type is not accepted."),
+    },
+    "email-taken": {
+        "fr": ("Adresse déjà utilisée", "Un compte existe déjà avec cette adresse e-mail."),
+        "en": ("E-mail already used", "An account already exists with this e-mail address."),
+    },
+    "slug-taken": {
+        "fr": ("Identifiant déjà pris", "Une structure utilise déjà l'identifiant « {slug} »."),
+        "en": ("Identifier taken", "A structure already uses the identifier “{slug}”."),
+    },
+    "unknown-person": {
+        "fr": (
+            "Personne inconnue",
+            "Aucun compte n'existe avec l'adresse {email} : la personne doit d'abord s'inscrire.",
+        ),
+        "en": ("Unknown person", "No account exists for {email}: the person must register first."),
+    },
+    "last-manager": {
+        "fr": (
+            "Dernier responsable",
+            "La structure doit garder au moins un responsable : nommez-en un autre d'abord.",
+        ),
+        "en": ("Last manager", "The structure must keep a manager: appoint another one first."),
+    },
+    "asset-archived": {
+        "fr": ("Ressource archivée", "Cette ressource est archivée et ne peut plus être modifiée."),
+        "en": ("Asset archived", "This asset is archived and can no longer be changed."),
+    },
+    "internal-error": {
+        "fr": ("Erreur interne", "Une erreur inattendue s'est produite ; rien n'a été enregistré."),
+        "en": ("Internal error", "An unexpected error occurred; nothing was saved."),
+    },
+    "service-unavailable": {
+        "fr": ("Service indisponible", "La base de données ne répond pas."),
+        "en": ("Service unavailable", "The database does not answer."),
+    },
+}
+
+# Field-level messages (validation errors), keyed by a short code.
+FIELD_MESSAGES: dict[str, dict[str, str]] = {
+    "required": {"fr": "Champ obligatoire.", "en": "This field is required."},
+    "unknown-field": {"fr": "Champ non autorisé.", "en": "This field is not allowed."},
+    "wrong-type": {"fr": "Type attendu : {expected}.", "en": "Expected type: {expected}."},
+    "invalid-choice": {
+        "fr": "Valeur non autorisée : {value}.",
+        "en": "Value not allowed: {value}.",
+    },
+    "too-short": {"fr": "Trop court (au moins {n}).", "en": "Too short (at least {n})."},
+    "too-long": {"fr": "Trop long (au plus {n}).", "en": "Too long (at most {n})."},
+    "too-small": {"fr": "Doit être au moins {n}.", "en": "Must be at least {n}."},
+    "too-large": {"fr": "Doit être au plus {n}.", "en": "Must be at most {n}."},
+    "bad-format": {"fr": "Format invalide.", "en": "Invalid format."},
+    "invalid-email": {"fr": "Adresse e-mail invalide.", "en": "Invalid e-mail address."},
+    "invalid-timezone": {
+        "fr": "Fuseau horaire inconnu (exemple : Europe/Paris).",
+        "en": "Unknown time zone (example: Europe/Paris).",
+    },
+    "invalid-slug": {
+        "fr": "Minuscules, chiffres et tirets, 3 à 60 caractères.",
+        "en": "Lower-case letters, digits and hyphens, 3 to 60 characters.",
+    },
+    "weak-password": {
+        "fr": "Le mot de passe doit faire au moins 10 caractères.",
+        "en": "The password must be at least 10 characters long.",
+    },
+    "invalid": {"fr": "Valeur invalide.", "en": "Invalid value."},
+}
+
+
+def negotiate(accept_language: str | None) -> str:
+    """Pick fr or en from an Accept-Language header; French when nothing matches."""
+    if not accept_language:
+        return DEFAULT_LANGUAGE
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept_language.split(",")):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()
+        quality = 1.0
+        for param in pieces[1:]:
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.split("-")[0]
+        if primary in LANGUAGES and quality > 0:
+            ranked.append((-quality, index, primary))
+    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
+
+
+def problem_text(code: str, lang: str, params: dict[str, Any] | None = None) -> tuple[str, str]:
+    entry = PROBLEMS.get(code) or PROBLEMS["internal-error"]
+    title, detail = entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    return title, _format(detail, params)
+
+
+def field_message(code: str, lang: str, params: dict[str, Any] | None = None) -> str:
+    entry = FIELD_MESSAGES.get(code) or FIELD_MESSAGES["invalid"]
+    return _format(entry.get(lang) or entry[DEFAULT_LANGUAGE], params)
+
+
+def _format(template: str, params: dict[str, Any] | None) -> str:
+    if not params:
+        return template
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError):
+        return template
+
+
+# msgspec's English validation messages, mapped to field message codes.
+_MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str, Any]] = [
+    (re.compile(r"Object missing required field `(?P<field>[^`]+)`"), "required", None),
+    (re.compile(r"Object contains unknown field `(?P<field>[^`]+)`"), "unknown-field", None),
+    (re.compile(r"Expected `(?P<expected>[^`]+)`, got `[^`]+`"), "wrong-type", "expected"),
+    (re.compile(r"Invalid enum value (?P<value>'[^']*'|\S+)"), "invalid-choice", None),
+    (re.compile(r"Expected `(?:str|array|object)` of length >= (?P<n>\d+)"), "too-short", "n"),
+    (re.compile(r"Expected `(?:str|array|object)` of length <= (?P<n>\d+)"), "too-long", "n"),
+    (re.compile(r"Expected `(?:int|float)` >= (?P<n>[-\d.]+)"), "too-small", "n"),
+    (re.compile(r"Expected `(?:int|float)` <= (?P<n>[-\d.]+)"), "too-large", "n"),
+    (re.compile(r"Expected `str` matching regex"), "bad-format", None),
+    (
+        re.compile(r"Invalid RFC3339|Invalid ISO|Invalid date|Invalid time|Invalid datetime"),
+        "bad-format",
+        None,
+    ),
+]
+
+
+def translate_validation(message: str) -> tuple[str, dict[str, Any], str | None]:
+    """Map one msgspec message to (code, params, field name found in the message)."""
+    for pattern, code, _ in _MSGSPEC_PATTERNS:
+        match = pattern.search(message)
+        if match:
+            groups = match.groupdict()
+            return code, groups, groups.get("field")
+    return "invalid", {}, None

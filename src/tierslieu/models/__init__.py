@@ -1,0 +1,16 @@
+"""SQLAlchemy tables, one module per aggregate. Importing this registers them all."""
+
+from tierslieu.models.accounts import ApiToken, LoginFailure, User
+from tierslieu.models.base import Base, metadata
+from tierslieu.models.structures import Asset, Membership, Structure
+
+__all__ = [
+    "ApiToken",
+    "Asset",
+    "Base",
+    "LoginFailure",
+    "Membership",
+    "Structure",
+    "User",
+    "metadata",
+]

@@ -1,0 +1,61 @@
+"""People, their login tokens and failed login attempts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tierslieu.domain.vocabulary import PersonKind, sql_in
+from tierslieu.models.base import Base
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (CheckConstraint(f"kind IN ({sql_in(PersonKind)})", name="kind"),)
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(30), default=None)
+    locale: Mapped[str] = mapped_column(String(5), default="fr")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", lazy="noload", cascade="all, delete-orphan"
+    )
+
+
+class ApiToken(Base):
+    """A bearer token issued at login. Only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+
+
+class LoginFailure(Base):
+    """One failed login, counted per account and per client address to throttle guessing."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_email_at", "email", "occurred_at"),
+        Index("ix_login_failure_client_at", "client", "occurred_at"),
+    )
+
+    email: Mapped[str] = mapped_column(String(254))
+    client: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+from tierslieu.models.structures import Membership  # noqa: E402

@@ -1,0 +1,107 @@
+"""Structures, who works there, and the assets they open."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from advanced_alchemy.types import DateTimeUTC, JsonB
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tierslieu.domain.vocabulary import (
+    AssetKind,
+    BookingMode,
+    MemberRole,
+    StructureKind,
+    sql_in,
+)
+from tierslieu.models.base import Base
+
+
+class Structure(Base):
+    __tablename__ = "structure"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({sql_in(StructureKind)})", name="kind"),
+        Index("ix_structure_commune", "commune"),
+    )
+
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    postcode: Mapped[str] = mapped_column(String(10), default="")
+    commune: Mapped[str] = mapped_column(String(120))
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Membership(Base):
+    """A person's role in a structure: manager, staff or kitchen."""
+
+    __tablename__ = "membership"
+    __table_args__ = (
+        UniqueConstraint("structure_id", "user_id"),
+        CheckConstraint(f"role IN ({sql_in(MemberRole)})", name="role"),
+    )
+
+    structure_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+
+    user: Mapped[User] = relationship(back_populates="memberships", lazy="raise")
+    structure: Mapped[Structure] = relationship(lazy="raise")
+
+
+class Asset(Base):
+    """One opened resource of a structure and its booking rules."""
+
+    __tablename__ = "asset"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({sql_in(AssetKind)})", name="kind"),
+        CheckConstraint(f"booking_mode IN ({sql_in(BookingMode)})", name="booking_mode"),
+        CheckConstraint("capacity >= 1", name="capacity_positive"),
+        CheckConstraint("max_party_size >= 1", name="max_party_size_positive"),
+        CheckConstraint("min_notice_minutes >= 0", name="min_notice_non_negative"),
+        CheckConstraint("max_advance_days >= 1", name="max_advance_positive"),
+        CheckConstraint("cancel_until_minutes >= 0", name="cancel_until_non_negative"),
+        Index("ix_asset_structure_kind", "structure_id", "kind"),
+    )
+
+    structure_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("structure.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    booking_mode: Mapped[str] = mapped_column(String(20))
+    capacity: Mapped[int] = mapped_column(Integer)
+    audience: Mapped[list[str]] = mapped_column(JsonB)
+    description: Mapped[str] = mapped_column(Text, default="")
+    wheelchair: Mapped[bool] = mapped_column(Boolean, default=False)
+    step_free: Mapped[bool] = mapped_column(Boolean, default=False)
+    accessible_toilets: Mapped[bool] = mapped_column(Boolean, default=False)
+    min_notice_minutes: Mapped[int] = mapped_column(Integer)
+    max_advance_days: Mapped[int] = mapped_column(Integer)
+    cancel_until_minutes: Mapped[int] = mapped_column(Integer)
+    max_party_size: Mapped[int] = mapped_column(Integer)
+    requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None
+    )
+
+    structure: Mapped[Structure] = relationship(lazy="raise")
+
+
+from tierslieu.models.accounts import User  # noqa: E402

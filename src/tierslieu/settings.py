@@ -1,0 +1,116 @@
+"""One frozen settings object, read once from ``TIERSLIEU_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEV_SECRET_KEY = "dev-secret-change-me"
+
+
+class SettingsError(ValueError):
+    """A TIERSLIEU_* variable holds a value the service cannot run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./tierslieu.db"
+    secret_key: str = DEV_SECRET_KEY
+    default_timezone: str = "Europe/Paris"
+    # Public origin used to build absolute links (calendar subscriptions, e-mails).
+    public_url: str = "http://127.0.0.1:8000"
+    debug: bool = False
+    echo_sql: bool = False
+    # Lifetime of a bearer token issued at login.
+    token_ttl_hours: int = 24 * 30
+    # Failed logins tolerated per account / per client address in the window before 429.
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_client: int = 20
+    login_failure_window_minutes: int = 15
+    # "default" (RFC 9106 low-memory profile) or "fast" (cheapest; test suites only).
+    password_hash_profile: str = "default"
+    max_body_bytes: int = 1_048_576
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        return self.secret_key == DEV_SECRET_KEY
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from the environment; raises SettingsError on a bad value."""
+        env = os.environ if environ is None else environ
+        defaults = cls()
+
+        def get(name: str, default: str) -> str:
+            return env.get(f"TIERSLIEU_{name}", default)
+
+        def get_int(name: str, default: int) -> int:
+            raw = get(name, str(default))
+            try:
+                return int(raw)
+            except ValueError:
+                raise SettingsError(f"TIERSLIEU_{name} must be an integer, got {raw!r}") from None
+
+        def get_bool(name: str, default: bool) -> bool:
+            return get(name, "1" if default else "0").strip().lower() in {"1", "true", "yes", "on"}
+
+        tz = get("DEFAULT_TIMEZONE", "Europe/Paris")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"TIERSLIEU_DEFAULT_TIMEZONE: unknown time zone {tz!r}") from None
+        profile = get("PASSWORD_HASH_PROFILE", "default")
+        if profile not in {"default", "fast"}:
+            raise SettingsError("TIERSLIEU_PASSWORD_HASH_PROFILE must be 'default' or 'fast'")
+        return cls(
+            database_url=normalise_database_url(get("DATABASE_URL", defaults.database_url)),
+            secret_key=get("SECRET_KEY", DEV_SECRET_KEY),
+            default_timezone=tz,
+            public_url=get("PUBLIC_URL", defaults.public_url).rstrip("/"),
+            debug=get_bool("DEBUG", False),
+            echo_sql=get_bool("ECHO_SQL", False),
+            token_ttl_hours=get_int("TOKEN_TTL_HOURS", defaults.token_ttl_hours),
+            login_max_failures_per_account=get_int(
+                "LOGIN_MAX_FAILURES_PER_ACCOUNT", defaults.login_max_failures_per_account
+            ),
+            login_max_failures_per_client=get_int(
+                "LOGIN_MAX_FAILURES_PER_CLIENT", defaults.login_max_failures_per_client
+            ),
+            login_failure_window_minutes=get_int(
+                "LOGIN_FAILURE_WINDOW_MINUTES", defaults.login_failure_window_minutes
+            ),
+            password_hash_profile=profile,
+            max_body_bytes=get_int("MAX_BODY_BYTES", defaults.max_body_bytes),
+        )
+
+    def warn_if_insecure(self) -> None:
+        if self.uses_dev_secret:
+            warnings.warn(
+                "TIERSLIEU_SECRET_KEY is not set: using the development default. "
+                "Set a long random TIERSLIEU_SECRET_KEY before exposing this service.",
+                stacklevel=2,
+            )
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual short forms and return an async-driver URL."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite:///"):
+        url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    if not (url.startswith("sqlite+aiosqlite://") or url.startswith("postgresql+asyncpg://")):
+        raise SettingsError(
+            "TIERSLIEU_DATABASE_URL must be a SQLite (sqlite:///file.db) "
+            "or PostgreSQL (postgresql://user@host/db) URL"
+        )
+    return url
