@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -19,10 +19,24 @@ PROBLEM_TYPE_BASE = "https://tierslieu.org/problems/"
 
 
 class DomainError(Exception):
-    """A rule of the field refused the request. Subclasses set ``code`` and ``status``."""
+    """A rule of the field refused the request.
+
+    Subclasses set ``code`` (the problem type slug) and ``status``; a subclass that
+    introduces a new code also sets ``messages`` = {"fr": (title, detail), "en": (…)},
+    with ``{param}`` placeholders filled from ``params``. They are registered in the
+    i18n catalogue when the class is defined, so messages live beside their error.
+    """
 
     code = "validation-error"
     status = 422
+    messages: ClassVar[dict[str, tuple[str, str]] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.messages:
+            if set(cls.messages) != set(i18n.LANGUAGES):
+                raise TypeError(f"{cls.__name__}.messages must have exactly {i18n.LANGUAGES}")
+            i18n.PROBLEMS[cls.code] = dict(cls.messages)
 
     def __init__(
         self,
