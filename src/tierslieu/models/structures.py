@@ -7,6 +7,7 @@ import uuid
 
 from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import (
+    true as sa_true,
     Boolean,
     CheckConstraint,
     Float,
@@ -46,6 +47,12 @@ class Structure(Base):
     longitude: Mapped[float | None] = mapped_column(Float, default=None)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Paris")
     description: Mapped[str] = mapped_column(Text, default="")
+    # Public holidays of France (``holidays`` package) close every asset of the structure,
+    # with the structure's subdivision (e.g. "57" for Moselle) when it has its own.
+    closed_on_public_holidays: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=sa_true()
+    )
+    holiday_subdivision: Mapped[str | None] = mapped_column(String(10), default=None)
 
 
 class Membership(Base):
