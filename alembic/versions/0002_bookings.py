@@ -226,7 +226,7 @@ def downgrade() -> None:
         batch_op.drop_column("closed_on_public_holidays")
 
     if op.get_bind().dialect.name == "postgresql":
-        op.drop_constraint("ex_booking_no_overlap", "booking", type_="exclude")
+        op.execute("ALTER TABLE booking DROP CONSTRAINT ex_booking_no_overlap")
 
     op.drop_table("slot_counter")
     with op.batch_alter_table("closure", schema=None) as batch_op:
