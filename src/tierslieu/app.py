@@ -19,10 +19,10 @@ from tierslieu import __version__
 from tierslieu.api.assets import AssetController, StructureAssetController
 from tierslieu.api.auth import AuthController, MeController
 from tierslieu.api.deps import DEPENDENCIES
+from tierslieu.api.problems import EXCEPTION_HANDLERS
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine
-from tierslieu.errors import EXCEPTION_HANDLERS
 from tierslieu.settings import Settings
 
 logger = logging.getLogger("tierslieu")

@@ -1,0 +1,140 @@
+"""The one mapping from exceptions to RFC 9457 problem details, in the caller's language."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from tierslieu import i18n
+from tierslieu.errors import DomainError, FieldError
+
+logger = logging.getLogger("tierslieu")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://tierslieu.org/problems/"
+
+
+def request_language(request: Request[Any, Any, Any]) -> str:
+    return i18n.negotiate(request.headers.get("accept-language"))
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    *,
+    code: str,
+    status: int,
+    params: dict[str, Any] | None = None,
+    fields: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    lang = request_language(request)
+    title, detail = i18n.problem_text(code, lang, params)
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "code": code,
+    }
+    if fields:
+        body["errors"] = [
+            {"field": f.field, "message": i18n.field_message(f.message_code, lang, f.params)}
+            for f in fields
+        ]
+    if extra:
+        body.update(extra)
+    response_headers = {"Content-Language": lang, **(headers or {})}
+    return Response(
+        body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=response_headers
+    )
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return problem_response(
+        request,
+        code=exc.code,
+        status=exc.status,
+        params=exc.params,
+        fields=exc.fields,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+_FIELD_IN_KEY = re.compile(r"\$\.(?P<path>[\w.\[\]]+)")
+
+
+def handle_validation_error(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Any]:
+    """Litestar's 400 for bad parameters and bodies becomes 422 with translated fields."""
+    detail = str(exc.detail or "")
+    if "Malformed JSON" in detail or "JSON is malformed" in detail or _is_decode_error(exc):
+        return problem_response(request, code="malformed-body", status=400)
+    fields: list[FieldError] = []
+    for item in exc.extra or []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", ""))
+        code, params, named_field = i18n.translate_validation(message)
+        key = item.get("key") or named_field or ""
+        path_match = _FIELD_IN_KEY.search(message)
+        if named_field and key in {"", "data"}:
+            key = named_field
+        elif path_match and key in {"", "data"}:
+            key = path_match.group("path")
+        elif named_field and path_match:
+            key = f"{path_match.group('path')}.{named_field}"
+        fields.append(FieldError(str(key), code, params))
+    if not fields:
+        fields.append(FieldError("", "invalid"))
+    return problem_response(request, code="validation-error", status=422, fields=fields)
+
+
+def _is_decode_error(exc: ValidationException) -> bool:
+    for item in exc.extra or []:
+        if isinstance(item, dict) and "JSON is malformed" in str(item.get("message", "")):
+            return True
+    return False
+
+
+_STATUS_CODES = {
+    400: "malformed-body",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    429: "too-many-attempts",
+    503: "service-unavailable",
+}
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= 500:
+        logger.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
+    code = _STATUS_CODES.get(status, "internal-error" if status >= 500 else "validation-error")
+    headers = dict(exc.headers or {})
+    return problem_response(request, code=code, status=status, headers=headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(request, code="internal-error", status=HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: handle_domain_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
