@@ -3,19 +3,41 @@
 from tierslieu.models.accounts import ApiToken, LoginFailure, User
 from tierslieu.models.base import Base, metadata
 from tierslieu.models.bookings import AvailabilityRule, Booking, Closure, SlotCounter
+from tierslieu.models.canteen import (
+    MealOrder,
+    MealOrderLine,
+    MealService,
+    MenuItem,
+    PickupWindow,
+    SuspendedMealEntry,
+    SuspendedMealPool,
+    SuspendedMealVoucher,
+    Tariff,
+    TariffAssignment,
+)
 from tierslieu.models.structures import Asset, Membership, Structure
 
 __all__ = [
     "ApiToken",
     "Asset",
     "AvailabilityRule",
+    "Base",
     "Booking",
     "Closure",
-    "Base",
     "LoginFailure",
+    "MealOrder",
+    "MealOrderLine",
+    "MealService",
     "Membership",
+    "MenuItem",
+    "PickupWindow",
     "SlotCounter",
     "Structure",
+    "SuspendedMealEntry",
+    "SuspendedMealPool",
+    "SuspendedMealVoucher",
+    "Tariff",
+    "TariffAssignment",
     "User",
     "metadata",
 ]

@@ -1,0 +1,282 @@
+"""Canteen rules: dishes, allergens, diets, cutoffs, prices and vouchers.
+
+Pure functions and closed vocabularies; no database, no web framework.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class DishKind(StrEnum):
+    STARTER = "starter"
+    MAIN = "main"
+    DESSERT = "dessert"
+    FORMULA = "formula"
+    DRINK = "drink"
+
+
+DISH_KIND_LABELS_FR = {
+    DishKind.STARTER: "Entrée",
+    DishKind.MAIN: "Plat",
+    DishKind.DESSERT: "Dessert",
+    DishKind.FORMULA: "Formule",
+    DishKind.DRINK: "Boisson",
+}
+
+
+class Allergen(StrEnum):
+    """The 14 allergens of EU regulation 1169/2011, annex II (fixed codes)."""
+
+    GLUTEN = "gluten"
+    CRUSTACEANS = "crustaceans"
+    EGGS = "eggs"
+    FISH = "fish"
+    PEANUTS = "peanuts"
+    SOYBEANS = "soybeans"
+    MILK = "milk"
+    NUTS = "nuts"
+    CELERY = "celery"
+    MUSTARD = "mustard"
+    SESAME = "sesame"
+    SULPHITES = "sulphites"
+    LUPIN = "lupin"
+    MOLLUSCS = "molluscs"
+
+
+ALLERGEN_LABELS_FR = {
+    Allergen.GLUTEN: "Céréales contenant du gluten",
+    Allergen.CRUSTACEANS: "Crustacés",
+    Allergen.EGGS: "Œufs",
+    Allergen.FISH: "Poissons",
+    Allergen.PEANUTS: "Arachides",
+    Allergen.SOYBEANS: "Soja",
+    Allergen.MILK: "Lait",
+    Allergen.NUTS: "Fruits à coque",
+    Allergen.CELERY: "Céleri",
+    Allergen.MUSTARD: "Moutarde",
+    Allergen.SESAME: "Graines de sésame",
+    Allergen.SULPHITES: "Anhydride sulfureux et sulfites",
+    Allergen.LUPIN: "Lupin",
+    Allergen.MOLLUSCS: "Mollusques",
+}
+
+
+class Diet(StrEnum):
+    VEGETARIAN = "vegetarian"
+    VEGAN = "vegan"
+    HALAL = "halal"
+    NO_PORK = "no_pork"
+    GLUTEN_FREE = "gluten_free"
+    TEXTURE_MODIFIED = "texture_modified"
+
+
+DIET_LABELS_FR = {
+    Diet.VEGETARIAN: "Végétarien",
+    Diet.VEGAN: "Végétalien",
+    Diet.HALAL: "Halal",
+    Diet.NO_PORK: "Sans porc",
+    Diet.GLUTEN_FREE: "Sans gluten",
+    Diet.TEXTURE_MODIFIED: "Texture modifiée",
+}
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
+    READY = "ready"
+    COLLECTED = "collected"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+ORDER_STATUS_LABELS_FR = {
+    OrderStatus.PLACED: "Commandée",
+    OrderStatus.READY: "Prête",
+    OrderStatus.COLLECTED: "Retirée",
+    OrderStatus.NO_SHOW: "Non retirée",
+    OrderStatus.CANCELLED: "Annulée",
+}
+
+# Statuses the kitchen may set, and the statuses that still hold portions.
+KITCHEN_STATUSES = frozenset({OrderStatus.READY, OrderStatus.COLLECTED, OrderStatus.NO_SHOW})
+ACTIVE_STATUSES = frozenset({OrderStatus.PLACED, OrderStatus.READY})
+HOLDING_STATUSES = frozenset(
+    {OrderStatus.PLACED, OrderStatus.READY, OrderStatus.COLLECTED, OrderStatus.NO_SHOW}
+)
+
+
+class MealKind(StrEnum):
+    LUNCH = "lunch"
+    DINNER = "dinner"
+
+
+class LedgerKind(StrEnum):
+    PAID_FORWARD = "paid_forward"  # a customer paid for suspended meals (credit)
+    REFUND = "refund"  # a paid-forward payment was reversed (debit)
+    VOUCHER = "voucher"  # staff gave a voucher (debit)
+    VOUCHER_CANCELLED = "voucher_cancelled"  # an unused voucher was taken back (credit)
+
+
+# Kinds of dish a repas-suspendu voucher pays for.
+VOUCHER_KINDS = frozenset({DishKind.FORMULA, DishKind.MAIN})
+
+# OWASP API6: nobody may hoard the week's portions.
+MAX_QUANTITY_PER_LINE = 10
+MAX_PORTIONS_PER_ORDER = 10
+MAX_SUSPENDED_PER_ORDER = 10
+MAX_ACTIVE_ORDERS_PER_PERSON = 10
+MAX_PRICE_CENTS = 100_000
+
+
+class LocalTimeError(ValueError):
+    """A wall-clock time that does not exist (spring-forward gap) in the zone."""
+
+
+def to_utc(value: dt.datetime, timezone: str) -> dt.datetime:
+    """An aware instant as UTC; a naive one is a wall-clock time in ``timezone``.
+
+    A naive time skipped by a daylight-saving change raises LocalTimeError; an
+    ambiguous one (autumn) takes the first occurrence.
+    """
+    if value.tzinfo is not None:
+        return value.astimezone(dt.UTC)
+    zone = ZoneInfo(timezone)
+    local = value.replace(tzinfo=zone, fold=0)
+    back = local.astimezone(dt.UTC).astimezone(zone)
+    if back.replace(tzinfo=None) != value:
+        raise LocalTimeError(value.isoformat())
+    return local.astimezone(dt.UTC)
+
+
+def to_local(value: dt.datetime, timezone: str) -> dt.datetime:
+    """An instant shown in the structure's zone (ISO 8601 with the local offset)."""
+    if value.tzinfo is None:  # SQLite may hand back naive UTC
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(ZoneInfo(timezone))
+
+
+def local_date(value: dt.datetime, timezone: str) -> dt.date:
+    return to_local(value, timezone).date()
+
+
+def ordering_open(now: dt.datetime, cutoff: dt.datetime) -> bool:
+    """Orders (and the owner's cancellations) are taken strictly before the cutoff."""
+    return now < cutoff
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    item_id: object
+    quantity: int
+    unit_cents: int
+    free_quantity: int
+
+    @property
+    def line_cents(self) -> int:
+        return self.unit_cents * (self.quantity - self.free_quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    item_id: object
+    quantity: int
+    kind: str
+    prices: Mapping[str, int]
+
+
+class NoPrice(ValueError):
+    """The item has no price for the caller's tariff."""
+
+    def __init__(self, item_id: object) -> None:
+        super().__init__(str(item_id))
+        self.item_id = item_id
+
+
+class NoVoucherItem(ValueError):
+    """A voucher needs one formula or main course in the order."""
+
+
+def price_order(
+    lines: Iterable[LineRequest],
+    tariff_code: str,
+    *,
+    suspended_meals: int = 0,
+    suspended_meal_cents: int = 0,
+    voucher: bool = False,
+) -> tuple[list[PricedLine], int]:
+    """Price each line at the tariff; a voucher makes one formula/main free (the dearest).
+
+    Returns the priced lines and the total in cents (paid-forward meals included).
+    """
+    requests = list(lines)
+    prices: list[int] = []
+    for line in requests:
+        if tariff_code not in line.prices:
+            raise NoPrice(line.item_id)
+        prices.append(int(line.prices[tariff_code]))
+    free_index: int | None = None
+    if voucher:
+        eligible = [i for i, line in enumerate(requests) if line.kind in VOUCHER_KINDS]
+        if not eligible:
+            raise NoVoucherItem()
+        free_index = max(eligible, key=lambda i: prices[i])
+    priced = [
+        PricedLine(
+            item_id=line.item_id,
+            quantity=line.quantity,
+            unit_cents=prices[i],
+            free_quantity=1 if i == free_index else 0,
+        )
+        for i, line in enumerate(requests)
+    ]
+    total = sum(p.line_cents for p in priced) + suspended_meals * suspended_meal_cents
+    return priced, total
+
+
+def tariff_for(
+    kind: str, assigned: str | None, defaults: Mapping[str, Iterable[str]]
+) -> str | None:
+    """The tariff a person pays: staff's assignment, else the tariff whose default_for holds their kind."""
+    if assigned is not None:
+        return assigned
+    for code, kinds in sorted(defaults.items()):
+        if kind in set(kinds):
+            return code
+    return None
+
+
+# --- vouchers ----------------------------------------------------------------------
+
+VOUCHER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, hand-written
+
+
+def new_voucher_code() -> str:
+    """A code to print on paper: RS-XXXX-XXXX-XXXX (60 random bits)."""
+    chars = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(12))
+    return f"RS-{chars[0:4]}-{chars[4:8]}-{chars[8:12]}"
+
+
+def normalise_voucher_code(code: str) -> str:
+    """What a person typed, as the canonical code: case, spaces and dashes forgiven."""
+    raw = "".join(ch for ch in code.upper() if ch.isalnum())
+    if raw.startswith("RS"):
+        raw = raw[2:]
+    return f"RS-{raw[0:4]}-{raw[4:8]}-{raw[8:12]}" if len(raw) == 12 else "RS-" + raw
+
+
+def voucher_hash(code: str) -> str:
+    """Only the SHA-256 of a voucher code is stored."""
+    return hashlib.sha256(normalise_voucher_code(code).encode()).hexdigest()
+
+
+def format_cents(cents: int) -> str:
+    """9,50 € — how French menus write prices."""
+    euros, rest = divmod(abs(cents), 100)
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{euros},{rest:02d} €"
