@@ -1,0 +1,103 @@
+"""Write a FeedCalendar as RFC 5545 bytes: the same data always gives the same bytes.
+
+icalendar does the escaping and the folding (75 octets, never inside a UTF-8
+character); we pass every value it would otherwise invent (UID, DTSTAMP, PRODID)
+and write the two properties it gets wrong (REFRESH-INTERVAL needs
+``VALUE=DURATION``; X-PUBLISHED-TTL must read ``PT1H``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from email.utils import format_datetime
+
+from icalendar import Calendar, Event, vDuration, vText
+
+from tierslieu.calendar.model import FeedCalendar, FeedEvent
+
+# Stable: no library version, no host name (RFC 5545 §3.7.3).
+PRODID = "-//tierslieu//tierslieu calendar feed//FR"
+REFRESH = dt.timedelta(hours=1)
+MEDIA_TYPE = "text/calendar; charset=utf-8"
+
+# Control characters other than TAB and LF have no place in a TEXT value (RFC 5545 §3.3.11).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """Normalise line ends and drop control characters, so no value can inject a line.
+
+    A multi-line value keeps its line breaks as LF (written escaped as ``\\n``);
+    a one-line value (SUMMARY, LOCATION) has them turned into spaces.
+    """
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    value = value.replace("\u2028", "\n").replace("\u2029", "\n").replace("\x85", "\n")
+    value = _CONTROLS.sub("", value)
+    if not multiline:
+        value = " ".join(part.strip() for part in value.split("\n") if part.strip())
+    return value.strip()
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def _event(item: FeedEvent) -> Event:
+    event = Event()
+    event.add("UID", item.uid)
+    event.add("DTSTAMP", _utc(item.last_modified))
+    if isinstance(item.start, dt.datetime) and isinstance(item.end, dt.datetime):
+        event.add("DTSTART", _utc(item.start))
+        event.add("DTEND", _utc(item.end))
+    else:
+        event.add("DTSTART", item.start)
+        event.add("DTEND", item.end)
+    event.add("SUMMARY", vText(clean_text(item.summary)))
+    description = clean_text(item.description, multiline=True)
+    if description:
+        event.add("DESCRIPTION", vText(description))
+    location = clean_text(item.location)
+    if location:
+        event.add("LOCATION", vText(location))
+    event.add("STATUS", item.status)
+    event.add("SEQUENCE", item.sequence)
+    event.add("TRANSP", "TRANSPARENT" if item.transparent else "OPAQUE")
+    if item.created is not None:
+        event.add("CREATED", _utc(item.created))
+    event.add("LAST-MODIFIED", _utc(item.last_modified))
+    return event
+
+
+def build_calendar(feed: FeedCalendar) -> bytes:
+    """The feed as bytes: CRLF, folded, events sorted by start then UID."""
+    cal = Calendar()
+    cal.add("VERSION", "2.0")
+    cal.add("PRODID", PRODID)
+    cal.add("CALSCALE", "GREGORIAN")
+    cal.add("METHOD", "PUBLISH")
+    name = clean_text(feed.name)
+    cal.add("NAME", vText(name))
+    cal.add("X-WR-CALNAME", vText(name))
+    description = clean_text(feed.description, multiline=True)
+    if description:
+        cal.add("DESCRIPTION", vText(description))
+        cal.add("X-WR-CALDESC", vText(description))
+    if feed.timezone:
+        cal.add("X-WR-TIMEZONE", vText(clean_text(feed.timezone)))
+    cal.add("REFRESH-INTERVAL", vDuration(REFRESH), parameters={"VALUE": "DURATION"})
+    cal.add("X-PUBLISHED-TTL", vDuration(REFRESH))
+    for item in sorted(feed.events, key=FeedEvent.sort_key):
+        cal.add_component(_event(item))
+    return cal.to_ical(sorted=True)
+
+
+def etag_of(body: bytes) -> str:
+    """A strong ETag: the quoted SHA-256 of the exact body."""
+    return '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+
+
+def http_date(value: dt.datetime) -> str:
+    """An HTTP-date (RFC 9110) for ``Last-Modified``."""
+    return format_datetime(_utc(value), usegmt=True)
