@@ -18,6 +18,11 @@ from litestar.openapi.config import OpenAPIConfig
 from tierslieu import __version__
 from tierslieu.api.assets import AssetController, StructureAssetController
 from tierslieu.api.auth import AuthController, MeController
+from tierslieu.api.bookings import (
+    AvailabilityController,
+    BookingController,
+    StructureBookingController,
+)
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.problems import EXCEPTION_HANDLERS
 from tierslieu.api.structures import StructureController
@@ -35,6 +40,9 @@ ROUTE_HANDLERS = [
     StructureController,
     StructureAssetController,
     AssetController,
+    AvailabilityController,
+    BookingController,
+    StructureBookingController,
 ]
 
 

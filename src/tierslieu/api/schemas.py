@@ -100,6 +100,8 @@ class StructureIn(Strict):
     longitude: Longitude | None = None
     timezone: TimeZone = "Europe/Paris"
     description: Text = ""
+    closed_on_public_holidays: bool = True
+    holiday_subdivision: Annotated[str, msgspec.Meta(max_length=10)] | None = None
 
 
 class StructurePatch(Strict):
@@ -112,6 +114,10 @@ class StructurePatch(Strict):
     longitude: Longitude | msgspec.UnsetType | None = msgspec.UNSET
     timezone: TimeZone | msgspec.UnsetType = msgspec.UNSET
     description: Text | msgspec.UnsetType = msgspec.UNSET
+    closed_on_public_holidays: bool | msgspec.UnsetType = msgspec.UNSET
+    holiday_subdivision: Annotated[str, msgspec.Meta(max_length=10)] | msgspec.UnsetType | None = (
+        msgspec.UNSET
+    )
 
 
 class StructureOut(msgspec.Struct):
@@ -126,6 +132,8 @@ class StructureOut(msgspec.Struct):
     longitude: float | None
     timezone: str
     description: str
+    closed_on_public_holidays: bool
+    holiday_subdivision: str | None
 
 
 class MemberIn(Strict):

@@ -42,6 +42,8 @@ def structure_out(s: Structure) -> StructureOut:
         longitude=s.longitude,
         timezone=s.timezone,
         description=s.description,
+        closed_on_public_holidays=s.closed_on_public_holidays,
+        holiday_subdivision=s.holiday_subdivision,
     )
 
 

@@ -102,9 +102,7 @@ class Booking(Base):
         CheckConstraint(f"status IN ({sql_in(BookingStatus)})", name="status"),
         CheckConstraint("starts_at < ends_at", name="ordered"),
         CheckConstraint("party_size >= 1", name="party_size_positive"),
-        CheckConstraint(
-            "user_id IS NOT NULL OR guest_name IS NOT NULL", name="owner_or_guest"
-        ),
+        CheckConstraint("user_id IS NOT NULL OR guest_name IS NOT NULL", name="owner_or_guest"),
         CheckConstraint("sequence >= 0", name="sequence_non_negative"),
         Index("ix_booking_asset_time", "asset_id", "starts_at"),
         Index("ix_booking_user_time", "user_id", "starts_at"),

@@ -7,7 +7,6 @@ import uuid
 
 from advanced_alchemy.types import DateTimeUTC, JsonB
 from sqlalchemy import (
-    true as sa_true,
     Boolean,
     CheckConstraint,
     Float,
@@ -17,6 +16,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+)
+from sqlalchemy import (
+    true as sa_true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 

@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_frozen_at: dt.datetime | None = None
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return _frozen_at if _frozen_at is not None else dt.datetime.now(dt.UTC)
+
+
+@contextmanager
+def frozen(at: dt.datetime) -> Iterator[None]:
+    """Make ``utcnow()`` answer ``at`` (an aware datetime) in this process, for tests."""
+    global _frozen_at
+    if at.tzinfo is None:
+        raise ValueError("frozen() needs an aware datetime")
+    previous, _frozen_at = _frozen_at, at.astimezone(dt.UTC)
+    try:
+        yield
+    finally:
+        _frozen_at = previous

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.domain.slots import valid_subdivision
 from tierslieu.domain.vocabulary import MemberRole
 from tierslieu.errors import (
     Forbidden,
@@ -36,6 +37,11 @@ def check_timezone(name: str) -> str:
     return name
 
 
+def check_subdivision(code: str | None) -> None:
+    if code is not None and not valid_subdivision(code):
+        raise InvalidInput("holiday_subdivision", "invalid")
+
+
 def check_slug(slug: str) -> str:
     if not (3 <= len(slug) <= 60) or not SLUG_RE.match(slug):
         raise InvalidInput("slug", "invalid-slug")
@@ -48,6 +54,7 @@ async def create_structure(session: AsyncSession, user: User, **fields: Any) -> 
         raise Forbidden()
     check_slug(fields["slug"])
     check_timezone(fields["timezone"])
+    check_subdivision(fields.get("holiday_subdivision"))
     structure = Structure(**fields)
     session.add(structure)
     try:
@@ -77,6 +84,8 @@ async def update_structure(
     await require_role(session, user, structure.id, MANAGERS)
     if "timezone" in changes:
         check_timezone(changes["timezone"])
+    if "holiday_subdivision" in changes:
+        check_subdivision(changes["holiday_subdivision"])
     for name, value in changes.items():
         setattr(structure, name, value)
     await session.commit()

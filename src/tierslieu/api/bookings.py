@@ -1,0 +1,557 @@
+"""Availability, free slots, bookings and the day sheet."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, Response, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from tierslieu.api.schemas import Strict
+from tierslieu.models import AvailabilityRule, Booking, Closure, User
+from tierslieu.services import availability, bookings
+from tierslieu.services.bookings import BookingView, Guest
+from tierslieu.services.clock import utcnow
+from tierslieu.templating import render
+
+WallClock = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["09:00"])]
+Weekday = Annotated[int, msgspec.Meta(ge=1, le=7)]
+Reason = Annotated[str, msgspec.Meta(max_length=300)]
+Note = Annotated[str, msgspec.Meta(max_length=1000)]
+
+STATUS_LABELS_FR = {
+    "pending": "en attente",
+    "confirmed": "confirmée",
+    "cancelled": "annulée",
+    "declined": "refusée",
+    "attended": "venu",
+    "no_show": "absent",
+}
+
+
+def _time(value: str) -> dt.time:
+    hours, minutes = value.split(":")
+    return dt.time(int(hours), int(minutes))
+
+
+def _local(moment: dt.datetime, tz: str) -> dt.datetime:
+    return moment.astimezone(ZoneInfo(tz))
+
+
+# --- schemas ------------------------------------------------------------------------------
+
+
+class RuleIn(Strict):
+    weekdays: Annotated[list[Weekday], msgspec.Meta(min_length=1, max_length=7)]
+    start_time: WallClock
+    end_time: WallClock
+    valid_from: dt.date
+    valid_until: dt.date | None = None
+    slot_minutes: Annotated[int, msgspec.Meta(ge=5, le=1440)] | None = None
+    capacity: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
+
+
+class RuleOut(msgspec.Struct):
+    id: uuid.UUID
+    weekdays: list[int]
+    start_time: str
+    end_time: str
+    valid_from: dt.date
+    valid_until: dt.date | None
+    slot_minutes: int | None
+    capacity: int | None
+
+
+class ClosureIn(Strict):
+    reason: Reason = ""
+    starts_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = None
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+
+
+class ClosureOut(msgspec.Struct):
+    id: uuid.UUID
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+    reason: str
+
+
+class AffectedBooking(msgspec.Struct):
+    id: uuid.UUID
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    party_size: int
+    status: str
+
+
+class RuleCreated(msgspec.Struct):
+    rule: RuleOut
+    affected_bookings: list[AffectedBooking]
+
+
+class ClosureCreated(msgspec.Struct):
+    closure: ClosureOut
+    affected_bookings: list[AffectedBooking]
+
+
+class AffectedOut(msgspec.Struct):
+    affected_bookings: list[AffectedBooking]
+
+
+class SlotOut(msgspec.Struct, omit_defaults=True):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int | None = None
+    remaining: int | None = None
+
+
+class GuestIn(Strict):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    phone: Annotated[str, msgspec.Meta(max_length=30, pattern=r"^[0-9+() .-]*$")] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+
+
+class BookingIn(Strict):
+    asset_id: uuid.UUID
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    party_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 1
+    note: Note = ""
+    guest: GuestIn | None = None
+
+
+class PersonOut(msgspec.Struct):
+    name: str | None
+    phone: str | None
+    guest: bool
+
+
+class BookingOut(msgspec.Struct, omit_defaults=True):
+    id: uuid.UUID
+    status: str
+    asset_id: uuid.UUID
+    asset_name: str
+    structure_slug: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    party_size: int
+    note: str
+    sequence: int
+    created_at: dt.datetime
+    cancellable_until: dt.datetime | None = None
+    # Only for the structure's staff.
+    person: PersonOut | None = None
+
+
+class AttendanceIn(Strict):
+    status: Literal["attended", "no_show"]
+
+
+def rule_out(rule: AvailabilityRule) -> RuleOut:
+    return RuleOut(
+        id=rule.id,
+        weekdays=list(rule.weekdays),
+        start_time=rule.start_time.strftime("%H:%M"),
+        end_time=rule.end_time.strftime("%H:%M"),
+        valid_from=rule.valid_from,
+        valid_until=rule.valid_until,
+        slot_minutes=rule.slot_minutes,
+        capacity=rule.capacity,
+    )
+
+
+def closure_out(closure: Closure, tz: str) -> ClosureOut:
+    return ClosureOut(
+        id=closure.id,
+        starts_at=_local(closure.starts_at, tz),
+        ends_at=_local(closure.ends_at, tz),
+        starts_on=closure.starts_on,
+        ends_on=closure.ends_on,
+        reason=closure.reason,
+    )
+
+
+def affected_out(items: list[Booking], tz: str) -> list[AffectedBooking]:
+    return [
+        AffectedBooking(
+            id=b.id,
+            starts_at=_local(b.starts_at, tz),
+            ends_at=_local(b.ends_at, tz),
+            party_size=b.party_size,
+            status=b.status,
+        )
+        for b in items
+    ]
+
+
+def booking_out(view: BookingView) -> BookingOut:
+    b, tz = view.booking, view.structure.timezone
+    cancellable_until = None
+    if b.status in {"pending", "confirmed"} and not view.caller_is_staff:
+        cancellable_until = _local(
+            b.starts_at - dt.timedelta(minutes=view.asset.cancel_until_minutes), tz
+        )
+    return BookingOut(
+        id=b.id,
+        status=b.status,
+        asset_id=view.asset.id,
+        asset_name=view.asset.name,
+        structure_slug=view.structure.slug,
+        starts_at=_local(b.starts_at, tz),
+        ends_at=_local(b.ends_at, tz),
+        party_size=b.party_size,
+        note=b.note,
+        sequence=b.sequence,
+        created_at=_local(b.created_at, tz),
+        cancellable_until=cancellable_until,
+        person=PersonOut(view.person_name, view.person_phone, b.user_id is None)
+        if view.caller_is_staff
+        else None,
+    )
+
+
+# --- controllers -------------------------------------------------------------------------------
+
+Day = Annotated[dt.date, QueryParameter()]
+
+
+class AvailabilityController(Controller):
+    path = "/api/assets/{asset_id:uuid}"
+    tags = ["disponibilités"]
+
+    @get("/slots", summary="What is free: slots with places left, or free intervals (public)")
+    async def slots(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        asset_id: FromPath[uuid.UUID],
+        from_: Annotated[dt.date, QueryParameter(name="from")],
+        to: Annotated[dt.date, QueryParameter()],
+    ) -> list[SlotOut]:
+        """At most 92 days; times in the structure's zone; past times and closures excluded."""
+        asset, free = await availability.free_slots(db_session, asset_id, from_, to)
+        tz = asset.structure.timezone
+        return [
+            SlotOut(_local(s.starts_at, tz), _local(s.ends_at, tz), s.capacity, s.remaining)
+            for s in free
+        ]
+
+    @get("/availability", summary="Opening rules of an asset (its staff)")
+    async def list_rules(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        asset_id: FromPath[uuid.UUID],
+    ) -> list[RuleOut]:
+        return [rule_out(r) for r in await availability.list_rules(db_session, user, asset_id)]
+
+    @post(
+        "/availability",
+        status_code=HTTP_201_CREATED,
+        summary="Add an opening rule or a one-off opening",
+    )
+    async def add_rule(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        asset_id: FromPath[uuid.UUID],
+        data: JSONBody[RuleIn],
+    ) -> RuleCreated:
+        """Local wall-clock times; ``valid_from == valid_until`` is a one-off extra opening."""
+        fields = msgspec.structs.asdict(data)
+        fields["start_time"], fields["end_time"] = _time(data.start_time), _time(data.end_time)
+        rule = await availability.add_rule(db_session, user, asset_id, fields)
+        return RuleCreated(rule=rule_out(rule), affected_bookings=[])
+
+    @delete(
+        "/availability/{rule_id:uuid}",
+        status_code=HTTP_200_OK,
+        summary="Remove an opening rule; reports bookings now outside opening hours",
+    )
+    async def delete_rule(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        asset_id: FromPath[uuid.UUID],
+        rule_id: FromPath[uuid.UUID],
+    ) -> AffectedOut:
+        """Bookings are never cancelled silently: the ones now outside opening hours are listed."""
+        affected = await availability.delete_rule(db_session, user, asset_id, rule_id)
+        tz = (await availability.get_asset(db_session, asset_id, user)).structure.timezone
+        return AffectedOut(affected_bookings=affected_out(affected, tz))
+
+    @get("/closures", summary="Closures of an asset (its staff)")
+    async def list_closures(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        asset_id: FromPath[uuid.UUID],
+    ) -> list[ClosureOut]:
+        items = await availability.list_closures(db_session, user, asset_id)
+        tz = (await availability.get_asset(db_session, asset_id, user)).structure.timezone
+        return [closure_out(c, tz) for c in items]
+
+    @post(
+        "/closures",
+        status_code=HTTP_201_CREATED,
+        summary="Close an asset for a period or whole days",
+    )
+    async def add_closure(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        asset_id: FromPath[uuid.UUID],
+        data: JSONBody[ClosureIn],
+    ) -> ClosureCreated:
+        """Either ``starts_at``/``ends_at`` or ``starts_on``/``ends_on`` (inclusive local dates)."""
+        closure, affected = await availability.add_closure(
+            db_session,
+            user,
+            asset_id,
+            starts_at=data.starts_at,
+            ends_at=data.ends_at,
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+            reason=data.reason,
+        )
+        tz = (await availability.get_asset(db_session, asset_id, user)).structure.timezone
+        return ClosureCreated(
+            closure=closure_out(closure, tz), affected_bookings=affected_out(affected, tz)
+        )
+
+    @delete(
+        "/closures/{closure_id:uuid}", status_code=HTTP_204_NO_CONTENT, summary="Remove a closure"
+    )
+    async def delete_closure(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        asset_id: FromPath[uuid.UUID],
+        closure_id: FromPath[uuid.UUID],
+    ) -> None:
+        await availability.delete_closure(db_session, user, asset_id, closure_id)
+
+    @get("/availability/conflicts", summary="Upcoming bookings now outside opening hours (staff)")
+    async def conflicts(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        asset_id: FromPath[uuid.UUID],
+    ) -> AffectedOut:
+        asset = await availability.managed_asset(db_session, user, asset_id)
+        affected = await availability.bookings_outside_opening(db_session, asset)
+        return AffectedOut(affected_bookings=affected_out(affected, asset.structure.timezone))
+
+    @get("/day-sheet", summary="Printable day sheet: who comes, per slot (staff); ?format=csv")
+    async def day_sheet(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        asset_id: FromPath[uuid.UUID],
+        date: Day,
+        format_: Annotated[Literal["html", "csv"], QueryParameter(name="format")] = "html",
+    ) -> Response[str]:
+        """An A4 page in French with names, party sizes, phones and a tick box per person."""
+        asset, blocks = await bookings.day_sheet(db_session, user, asset_id, date)
+        tz = asset.structure.timezone
+        if format_ == "csv":
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, delimiter=";")
+            writer.writerow(["debut", "fin", "nom", "personnes", "telephone", "statut", "note"])
+            for block in blocks:
+                for entry in block.entries:
+                    writer.writerow(
+                        [
+                            _local(block.starts_at, tz).strftime("%Y-%m-%d %H:%M"),
+                            _local(block.ends_at, tz).strftime("%H:%M"),
+                            entry.person_name or "",
+                            entry.booking.party_size,
+                            entry.person_phone or "",
+                            STATUS_LABELS_FR.get(entry.booking.status, entry.booking.status),
+                            entry.booking.note,
+                        ]
+                    )
+            filename = f"feuille-{date.isoformat()}.csv"
+            return Response(
+                buffer.getvalue(),
+                media_type="text/csv; charset=utf-8",
+                headers={
+                    "Content-Disposition": f'attachment; filename="{filename}"',
+                    "Cache-Control": "no-store",
+                },
+            )
+        html = render(
+            "bookings/day_sheet.html",
+            asset=asset,
+            structure=asset.structure,
+            day=date,
+            blocks=blocks,
+            tz=tz,
+            printed_at=utcnow(),
+            status_labels=STATUS_LABELS_FR,
+        )
+        return Response(
+            html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"}
+        )
+
+
+class BookingController(Controller):
+    path = "/api/bookings"
+    tags = ["réservations"]
+
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Book a slot or an interval (or on behalf of a guest)",
+    )
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        data: JSONBody[BookingIn],
+    ) -> BookingOut:
+        """409 ``slot-full`` / ``interval-taken``; each broken rule has its own problem type."""
+        guest = Guest(data.guest.name, data.guest.phone, data.guest.email) if data.guest else None
+        view = await bookings.create_booking(
+            db_session,
+            user,
+            asset_id=data.asset_id,
+            starts_at=data.starts_at,
+            ends_at=data.ends_at,
+            party_size=data.party_size,
+            note=data.note,
+            guest=guest,
+        )
+        return booking_out(view)
+
+    @get("/", summary="The caller's own bookings")
+    async def mine(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        upcoming: Annotated[bool, QueryParameter()] = False,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> list[BookingOut]:
+        views = await bookings.my_bookings(
+            db_session, user, upcoming_only=upcoming, limit=limit, offset=offset
+        )
+        return [booking_out(v) for v in views]
+
+    @get("/{booking_id:uuid}", summary="One booking (its owner or the structure's staff)")
+    async def get_one(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        booking_id: FromPath[uuid.UUID],
+    ) -> BookingOut:
+        return booking_out(await bookings.visible_booking(db_session, user, booking_id))
+
+    @post(
+        "/{booking_id:uuid}/cancel",
+        status_code=HTTP_200_OK,
+        summary="Cancel a booking; places free at once",
+    )
+    async def cancel(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        booking_id: FromPath[uuid.UUID],
+    ) -> BookingOut:
+        return booking_out(await bookings.cancel_booking(db_session, user, booking_id))
+
+    @post(
+        "/{booking_id:uuid}/approve",
+        status_code=HTTP_200_OK,
+        summary="Approve a pending booking (staff)",
+    )
+    async def approve(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        booking_id: FromPath[uuid.UUID],
+    ) -> BookingOut:
+        return booking_out(
+            await bookings.decide_booking(db_session, user, booking_id, approve=True)
+        )
+
+    @post(
+        "/{booking_id:uuid}/decline",
+        status_code=HTTP_200_OK,
+        summary="Decline a pending booking (staff)",
+    )
+    async def decline(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        booking_id: FromPath[uuid.UUID],
+    ) -> BookingOut:
+        return booking_out(
+            await bookings.decide_booking(db_session, user, booking_id, approve=False)
+        )
+
+    @post(
+        "/{booking_id:uuid}/attendance",
+        status_code=HTTP_200_OK,
+        summary="Check in or mark a no-show (staff)",
+    )
+    async def attendance(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        booking_id: FromPath[uuid.UUID],
+        data: JSONBody[AttendanceIn],
+    ) -> BookingOut:
+        return booking_out(
+            await bookings.mark_attendance(db_session, user, booking_id, data.status)
+        )
+
+
+class StructureBookingController(Controller):
+    path = "/api/structures/{slug:str}/bookings"
+    tags = ["réservations"]
+
+    @get("/", summary="Bookings of a structure with names and phones (its staff)")
+    async def list_(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        slug: FromPath[str],
+        from_: Annotated[dt.date | None, QueryParameter(name="from")] = None,
+        to: Annotated[dt.date | None, QueryParameter()] = None,
+        asset: Annotated[uuid.UUID | None, QueryParameter()] = None,
+        status: Annotated[
+            Literal["pending", "confirmed", "cancelled", "declined", "attended", "no_show"] | None,
+            QueryParameter(),
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> list[BookingOut]:
+        """Defaults to today and the next 30 days; at most 92 days."""
+        today = utcnow().date()
+        first = from_ or today
+        last = to or (first + dt.timedelta(days=30))
+        views = await bookings.structure_bookings(
+            db_session,
+            user,
+            slug,
+            asset_id=asset,
+            first_day=first,
+            last_day=last,
+            status=status,
+            limit=limit,
+            offset=offset,
+        )
+        return [booking_out(v) for v in views]

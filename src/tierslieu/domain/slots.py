@@ -1,0 +1,192 @@
+"""Turn wall-clock opening rules into UTC slots and free intervals.
+
+Rules are local wall-clock times in the structure's zone. Daylight saving:
+a slot keeps its wall-clock start on both sides of a change; a start that does
+not exist (spring forward) yields no slot; an ambiguous start (fall back) is
+taken once, at its first occurrence — so no slot is ever duplicated or lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+UTC = dt.UTC
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningRule:
+    weekdays: frozenset[int]  # ISO 1 (Monday) … 7 (Sunday)
+    start: dt.time
+    end: dt.time
+    valid_from: dt.date
+    valid_until: dt.date | None = None
+    slot_minutes: int | None = None
+    capacity: int | None = None
+
+    def applies_on(self, day: dt.date) -> bool:
+        if day < self.valid_from or (self.valid_until is not None and day > self.valid_until):
+            return False
+        return day.isoweekday() in self.weekdays
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Period:
+    """A half-open UTC interval [starts_at, ends_at)."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+    def overlaps(self, other: Period) -> bool:
+        return self.starts_at < other.ends_at and other.starts_at < self.ends_at
+
+    def contains(self, other: Period) -> bool:
+        return self.starts_at <= other.starts_at and other.ends_at <= self.ends_at
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Slot:
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int
+
+    @property
+    def period(self) -> Period:
+        return Period(self.starts_at, self.ends_at)
+
+
+def days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
+    day = first
+    while day <= last:
+        yield day
+        day += dt.timedelta(days=1)
+
+
+def wall_to_utc(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime | None:
+    """The UTC instant of a local wall-clock time; None if that time does not exist."""
+    local = dt.datetime.combine(day, time, tzinfo=tz)  # fold=0: first occurrence if ambiguous
+    instant = local.astimezone(UTC)
+    if instant.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+        return None
+    return instant
+
+
+def wall_to_utc_lenient(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """Like wall_to_utc, but a non-existent time maps to the instant just after the gap."""
+    # fold=0 reads a time in the gap with the offset before it, i.e. the gap's end.
+    return moment.replace(tzinfo=tz, fold=0).astimezone(UTC)
+
+
+def expand_slots(
+    rules: Iterable[OpeningRule],
+    tz: ZoneInfo,
+    first_day: dt.date,
+    last_day: dt.date,
+    default_capacity: int,
+) -> list[Slot]:
+    """Slots of a shared asset between two local dates (inclusive), sorted, one per start.
+
+    When rules overlap (an extra opening over a regular one) a start appears once,
+    with the larger capacity. A trailing remainder shorter than a slot is not a slot.
+    """
+    rules = list(rules)
+    by_start: dict[dt.datetime, Slot] = {}
+    for day in days(first_day, last_day):
+        for rule in rules:
+            if not rule.applies_on(day):
+                continue
+            start_wall = dt.datetime.combine(day, rule.start)
+            end_wall = dt.datetime.combine(day, rule.end)
+            step = (
+                dt.timedelta(minutes=rule.slot_minutes)
+                if rule.slot_minutes
+                else end_wall - start_wall
+            )
+            capacity = rule.capacity or default_capacity
+            wall = start_wall
+            while wall + step <= end_wall:
+                starts_at = wall_to_utc(wall.date(), wall.time(), tz)
+                if starts_at is not None:
+                    ends_at = wall_to_utc_lenient(wall + step, tz)
+                    if ends_at > starts_at:
+                        known = by_start.get(starts_at)
+                        if known is None or known.capacity < capacity:
+                            by_start[starts_at] = Slot(starts_at, ends_at, capacity)
+                wall += step
+    return sorted(by_start.values())
+
+
+def opening_periods(
+    rules: Iterable[OpeningRule], tz: ZoneInfo, first_day: dt.date, last_day: dt.date
+) -> list[Period]:
+    """Opening hours of an exclusive asset as merged UTC periods."""
+    rules = list(rules)
+    periods = []
+    for day in days(first_day, last_day):
+        for rule in rules:
+            if rule.applies_on(day):
+                starts_at = wall_to_utc_lenient(dt.datetime.combine(day, rule.start), tz)
+                ends_at = wall_to_utc_lenient(dt.datetime.combine(day, rule.end), tz)
+                if ends_at > starts_at:
+                    periods.append(Period(starts_at, ends_at))
+    return merge(periods)
+
+
+def merge(periods: Iterable[Period]) -> list[Period]:
+    merged: list[Period] = []
+    for period in sorted(periods):
+        if merged and period.starts_at <= merged[-1].ends_at:
+            last = merged[-1]
+            merged[-1] = Period(last.starts_at, max(last.ends_at, period.ends_at))
+        else:
+            merged.append(period)
+    return merged
+
+
+def subtract(periods: Iterable[Period], removed: Iterable[Period]) -> list[Period]:
+    """``periods`` minus every ``removed`` period (both sorted or not)."""
+    holes = merge(removed)
+    result: list[Period] = []
+    for period in merge(periods):
+        start = period.starts_at
+        for hole in holes:
+            if hole.ends_at <= start or hole.starts_at >= period.ends_at:
+                continue
+            if hole.starts_at > start:
+                result.append(Period(start, hole.starts_at))
+            start = max(start, hole.ends_at)
+        if start < period.ends_at:
+            result.append(Period(start, period.ends_at))
+    return result
+
+
+def local_day_period(day: dt.date, tz: ZoneInfo, days_count: int = 1) -> Period:
+    """The UTC period covering whole local days (23, 24 or 25 hours each)."""
+    start = wall_to_utc_lenient(dt.datetime.combine(day, dt.time()), tz)
+    end_day = day + dt.timedelta(days=days_count)
+    end = wall_to_utc_lenient(dt.datetime.combine(end_day, dt.time()), tz)
+    return Period(start, end)
+
+
+@lru_cache(maxsize=64)
+def _holiday_calendar(subdivision: str | None, year: int) -> frozenset[dt.date]:
+    return frozenset(holidays.France(years=year, subdiv=subdivision).keys())
+
+
+def public_holidays(
+    first_day: dt.date, last_day: dt.date, subdivision: str | None
+) -> list[dt.date]:
+    """French public holidays between two dates, with a subdivision's own (e.g. "57")."""
+    found: set[dt.date] = set()
+    for year in range(first_day.year, last_day.year + 1):
+        found |= {d for d in _holiday_calendar(subdivision, year) if first_day <= d <= last_day}
+    return sorted(found)
+
+
+def valid_subdivision(code: str) -> bool:
+    return code in holidays.France.subdivisions

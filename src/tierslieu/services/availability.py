@@ -1,0 +1,359 @@
+"""Opening rules, closures, public holidays, and what is free (slots or intervals)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus, RangeTooLong
+from tierslieu.domain.slots import (
+    OpeningRule,
+    Period,
+    Slot,
+    expand_slots,
+    local_day_period,
+    opening_periods,
+    public_holidays,
+    subtract,
+)
+from tierslieu.domain.vocabulary import BookingMode
+from tierslieu.errors import InvalidInput, NotFound
+from tierslieu.models import Asset, AvailabilityRule, Booking, Closure, SlotCounter, Structure, User
+from tierslieu.services.assets import get_asset, managed_asset
+from tierslieu.services.clock import utcnow
+
+MAX_RANGE_DAYS = 92
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedPeriod:
+    period: Period
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Everything needed to know when an asset is open between two local dates."""
+
+    asset: Asset
+    structure: Structure
+    tz: ZoneInfo
+    rules: list[OpeningRule]
+    closures: list[ClosedPeriod]
+    first_day: dt.date
+    last_day: dt.date
+
+    @property
+    def span(self) -> Period:
+        return Period(
+            local_day_period(self.first_day, self.tz).starts_at,
+            local_day_period(self.last_day, self.tz).ends_at,
+        )
+
+    def slots(self) -> list[Slot]:
+        """Shared asset: the slots of the span, closures removed (past ones kept)."""
+        slots = expand_slots(
+            self.rules, self.tz, self.first_day, self.last_day, self.asset.capacity
+        )
+        return [s for s in slots if not any(c.period.overlaps(s.period) for c in self.closures)]
+
+    def opening(self) -> list[Period]:
+        """Exclusive asset: opening periods of the span, closures removed."""
+        periods = opening_periods(self.rules, self.tz, self.first_day, self.last_day)
+        return subtract(periods, [c.period for c in self.closures])
+
+    def slots_with_closures(self) -> list[tuple[Slot, ClosedPeriod | None]]:
+        """Every slot of the span with the closure that hits it, if any."""
+        slots = expand_slots(
+            self.rules, self.tz, self.first_day, self.last_day, self.asset.capacity
+        )
+        return [(s, self.closure_at(s.period)) for s in slots]
+
+    def raw_opening(self) -> list[Period]:
+        """Exclusive asset: opening periods, closures not removed."""
+        return opening_periods(self.rules, self.tz, self.first_day, self.last_day)
+
+    def closure_at(self, period: Period) -> ClosedPeriod | None:
+        return next((c for c in self.closures if c.period.overlaps(period)), None)
+
+
+def to_opening_rule(rule: AvailabilityRule) -> OpeningRule:
+    return OpeningRule(
+        weekdays=frozenset(rule.weekdays),
+        start=rule.start_time,
+        end=rule.end_time,
+        valid_from=rule.valid_from,
+        valid_until=rule.valid_until,
+        slot_minutes=rule.slot_minutes,
+        capacity=rule.capacity,
+    )
+
+
+async def load_schedule(
+    session: AsyncSession, asset: Asset, first_day: dt.date, last_day: dt.date
+) -> Schedule:
+    """Rules, closures and holidays of an asset over local dates, in three queries."""
+    structure: Structure = asset.structure
+    tz = ZoneInfo(structure.timezone)
+    rules = list(
+        await session.scalars(
+            select(AvailabilityRule).where(
+                AvailabilityRule.asset_id == asset.id,
+                AvailabilityRule.valid_from <= last_day,
+                (AvailabilityRule.valid_until.is_(None))
+                | (AvailabilityRule.valid_until >= first_day),
+            )
+        )
+    )
+    span_start = local_day_period(first_day, tz).starts_at
+    span_end = local_day_period(last_day, tz).ends_at
+    closures = [
+        ClosedPeriod(Period(c.starts_at, c.ends_at), c.reason)
+        for c in await session.scalars(
+            select(Closure).where(
+                Closure.asset_id == asset.id,
+                Closure.starts_at < span_end,
+                Closure.ends_at > span_start,
+            )
+        )
+    ]
+    if structure.closed_on_public_holidays:
+        closures += [
+            ClosedPeriod(local_day_period(day, tz), "jour férié")
+            for day in public_holidays(first_day, last_day, structure.holiday_subdivision)
+        ]
+    return Schedule(
+        asset, structure, tz, [to_opening_rule(r) for r in rules], closures, first_day, last_day
+    )
+
+
+# --- what is free -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSlot:
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int | None = None
+    remaining: int | None = None
+
+
+def check_range(first_day: dt.date, last_day: dt.date) -> None:
+    if last_day < first_day:
+        raise InvalidInput("to", "invalid")
+    if (last_day - first_day).days + 1 > MAX_RANGE_DAYS:
+        raise RangeTooLong({"max_days": MAX_RANGE_DAYS})
+
+
+async def free_slots(
+    session: AsyncSession, asset_id: uuid.UUID, first_day: dt.date, last_day: dt.date
+) -> tuple[Asset, list[FreeSlot]]:
+    """What can still be booked: shared slots with places left, or free intervals.
+
+    Past times and closures are excluded. A constant number of queries, whatever
+    the number of slots. Never any personal data.
+    """
+    check_range(first_day, last_day)
+    asset = await get_asset(session, asset_id)
+    schedule = await load_schedule(session, asset, first_day, last_day)
+    now = utcnow()
+    span = schedule.span
+    if asset.booking_mode == BookingMode.SHARED:
+        taken = {
+            starts_at: count
+            for starts_at, count in (
+                await session.execute(
+                    select(SlotCounter.starts_at, SlotCounter.taken).where(
+                        SlotCounter.asset_id == asset.id,
+                        SlotCounter.starts_at >= span.starts_at,
+                        SlotCounter.starts_at < span.ends_at,
+                    )
+                )
+            ).tuples()
+        }
+        return asset, [
+            FreeSlot(
+                s.starts_at, s.ends_at, s.capacity, max(0, s.capacity - taken.get(s.starts_at, 0))
+            )
+            for s in schedule.slots()
+            if s.starts_at > now
+        ]
+    busy = [
+        Period(b_start, b_end)
+        for b_start, b_end in (
+            await session.execute(
+                select(Booking.starts_at, Booking.ends_at).where(
+                    Booking.asset_id == asset.id,
+                    Booking.status.in_(ACTIVE_STATUSES),
+                    Booking.starts_at < span.ends_at,
+                    Booking.ends_at > span.starts_at,
+                )
+            )
+        ).tuples()
+    ]
+    busy.append(Period(span.starts_at, max(now, span.starts_at)))
+    return asset, [FreeSlot(p.starts_at, p.ends_at) for p in subtract(schedule.opening(), busy)]
+
+
+# --- rules and closures (staff) -------------------------------------------------------
+
+
+async def list_rules(
+    session: AsyncSession, user: User, asset_id: uuid.UUID
+) -> list[AvailabilityRule]:
+    asset = await managed_asset(session, user, asset_id)
+    return list(
+        await session.scalars(
+            select(AvailabilityRule)
+            .where(AvailabilityRule.asset_id == asset.id)
+            .order_by(AvailabilityRule.valid_from, AvailabilityRule.start_time)
+        )
+    )
+
+
+async def add_rule(
+    session: AsyncSession, user: User, asset_id: uuid.UUID, fields: dict[str, Any]
+) -> AvailabilityRule:
+    """Add an opening rule (staff). Adding opening time never invalidates a booking."""
+    asset = await managed_asset(session, user, asset_id)
+    if fields["start_time"] >= fields["end_time"]:
+        raise InvalidInput("end_time", "invalid")
+    if fields.get("valid_until") is not None and fields["valid_until"] < fields["valid_from"]:
+        raise InvalidInput("valid_until", "invalid")
+    if asset.booking_mode == BookingMode.SHARED and fields.get("slot_minutes"):
+        span = dt.datetime.combine(dt.date.min, fields["end_time"]) - dt.datetime.combine(
+            dt.date.min, fields["start_time"]
+        )
+        if dt.timedelta(minutes=fields["slot_minutes"]) > span:
+            raise InvalidInput("slot_minutes", "invalid")
+    fields["weekdays"] = sorted(set(fields["weekdays"]))
+    rule = AvailabilityRule(asset_id=asset.id, **fields)
+    session.add(rule)
+    await session.commit()
+    return rule
+
+
+async def delete_rule(
+    session: AsyncSession, user: User, asset_id: uuid.UUID, rule_id: uuid.UUID
+) -> list[Booking]:
+    """Remove a rule; returns the active bookings now outside opening hours (kept, for staff to decide)."""
+    asset = await managed_asset(session, user, asset_id)
+    rule = await session.scalar(
+        select(AvailabilityRule).where(
+            AvailabilityRule.id == rule_id, AvailabilityRule.asset_id == asset.id
+        )
+    )
+    if rule is None:
+        raise NotFound()
+    await session.delete(rule)
+    await session.flush()
+    affected = await bookings_outside_opening(session, asset)
+    await session.commit()
+    return affected
+
+
+async def list_closures(session: AsyncSession, user: User, asset_id: uuid.UUID) -> list[Closure]:
+    asset = await managed_asset(session, user, asset_id)
+    return list(
+        await session.scalars(
+            select(Closure).where(Closure.asset_id == asset.id).order_by(Closure.starts_at)
+        )
+    )
+
+
+async def add_closure(
+    session: AsyncSession,
+    user: User,
+    asset_id: uuid.UUID,
+    *,
+    starts_at: dt.datetime | None,
+    ends_at: dt.datetime | None,
+    starts_on: dt.date | None,
+    ends_on: dt.date | None,
+    reason: str,
+) -> tuple[Closure, list[Booking]]:
+    """Close an asset for a timed period or whole local days (``ends_on`` inclusive).
+
+    Existing bookings are never cancelled: the ones now inside a closure are returned.
+    """
+    asset = await managed_asset(session, user, asset_id)
+    tz = ZoneInfo(asset.structure.timezone)
+    if starts_on is not None or ends_on is not None:
+        if starts_on is None or ends_on is None or starts_at is not None or ends_at is not None:
+            raise InvalidInput("starts_on", "invalid")
+        if ends_on < starts_on:
+            raise InvalidInput("ends_on", "invalid")
+        period = local_day_period(starts_on, tz, (ends_on - starts_on).days + 1)
+    else:
+        if starts_at is None or ends_at is None:
+            raise InvalidInput("starts_at" if starts_at is None else "ends_at", "required")
+        starts_at, ends_at = as_aware(starts_at, tz), as_aware(ends_at, tz)
+        if starts_at >= ends_at:
+            raise InvalidInput("ends_at", "invalid")
+        period = Period(starts_at.astimezone(dt.UTC), ends_at.astimezone(dt.UTC))
+    closure = Closure(
+        asset_id=asset.id,
+        starts_at=period.starts_at,
+        ends_at=period.ends_at,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=reason,
+    )
+    session.add(closure)
+    await session.flush()
+    affected = await bookings_outside_opening(session, asset)
+    await session.commit()
+    return closure, affected
+
+
+async def delete_closure(
+    session: AsyncSession, user: User, asset_id: uuid.UUID, closure_id: uuid.UUID
+) -> None:
+    asset = await managed_asset(session, user, asset_id)
+    closure = await session.scalar(
+        select(Closure).where(Closure.id == closure_id, Closure.asset_id == asset.id)
+    )
+    if closure is None:
+        raise NotFound()
+    await session.delete(closure)
+    await session.commit()
+
+
+async def bookings_outside_opening(session: AsyncSession, asset: Asset) -> list[Booking]:
+    """Upcoming active bookings that no longer fit the opening hours or hit a closure."""
+    now = utcnow()
+    upcoming = list(
+        await session.scalars(
+            select(Booking)
+            .where(
+                Booking.asset_id == asset.id,
+                Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
+                Booking.ends_at > now,
+            )
+            .order_by(Booking.starts_at)
+        )
+    )
+    if not upcoming:
+        return []
+    tz = ZoneInfo(asset.structure.timezone)
+    first = upcoming[0].starts_at.astimezone(tz).date() - dt.timedelta(days=1)
+    last = max(b.ends_at for b in upcoming).astimezone(tz).date() + dt.timedelta(days=1)
+    schedule = await load_schedule(session, asset, first, last)
+    if asset.booking_mode == BookingMode.SHARED:
+        open_slots = {(s.starts_at, s.ends_at) for s in schedule.slots()}
+        return [b for b in upcoming if (b.starts_at, b.ends_at) not in open_slots]
+    opening = schedule.opening()
+    return [
+        b for b in upcoming if not any(p.contains(Period(b.starts_at, b.ends_at)) for p in opening)
+    ]
+
+
+def as_aware(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """A datetime without offset is read as the structure's local wall-clock time."""
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment

@@ -1,0 +1,533 @@
+"""Book, see, cancel, approve and check in — without ever selling a place twice.
+
+Shared assets: one atomic conditional UPDATE on the slot's counter row
+(``taken + n <= capacity``; zero rows means full) plus a CHECK constraint.
+Exclusive assets: on PostgreSQL an exclusion constraint refuses any overlap of
+active bookings; on SQLite the overlap check and the insert run in one
+``BEGIN IMMEDIATE`` transaction, so no other writer can slip in between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu.domain.bookings import (
+    ACTIVE_STATUSES,
+    ATTENDANCE_STATUSES,
+    CANCELLABLE_STATUSES,
+    MAX_ACTIVE_BOOKINGS_PER_STRUCTURE,
+    AssetClosed,
+    AttendanceTooEarly,
+    BookingStatus,
+    GuestNotAllowed,
+    IntervalTaken,
+    InvalidTransition,
+    NotCancellable,
+    NotSlotAligned,
+    OutsideOpeningHours,
+    SlotFull,
+    TooManyActiveBookings,
+    check_audience,
+    check_party_size,
+    check_times,
+    check_window,
+    owner_may_cancel,
+)
+from tierslieu.domain.slots import Period
+from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
+from tierslieu.errors import NotFound
+from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
+from tierslieu.services.access import has_role, require_role, structure_by_slug
+from tierslieu.services.assets import get_asset
+from tierslieu.services.availability import as_aware, check_range, load_schedule
+from tierslieu.services.clock import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    """A person without an account, booked by staff (often on the phone)."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(slots=True)
+class BookingView:
+    """A booking with what the caller may see of it."""
+
+    booking: Booking
+    asset: Asset
+    structure: Structure
+    # Name and phone of the person; only filled for the structure's staff.
+    person_name: str | None = None
+    person_phone: str | None = None
+    caller_is_staff: bool = False
+
+
+def _insert_for(session: AsyncSession):
+    """The dialect's INSERT, for ON CONFLICT DO NOTHING."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+async def create_booking(
+    session: AsyncSession,
+    user: User,
+    *,
+    asset_id: uuid.UUID,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    party_size: int,
+    note: str = "",
+    guest: Guest | None = None,
+) -> BookingView:
+    """Book places in a slot (shared) or an interval (exclusive).
+
+    Guarantees: every rule checked (audience, window, opening hours, closures, slot
+    alignment, party size); capacity and non-overlap enforced by the database, so
+    concurrent requests can never oversell; the booking is stored ``confirmed``, or
+    ``pending`` when the asset requires approval (staff bookings are confirmed).
+    """
+    now = utcnow()
+    asset = await get_asset(session, asset_id)
+    structure = asset.structure
+    tz = ZoneInfo(structure.timezone)
+    is_staff = await has_role(session, user, structure.id, ASSET_MANAGING_ROLES)
+    if guest is not None and not is_staff:
+        raise GuestNotAllowed()
+    if guest is None:
+        check_audience(list(asset.audience), user.kind, is_staff)
+    starts_at = as_aware(starts_at, tz).astimezone(dt.UTC)
+    ends_at = as_aware(ends_at, tz).astimezone(dt.UTC)
+    check_times(starts_at, ends_at, now)
+    if not is_staff:
+        check_window(
+            starts_at,
+            now,
+            min_notice_minutes=asset.min_notice_minutes,
+            max_advance_days=asset.max_advance_days,
+        )
+        await _check_person_limit(session, user, structure, now)
+    check_party_size(party_size, asset.max_party_size)
+    requested = Period(starts_at, ends_at)
+    day = starts_at.astimezone(tz).date()
+    schedule = await load_schedule(
+        session, asset, day - dt.timedelta(days=1), day + dt.timedelta(days=1)
+    )
+
+    if asset.booking_mode == BookingMode.SHARED:
+        slots = [s for s in schedule.slots_with_closures() if s[0].period.overlaps(requested)]
+        if not slots:
+            raise OutsideOpeningHours()
+        match = next(
+            (s for s in slots if s[0].starts_at == starts_at and s[0].ends_at == ends_at), None
+        )
+        if match is None:
+            raise NotSlotAligned()
+        slot, closure = match
+        if closure is not None:
+            raise AssetClosed({"reason": closure.reason or "fermeture"})
+        await _take_places(
+            session, asset, slot.starts_at, slot.ends_at, slot.capacity, party_size, now
+        )
+    else:
+        if not any(p.contains(requested) for p in schedule.raw_opening()):
+            raise OutsideOpeningHours()
+        closure = schedule.closure_at(requested)
+        if closure is not None:
+            raise AssetClosed({"reason": closure.reason or "fermeture"})
+        overlapping = await session.scalar(
+            select(func.count()).where(
+                Booking.asset_id == asset.id,
+                Booking.exclusive.is_(True),
+                Booking.status.in_(ACTIVE_STATUSES),
+                Booking.starts_at < ends_at,
+                Booking.ends_at > starts_at,
+            )
+        )
+        if overlapping:
+            raise IntervalTaken()
+
+    status = (
+        BookingStatus.PENDING
+        if asset.requires_approval and not is_staff
+        else BookingStatus.CONFIRMED
+    )
+    booking = Booking(
+        asset_id=asset.id,
+        user_id=None if guest else user.id,
+        created_by_id=user.id,
+        guest_name=guest.name if guest else None,
+        guest_phone=guest.phone if guest else None,
+        guest_email=guest.email if guest else None,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        party_size=party_size,
+        note=note,
+        status=status.value,
+        exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
+        sequence=0,
+    )
+    session.add(booking)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        if _is_exclusion_violation(exc):
+            raise IntervalTaken() from None
+        raise
+    return await _view(session, user, booking, asset, structure, is_staff)
+
+
+def _is_exclusion_violation(exc: IntegrityError) -> bool:
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None
+    )
+    return code == "23P01" or "ex_booking_no_overlap" in str(exc)
+
+
+async def _check_person_limit(
+    session: AsyncSession, user: User, structure: Structure, now: dt.datetime
+) -> None:
+    """OWASP API6: nobody holds every slot of the garden."""
+    active = await session.scalar(
+        select(func.count())
+        .select_from(Booking)
+        .join(Asset, Asset.id == Booking.asset_id)
+        .where(
+            Booking.user_id == user.id,
+            Asset.structure_id == structure.id,
+            Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
+            Booking.ends_at > now,
+        )
+    )
+    if (active or 0) >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
+        raise TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
+
+
+async def _take_places(
+    session: AsyncSession,
+    asset: Asset,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    capacity: int,
+    places: int,
+    now: dt.datetime,
+) -> None:
+    """Atomically take ``places`` in the slot's counter, or raise SlotFull."""
+    insert = _insert_for(session)
+    await session.execute(
+        insert(SlotCounter)
+        .values(
+            id=uuid.uuid4(),
+            asset_id=asset.id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=capacity,
+            taken=0,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["asset_id", "starts_at"])
+    )
+    result = await session.execute(
+        update(SlotCounter)
+        .where(
+            SlotCounter.asset_id == asset.id,
+            SlotCounter.starts_at == starts_at,
+            SlotCounter.taken + places <= capacity,
+        )
+        .values(taken=SlotCounter.taken + places, capacity=capacity, updated_at=now)
+        .returning(SlotCounter.taken)
+        .execution_options(synchronize_session=False)
+    )
+    if result.first() is None:
+        taken = await session.scalar(
+            select(SlotCounter.taken).where(
+                SlotCounter.asset_id == asset.id, SlotCounter.starts_at == starts_at
+            )
+        )
+        await session.rollback()
+        raise SlotFull(
+            {"remaining": max(0, capacity - (taken or 0)), "requested": places},
+            extra={"remaining": max(0, capacity - (taken or 0))},
+        )
+
+
+async def _release_places(session: AsyncSession, booking: Booking, now: dt.datetime) -> None:
+    if booking.exclusive:
+        return
+    await session.execute(
+        update(SlotCounter)
+        .where(SlotCounter.asset_id == booking.asset_id, SlotCounter.starts_at == booking.starts_at)
+        .values(taken=SlotCounter.taken - booking.party_size, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+async def _view(
+    session: AsyncSession,
+    user: User,
+    booking: Booking,
+    asset: Asset,
+    structure: Structure,
+    is_staff: bool,
+) -> BookingView:
+    view = BookingView(booking, asset, structure, caller_is_staff=is_staff)
+    if is_staff:
+        view.person_name, view.person_phone = await _person_of(session, booking)
+    return view
+
+
+async def _person_of(session: AsyncSession, booking: Booking) -> tuple[str | None, str | None]:
+    if booking.user_id is None:
+        return booking.guest_name, booking.guest_phone
+    row = (
+        await session.execute(
+            select(User.display_name, User.phone).where(User.id == booking.user_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+async def visible_booking(session: AsyncSession, user: User, booking_id: uuid.UUID) -> BookingView:
+    """The booking if the caller owns it or is staff of its structure; 404 otherwise."""
+    row = (
+        await session.execute(
+            select(Booking, Asset, Structure)
+            .join(Asset, Asset.id == Booking.asset_id)
+            .join(Structure, Structure.id == Asset.structure_id)
+            .where(Booking.id == booking_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound()
+    booking, asset, structure = row
+    asset.structure = structure
+    is_staff = await has_role(session, user, structure.id, ASSET_MANAGING_ROLES)
+    if not is_staff and booking.user_id != user.id:
+        raise NotFound()
+    return await _view(session, user, booking, asset, structure, is_staff)
+
+
+async def my_bookings(
+    session: AsyncSession, user: User, *, upcoming_only: bool, limit: int, offset: int
+) -> list[BookingView]:
+    query = (
+        select(Booking, Asset, Structure)
+        .join(Asset, Asset.id == Booking.asset_id)
+        .join(Structure, Structure.id == Asset.structure_id)
+        .where(Booking.user_id == user.id)
+    )
+    if upcoming_only:
+        query = query.where(Booking.ends_at > utcnow())
+    rows = await session.execute(query.order_by(Booking.starts_at).limit(limit).offset(offset))
+    views = []
+    for booking, asset, structure in rows.tuples():
+        asset.structure = structure
+        views.append(BookingView(booking, asset, structure))
+    return views
+
+
+async def structure_bookings(
+    session: AsyncSession,
+    user: User,
+    slug: str,
+    *,
+    asset_id: uuid.UUID | None,
+    first_day: dt.date,
+    last_day: dt.date,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> list[BookingView]:
+    """Every booking of a structure in a date range, with names and phones (staff only)."""
+    structure = await structure_by_slug(session, slug)
+    await require_role(session, user, structure.id, ASSET_MANAGING_ROLES)
+    check_range(first_day, last_day)
+    tz = ZoneInfo(structure.timezone)
+    span_start = dt.datetime.combine(first_day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    span_end = dt.datetime.combine(
+        last_day + dt.timedelta(days=1), dt.time(), tzinfo=tz
+    ).astimezone(dt.UTC)
+    query = (
+        select(Booking, Asset, User.display_name, User.phone)
+        .join(Asset, Asset.id == Booking.asset_id)
+        .outerjoin(User, User.id == Booking.user_id)
+        .where(
+            Asset.structure_id == structure.id,
+            Booking.starts_at < span_end,
+            Booking.ends_at > span_start,
+        )
+    )
+    if asset_id is not None:
+        query = query.where(Asset.id == asset_id)
+    if status is not None:
+        query = query.where(Booking.status == status)
+    rows = await session.execute(
+        query.order_by(Booking.starts_at, Booking.created_at).limit(limit).offset(offset)
+    )
+    views = []
+    for booking, asset, name, phone in rows.tuples():
+        asset.structure = structure
+        views.append(
+            BookingView(
+                booking,
+                asset,
+                structure,
+                person_name=name if booking.user_id else booking.guest_name,
+                person_phone=phone if booking.user_id else booking.guest_phone,
+                caller_is_staff=True,
+            )
+        )
+    return views
+
+
+# --- changing state -------------------------------------------------------------------------
+
+
+async def _transition(
+    session: AsyncSession,
+    booking: Booking,
+    allowed_from: tuple[BookingStatus, ...],
+    to: BookingStatus,
+    now: dt.datetime,
+) -> None:
+    """Compare-and-swap the status; 409 if another request changed it first."""
+    values: dict[str, object] = {
+        "status": to.value,
+        "sequence": Booking.sequence + 1,
+        "updated_at": now,
+    }
+    if to == BookingStatus.CANCELLED:
+        values["cancelled_at"] = now
+    result = await session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status.in_([s.value for s in allowed_from]))
+        .values(**values)
+        .returning(Booking.sequence)
+        .execution_options(synchronize_session=False)
+    )
+    row = result.first()
+    if row is None:
+        current = await session.scalar(select(Booking.status).where(Booking.id == booking.id))
+        await session.rollback()
+        raise InvalidTransition({"status": current})
+    booking.status = to.value
+    booking.sequence = row[0]
+    booking.updated_at = now
+    if to == BookingStatus.CANCELLED:
+        booking.cancelled_at = now
+
+
+async def cancel_booking(session: AsyncSession, user: User, booking_id: uuid.UUID) -> BookingView:
+    """Cancel: the owner until ``cancel_until_minutes`` before the start, staff at any time.
+
+    The places are free again in the same transaction.
+    """
+    view = await visible_booking(session, user, booking_id)
+    booking = view.booking
+    now = utcnow()
+    if not view.caller_is_staff and not owner_may_cancel(
+        booking.starts_at, now, view.asset.cancel_until_minutes
+    ):
+        raise NotCancellable()
+    await _transition(session, booking, CANCELLABLE_STATUSES, BookingStatus.CANCELLED, now)
+    await _release_places(session, booking, now)
+    await session.commit()
+    return view
+
+
+async def decide_booking(
+    session: AsyncSession, user: User, booking_id: uuid.UUID, approve: bool
+) -> BookingView:
+    """Approve or decline a pending booking (staff). Declining frees the places."""
+    view = await visible_booking(session, user, booking_id)
+    await require_role(session, user, view.structure.id, ASSET_MANAGING_ROLES)
+    now = utcnow()
+    target = BookingStatus.CONFIRMED if approve else BookingStatus.DECLINED
+    await _transition(session, view.booking, (BookingStatus.PENDING,), target, now)
+    if not approve:
+        await _release_places(session, view.booking, now)
+    await session.commit()
+    return view
+
+
+async def mark_attendance(
+    session: AsyncSession, user: User, booking_id: uuid.UUID, status: str
+) -> BookingView:
+    """Check in or mark a no-show (staff), from the slot's start; can be corrected later."""
+    view = await visible_booking(session, user, booking_id)
+    await require_role(session, user, view.structure.id, ASSET_MANAGING_ROLES)
+    now = utcnow()
+    if now < view.booking.starts_at:
+        raise AttendanceTooEarly()
+    target = BookingStatus(status)
+    allowed = tuple(s for s in (BookingStatus.CONFIRMED, *ATTENDANCE_STATUSES) if s != target)
+    await _transition(session, view.booking, allowed, target, now)
+    await session.commit()
+    return view
+
+
+# --- the day sheet --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SheetBlock:
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int | None
+    entries: list[BookingView]
+
+    @property
+    def places_taken(self) -> int:
+        return sum(v.booking.party_size for v in self.entries)
+
+
+async def day_sheet(
+    session: AsyncSession, user: User, asset_id: uuid.UUID, day: dt.date
+) -> tuple[Asset, list[SheetBlock]]:
+    """Who comes on a local day, one block per slot (or per booking for exclusive assets)."""
+    asset = await get_asset(session, asset_id, user)
+    await require_role(session, user, asset.structure_id, ASSET_MANAGING_ROLES)
+    views = await structure_bookings(
+        session,
+        user,
+        asset.structure.slug,
+        asset_id=asset.id,
+        first_day=day,
+        last_day=day,
+        status=None,
+        limit=10_000,
+        offset=0,
+    )
+    active = [v for v in views if v.booking.status in {s.value for s in ACTIVE_STATUSES}]
+    if asset.booking_mode == BookingMode.EXCLUSIVE:
+        return asset, [
+            SheetBlock(v.booking.starts_at, v.booking.ends_at, None, [v]) for v in active
+        ]
+    schedule = await load_schedule(session, asset, day, day)
+    blocks = {
+        s.starts_at: SheetBlock(s.starts_at, s.ends_at, s.capacity, []) for s in schedule.slots()
+    }
+    for view in active:
+        block = blocks.get(view.booking.starts_at)
+        if block is None:  # a booking left outside opening hours still shows on the sheet
+            block = blocks[view.booking.starts_at] = SheetBlock(
+                view.booking.starts_at, view.booking.ends_at, None, []
+            )
+        block.entries.append(view)
+    return asset, [blocks[k] for k in sorted(blocks)]

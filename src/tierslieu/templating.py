@@ -1,0 +1,43 @@
+"""Jinja environment for server-rendered HTML (printable sheets, pages), with French dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+
+def long_date(day: dt.date | dt.datetime, lang: str = "fr", tz: str | None = None) -> str:
+    """« mardi 6 avril 2027 »."""
+    if isinstance(day, dt.datetime):
+        day = day.astimezone(ZoneInfo(tz)) if tz else day
+        day = day.date()
+    return format_date(day, format="full", locale=lang)
+
+
+def clock(moment: dt.datetime, lang: str = "fr", tz: str | None = None) -> str:
+    """« 10 h 00 » in French, « 10:00 » in English, in the structure's zone."""
+    local = moment.astimezone(ZoneInfo(tz)) if tz else moment
+    if lang == "fr":
+        return f"{local.hour} h {local.minute:02d}"
+    return format_time(local.time(), format="HH:mm", locale=lang)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("tierslieu", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["clock"] = clock
+    return env
+
+
+def render(template: str, **context: object) -> str:
+    return environment().get_template(template).render(**context)
