@@ -23,6 +23,12 @@ from tierslieu.api.bookings import (
     BookingController,
     StructureBookingController,
 )
+from tierslieu.api.canteen import (
+    CanteenAssetController,
+    CanteenStructureController,
+    MealOrderController,
+    MealServiceController,
+)
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.problems import EXCEPTION_HANDLERS
 from tierslieu.api.structures import StructureController
@@ -43,6 +49,10 @@ ROUTE_HANDLERS = [
     AvailabilityController,
     BookingController,
     StructureBookingController,
+    CanteenStructureController,
+    CanteenAssetController,
+    MealServiceController,
+    MealOrderController,
 ]
 
 

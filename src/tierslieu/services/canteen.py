@@ -1,0 +1,504 @@
+"""Canteen: tariffs, tariff assignments, meal services and their public menus."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu.domain import canteen as rules
+from tierslieu.domain.vocabulary import AssetKind, MemberRole
+from tierslieu.errors import AssetArchived, InvalidInput, NotFound, UnknownPerson
+from tierslieu.models import (
+    Asset,
+    MealOrder,
+    MealOrderLine,
+    MealService,
+    MenuItem,
+    PickupWindow,
+    Structure,
+    Tariff,
+    TariffAssignment,
+    User,
+)
+from tierslieu.services.access import has_role, require_role, structure_by_slug
+from tierslieu.services.canteen_errors import (
+    ItemHasOrders,
+    MealServiceExists,
+    NotACanteen,
+    TariffDefaultTaken,
+    UnknownTariff,
+)
+from tierslieu.services.clock import utcnow
+
+# Who runs meal services and reads the kitchen sheet.
+KITCHEN_ROLES = frozenset({MemberRole.MANAGER, MemberRole.STAFF, MemberRole.KITCHEN})
+# Who assigns tariffs to people and gives repas suspendus (social workers).
+SOCIAL_ROLES = frozenset({MemberRole.MANAGER, MemberRole.STAFF})
+TARIFF_ROLES = frozenset({MemberRole.MANAGER})
+
+
+# --- tariffs ------------------------------------------------------------------------
+
+
+async def list_tariffs(session: AsyncSession, slug: str) -> list[Tariff]:
+    """A structure's tariffs (public: people should know what they will pay)."""
+    structure = await structure_by_slug(session, slug)
+    rows = await session.scalars(
+        select(Tariff).where(Tariff.structure_id == structure.id).order_by(Tariff.code)
+    )
+    return list(rows)
+
+
+async def put_tariff(
+    session: AsyncSession, user: User, slug: str, code: str, fields: dict[str, Any]
+) -> tuple[Tariff, bool]:
+    """Create or replace a tariff (structure manager). A kind of person has one default tariff."""
+    structure = await structure_by_slug(session, slug)
+    await require_role(session, user, structure.id, TARIFF_ROLES)
+    default_for = sorted(set(fields.get("default_for") or []))
+    others = await session.scalars(
+        select(Tariff).where(Tariff.structure_id == structure.id, Tariff.code != code)
+    )
+    for other in others:
+        taken = set(other.default_for) & set(default_for)
+        if taken:
+            raise TariffDefaultTaken({"other": other.code, "kind": sorted(taken)[0]})
+    tariff = await session.scalar(
+        select(Tariff).where(Tariff.structure_id == structure.id, Tariff.code == code)
+    )
+    created = tariff is None
+    if tariff is None:
+        tariff = Tariff(structure_id=structure.id, code=code, default_for=default_for, label="")
+        session.add(tariff)
+    tariff.label = fields["label"]
+    tariff.description = fields.get("description", "")
+    tariff.default_for = default_for
+    await session.commit()
+    return tariff, created
+
+
+async def assign_tariff(
+    session: AsyncSession, user: User, slug: str, person_id: uuid.UUID, code: str
+) -> tuple[TariffAssignment, Tariff, User]:
+    """Staff decide that a person pays ``code`` in this structure (e.g. solidaire)."""
+    structure = await structure_by_slug(session, slug)
+    await require_role(session, user, structure.id, SOCIAL_ROLES)
+    person = await session.get(User, person_id)
+    if person is None or not person.is_active:
+        raise UnknownPerson()
+    tariff = await session.scalar(
+        select(Tariff).where(Tariff.structure_id == structure.id, Tariff.code == code)
+    )
+    if tariff is None:
+        raise UnknownTariff({"tariff": code})
+    assignment = await session.scalar(
+        select(TariffAssignment).where(
+            TariffAssignment.structure_id == structure.id, TariffAssignment.user_id == person_id
+        )
+    )
+    if assignment is None:
+        assignment = TariffAssignment(
+            structure_id=structure.id, user_id=person_id, tariff_id=tariff.id
+        )
+        session.add(assignment)
+    assignment.tariff_id = tariff.id
+    assignment.assigned_by_id = user.id
+    await session.commit()
+    return assignment, tariff, person
+
+
+async def unassign_tariff(
+    session: AsyncSession, user: User, slug: str, person_id: uuid.UUID
+) -> None:
+    """The person pays their default tariff again. Idempotent."""
+    structure = await structure_by_slug(session, slug)
+    await require_role(session, user, structure.id, SOCIAL_ROLES)
+    assignment = await session.scalar(
+        select(TariffAssignment).where(
+            TariffAssignment.structure_id == structure.id, TariffAssignment.user_id == person_id
+        )
+    )
+    if assignment is not None:
+        await session.delete(assignment)
+        await session.commit()
+
+
+async def list_assignments(
+    session: AsyncSession, user: User, slug: str
+) -> list[tuple[TariffAssignment, Tariff, User]]:
+    structure = await structure_by_slug(session, slug)
+    await require_role(session, user, structure.id, SOCIAL_ROLES)
+    rows = await session.execute(
+        select(TariffAssignment, Tariff, User)
+        .join(Tariff, Tariff.id == TariffAssignment.tariff_id)
+        .join(User, User.id == TariffAssignment.user_id)
+        .where(TariffAssignment.structure_id == structure.id)
+        .order_by(User.display_name)
+    )
+    return list(rows.tuples())
+
+
+async def tariff_of(session: AsyncSession, person: User, structure_id: uuid.UUID) -> Tariff | None:
+    """The tariff this person pays here: staff's assignment, else their kind's default."""
+    assigned = await session.scalar(
+        select(Tariff)
+        .join(TariffAssignment, TariffAssignment.tariff_id == Tariff.id)
+        .where(TariffAssignment.structure_id == structure_id, TariffAssignment.user_id == person.id)
+    )
+    if assigned is not None:
+        return assigned
+    tariffs = list(await session.scalars(select(Tariff).where(Tariff.structure_id == structure_id)))
+    code = rules.tariff_for(person.kind, None, {t.code: t.default_for for t in tariffs})
+    return next((t for t in tariffs if t.code == code), None)
+
+
+# --- meal services ------------------------------------------------------------------
+
+
+@dataclass
+class Menu:
+    """A meal service with everything its menu shows."""
+
+    service: MealService
+    asset: Asset
+    structure: Structure
+    items: list[MenuItem]
+    windows: list[PickupWindow]
+    tariff: Tariff | None = None
+    orders_by_item: dict[uuid.UUID, int] = field(default_factory=dict)
+
+
+def _local(value: dt.datetime, field_name: str, timezone: str) -> dt.datetime:
+    try:
+        return rules.to_utc(value, timezone)
+    except rules.LocalTimeError:
+        raise InvalidInput(field_name, "nonexistent-local-time") from None
+
+
+async def _tariff_codes(session: AsyncSession, structure_id: uuid.UUID) -> set[str]:
+    return set(
+        await session.scalars(select(Tariff.code).where(Tariff.structure_id == structure_id))
+    )
+
+
+def _check_prices(prices: dict[str, int], codes: set[str], field_name: str) -> None:
+    for code in prices:
+        if code not in codes:
+            raise InvalidInput(field_name, "unknown-tariff", {"value": code})
+
+
+def _new_item(service_id: uuid.UUID, position: int, data: dict[str, Any]) -> MenuItem:
+    return MenuItem(
+        service_id=service_id,
+        position=position,
+        name=data["name"],
+        kind=data["kind"],
+        description=data.get("description", ""),
+        portions=data["portions"],
+        sold=0,
+        allergens=sorted(set(data.get("allergens") or [])),
+        diets=sorted(set(data.get("diets") or [])),
+        prices=dict(data.get("prices") or {}),
+    )
+
+
+async def _canteen_asset(session: AsyncSession, user: User, asset_id: uuid.UUID) -> Asset:
+    row = await session.execute(
+        select(Asset, Structure)
+        .join(Structure, Structure.id == Asset.structure_id)
+        .where(Asset.id == asset_id)
+    )
+    found = row.tuples().first()
+    if found is None:
+        raise NotFound()
+    asset, structure = found
+    if asset.archived_at is not None and not await has_role(
+        session, user, structure.id, KITCHEN_ROLES
+    ):
+        raise NotFound()
+    await require_role(session, user, structure.id, KITCHEN_ROLES)
+    if asset.archived_at is not None:
+        raise AssetArchived()
+    if asset.kind != AssetKind.CANTEEN:
+        raise NotACanteen()
+    asset.structure = structure
+    return asset
+
+
+async def create_meal_service(
+    session: AsyncSession, user: User, asset_id: uuid.UUID, data: dict[str, Any]
+) -> Menu:
+    """Publish a service's menu (kitchen, staff or manager of the canteen's structure).
+
+    Wall-clock times without an offset are read in the structure's time zone; the
+    cutoff must come before the first pickup, and every window lies on the service date.
+    """
+    asset = await _canteen_asset(session, user, asset_id)
+    structure = asset.structure
+    tz = structure.timezone
+    service_date: dt.date = data["date"]
+    cutoff = _local(data["order_cutoff"], "order_cutoff", tz)
+    windows: list[PickupWindow] = []
+    for i, w in enumerate(data["pickup_windows"]):
+        starts = _local(w["starts_at"], f"pickup_windows[{i}].starts_at", tz)
+        ends = _local(w["ends_at"], f"pickup_windows[{i}].ends_at", tz)
+        if ends <= starts or rules.local_date(starts, tz) != service_date:
+            raise InvalidInput(f"pickup_windows[{i}]", "window-not-on-date")
+        windows.append(
+            PickupWindow(starts_at=starts, ends_at=ends, capacity=w["capacity"], taken=0)
+        )
+    if cutoff > min(w.starts_at for w in windows):
+        raise InvalidInput("order_cutoff", "cutoff-after-pickup")
+    codes = await _tariff_codes(session, structure.id)
+    names: set[str] = set()
+    for i, item in enumerate(data["items"]):
+        _check_prices(item.get("prices") or {}, codes, f"items[{i}].prices")
+        if item["name"].casefold() in names:
+            raise InvalidInput(f"items[{i}].name", "duplicate", {"value": item["name"]})
+        names.add(item["name"].casefold())
+    service = MealService(
+        asset_id=asset.id,
+        structure_id=structure.id,
+        service_date=service_date,
+        meal=data.get("meal", rules.MealKind.LUNCH.value),
+        order_cutoff=cutoff,
+        note=data.get("note", ""),
+    )
+    session.add(service)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise MealServiceExists() from None
+    for w in windows:
+        w.service_id = service.id
+        session.add(w)
+    items = [_new_item(service.id, i, item) for i, item in enumerate(data["items"])]
+    session.add_all(items)
+    await session.commit()
+    return Menu(
+        service=service,
+        asset=asset,
+        structure=structure,
+        items=items,
+        windows=sorted(windows, key=lambda w: w.starts_at),
+    )
+
+
+async def _load_menu(session: AsyncSession, service_id: uuid.UUID, caller: User | None) -> Menu:
+    row = await session.execute(
+        select(MealService, Asset, Structure)
+        .join(Asset, Asset.id == MealService.asset_id)
+        .join(Structure, Structure.id == MealService.structure_id)
+        .where(MealService.id == service_id)
+    )
+    found = row.tuples().first()
+    if found is None:
+        raise NotFound()
+    service, asset, structure = found
+    if asset.archived_at is not None and not await has_role(
+        session, caller, structure.id, KITCHEN_ROLES
+    ):
+        raise NotFound()
+    items = list(
+        await session.scalars(
+            select(MenuItem)
+            .where(MenuItem.service_id == service.id)
+            .order_by(MenuItem.position, MenuItem.name)
+        )
+    )
+    windows = list(
+        await session.scalars(
+            select(PickupWindow)
+            .where(PickupWindow.service_id == service.id)
+            .order_by(PickupWindow.starts_at)
+        )
+    )
+    menu = Menu(service=service, asset=asset, structure=structure, items=items, windows=windows)
+    if caller is not None:
+        menu.tariff = await tariff_of(session, caller, structure.id)
+    return menu
+
+
+async def get_menu(session: AsyncSession, service_id: uuid.UUID, caller: User | None) -> Menu:
+    """A service's public menu: remaining portions and places, and the caller's own price."""
+    menu = await _load_menu(session, service_id, caller)
+    menu.items = [i for i in menu.items if i.withdrawn_at is None]
+    return menu
+
+
+async def list_menus(
+    session: AsyncSession,
+    caller: User | None,
+    *,
+    asset_id: uuid.UUID | None,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    limit: int,
+) -> list[Menu]:
+    """Public menus, by date (default: today and the next 6 days) on open canteens."""
+    today = utcnow().date()
+    start = date_from or today
+    end = date_to or (start + dt.timedelta(days=6))
+    query = (
+        select(MealService.id)
+        .join(Asset, Asset.id == MealService.asset_id)
+        .where(
+            Asset.archived_at.is_(None),
+            MealService.service_date >= start,
+            MealService.service_date <= end,
+        )
+        .order_by(MealService.service_date, MealService.meal, MealService.id)
+        .limit(limit)
+    )
+    if asset_id is not None:
+        query = query.where(MealService.asset_id == asset_id)
+    ids = list(await session.scalars(query))
+    return [await get_menu(session, service_id, caller) for service_id in ids]
+
+
+async def _kitchen_menu(session: AsyncSession, user: User, service_id: uuid.UUID) -> Menu:
+    menu = await _load_menu(session, service_id, user)
+    await require_role(session, user, menu.structure.id, KITCHEN_ROLES)
+    return menu
+
+
+async def update_meal_service(
+    session: AsyncSession, user: User, service_id: uuid.UUID, changes: dict[str, Any]
+) -> Menu:
+    """Change the cutoff or the note (kitchen team). The cutoff stays before the first pickup."""
+    menu = await _kitchen_menu(session, user, service_id)
+    if "order_cutoff" in changes:
+        cutoff = _local(changes["order_cutoff"], "order_cutoff", menu.structure.timezone)
+        if menu.windows and cutoff > menu.windows[0].starts_at:
+            raise InvalidInput("order_cutoff", "cutoff-after-pickup")
+        menu.service.order_cutoff = cutoff
+    if "note" in changes:
+        menu.service.note = changes["note"]
+    await session.commit()
+    return await get_menu(session, service_id, user)
+
+
+async def add_item(
+    session: AsyncSession, user: User, service_id: uuid.UUID, data: dict[str, Any]
+) -> Menu:
+    """Add a dish to a published menu."""
+    menu = await _kitchen_menu(session, user, service_id)
+    _check_prices(
+        data.get("prices") or {}, await _tariff_codes(session, menu.structure.id), "prices"
+    )
+    if any(i.name.casefold() == data["name"].casefold() for i in menu.items):
+        raise InvalidInput("name", "duplicate", {"value": data["name"]})
+    position = max((i.position for i in menu.items), default=-1) + 1
+    session.add(_new_item(menu.service.id, position, data))
+    await session.commit()
+    return await get_menu(session, service_id, user)
+
+
+async def _item_of(menu: Menu, item_id: uuid.UUID) -> MenuItem:
+    item = next((i for i in menu.items if i.id == item_id), None)
+    if item is None:
+        raise NotFound()
+    return item
+
+
+async def _has_orders(session: AsyncSession, item_id: uuid.UUID) -> bool:
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    MealOrderLine.item_id == item_id,
+                    MealOrderLine.order_id == MealOrder.id,
+                    MealOrder.status != rules.OrderStatus.CANCELLED.value,
+                )
+            )
+        )
+    )
+
+
+async def update_item(
+    session: AsyncSession,
+    user: User,
+    service_id: uuid.UUID,
+    item_id: uuid.UUID,
+    changes: dict[str, Any],
+) -> Menu:
+    """Change a dish while nobody ordered it; adding portions is always allowed.
+
+    Portions move through a conditional UPDATE (never below what is sold).
+    """
+    menu = await _kitchen_menu(session, user, service_id)
+    item = await _item_of(menu, item_id)
+    ordered = await _has_orders(session, item.id)
+    described = {k: v for k, v in changes.items() if k != "portions"}
+    if "allergens" in described:
+        described["allergens"] = sorted(set(described["allergens"]))
+    if "diets" in described:
+        described["diets"] = sorted(set(described["diets"]))
+    really_changed = {k: v for k, v in described.items() if getattr(item, k) != v}
+    new_portions = changes.get("portions")
+    if ordered and (really_changed or (new_portions is not None and new_portions < item.portions)):
+        raise ItemHasOrders({"item": item.name})
+    if "prices" in really_changed:
+        _check_prices(
+            really_changed["prices"], await _tariff_codes(session, menu.structure.id), "prices"
+        )
+    if "name" in really_changed and any(
+        i.id != item.id and i.name.casefold() == really_changed["name"].casefold()
+        for i in menu.items
+    ):
+        raise InvalidInput("name", "duplicate", {"value": really_changed["name"]})
+    for name, value in really_changed.items():
+        setattr(item, name, value)
+    if new_portions is not None and new_portions != item.portions:
+        result = await session.execute(
+            update(MenuItem)
+            .where(MenuItem.id == item.id, MenuItem.sold <= new_portions)
+            .values(portions=new_portions)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            await session.rollback()
+            raise ItemHasOrders({"item": item.name})
+    await session.commit()
+    return await get_menu(session, service_id, user)
+
+
+@dataclass
+class Withdrawal:
+    item: MenuItem
+    orders: list[MealOrder]
+    portions_ordered: int
+
+
+async def withdraw_item(
+    session: AsyncSession, user: User, service_id: uuid.UUID, item_id: uuid.UUID
+) -> Withdrawal:
+    """Take a dish off the menu: no new orders; existing ones are kept and reported."""
+    menu = await _kitchen_menu(session, user, service_id)
+    item = await _item_of(menu, item_id)
+    if item.withdrawn_at is None:
+        item.withdrawn_at = utcnow()
+    rows = await session.execute(
+        select(MealOrder, func.sum(MealOrderLine.quantity))
+        .join(MealOrderLine, MealOrderLine.order_id == MealOrder.id)
+        .where(
+            MealOrderLine.item_id == item.id,
+            MealOrder.status.in_([s.value for s in rules.ACTIVE_STATUSES]),
+        )
+        .group_by(MealOrder.id)
+        .order_by(MealOrder.created_at)
+    )
+    found = list(rows.tuples())
+    await session.commit()
+    return Withdrawal(
+        item=item,
+        orders=[o for o, _ in found],
+        portions_ordered=sum(int(q or 0) for _, q in found),
+    )

@@ -1,0 +1,606 @@
+"""Meal orders: place, read, cancel, kitchen status and payment, the kitchen sheet.
+
+Portions and pickup places are taken with conditional UPDATEs
+(``sold = sold + n WHERE sold + n <= portions``): zero rows means refused, so
+concurrent orders can never oversell, on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu.domain import canteen as rules
+from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tierslieu.models import (
+    MealOrder,
+    MealOrderLine,
+    MealService,
+    Membership,
+    MenuItem,
+    PickupWindow,
+    Structure,
+    SuspendedMealVoucher,
+    Tariff,
+    User,
+)
+from tierslieu.services.access import has_role
+from tierslieu.services.canteen import KITCHEN_ROLES, Menu, _load_menu, tariff_of
+from tierslieu.services.canteen_errors import (
+    AlreadyOrdered,
+    CancelCutoffPassed,
+    EmptyOrder,
+    GuestOrderOneMeal,
+    ItemNotInService,
+    ItemWithdrawn,
+    NoPriceForTariff,
+    NoTariff,
+    OrderCancelled,
+    OrderCutoffPassed,
+    OrderNotCancellable,
+    OrderTooLarge,
+    PickupWindowFull,
+    PickupWindowNotInService,
+    PoolAlreadySpent,
+    SoldOut,
+    SuspendedMealsNotOffered,
+    TooManyActiveOrders,
+    UnknownTariff,
+    VoucherNeedsMain,
+    VoucherUnknown,
+    VoucherUsed,
+)
+from tierslieu.services.canteen_pool import credit, debit, pool_price
+from tierslieu.services.clock import utcnow
+
+ACTIVE = [s.value for s in rules.ACTIVE_STATUSES]
+
+
+@dataclass
+class OrderView:
+    order: MealOrder
+    service: MealService
+    structure: Structure
+    window: PickupWindow
+    lines: list[tuple[MealOrderLine, MenuItem]]
+    tariff_label: str
+    customer_name: str | None = None
+
+
+def order_ref(order_id: uuid.UUID) -> str:
+    """A short reference to say at the counter (random part of the id)."""
+    return order_id.hex[-6:].upper()
+
+
+def _cutoff_text(menu: Menu) -> str:
+    local = rules.to_local(menu.service.order_cutoff, menu.structure.timezone)
+    return local.strftime("%d/%m/%Y %H:%M")
+
+
+async def _tariff_by_code(session: AsyncSession, structure_id: uuid.UUID, code: str) -> Tariff:
+    tariff = await session.scalar(
+        select(Tariff).where(Tariff.structure_id == structure_id, Tariff.code == code)
+    )
+    if tariff is None:
+        raise UnknownTariff({"tariff": code})
+    return tariff
+
+
+async def _guest_default_tariff(session: AsyncSession, structure_id: uuid.UUID) -> Tariff | None:
+    tariffs = list(await session.scalars(select(Tariff).where(Tariff.structure_id == structure_id)))
+    code = rules.tariff_for("neighbour", None, {t.code: t.default_for for t in tariffs})
+    return next((t for t in tariffs if t.code == code), None)
+
+
+async def place_order(
+    session: AsyncSession, caller: User | None, data: dict[str, Any]
+) -> OrderView:
+    """Order a meal. The server decides the tariff and computes the total.
+
+    - a signed-in person orders for themself, before the cutoff, one active order
+      per service and at most MAX_ACTIVE_ORDERS_PER_PERSON in progress;
+    - the canteen team may order for a guest (``guest_name``, optional
+      ``guest_tariff``), also at the counter after the cutoff;
+    - anyone holding a voucher code may order, without an account, exactly one
+      main course or formula, free.
+    Portions, pickup places and the voucher are taken atomically, or nothing is.
+    """
+    menu = await _load_menu(session, data["service_id"], caller)
+    structure = menu.structure
+    guest_name: str | None = data.get("guest_name")
+    guest_tariff: str | None = data.get("guest_tariff")
+    voucher_code: str | None = data.get("voucher_code")
+    suspended = int(data.get("suspended_meals") or 0)
+    is_team = await has_role(session, caller, structure.id, KITCHEN_ROLES)
+
+    if caller is None:
+        if not voucher_code:
+            raise Unauthenticated()
+        if not guest_name:
+            raise InvalidInput("guest_name", "required")
+    elif guest_name is not None and not is_team:
+        raise Forbidden()
+    if guest_tariff is not None:
+        if not is_team:
+            raise Forbidden()
+        if guest_name is None:
+            raise InvalidInput("guest_tariff", "invalid")
+    for_guest = guest_name is not None
+
+    now = utcnow()
+    if not rules.ordering_open(now, menu.service.order_cutoff) and not (for_guest and is_team):
+        raise OrderCutoffPassed(
+            {"cutoff": _cutoff_text(menu)},
+            extra={
+                "order_cutoff": rules.to_local(
+                    menu.service.order_cutoff, structure.timezone
+                ).isoformat()
+            },
+        )
+
+    # Lines: merged per dish, on this menu, still offered, within the per-order cap.
+    wanted: dict[uuid.UUID, int] = defaultdict(int)
+    for line in data.get("lines") or []:
+        wanted[line["item_id"]] += int(line["quantity"])
+    if not wanted:
+        raise EmptyOrder()
+    items = {i.id: i for i in menu.items}
+    for item_id in wanted:
+        if item_id not in items:
+            raise ItemNotInService(extra={"item_id": str(item_id)})
+        if items[item_id].withdrawn_at is not None:
+            raise ItemWithdrawn({"item": items[item_id].name}, extra={"item_id": str(item_id)})
+    if sum(wanted.values()) > rules.MAX_PORTIONS_PER_ORDER:
+        raise OrderTooLarge({"max": rules.MAX_PORTIONS_PER_ORDER})
+    window = next((w for w in menu.windows if w.id == data["pickup_window_id"]), None)
+    if window is None:
+        raise PickupWindowNotInService()
+
+    if caller is None and (
+        len(wanted) != 1
+        or next(iter(wanted.values())) != 1
+        or items[next(iter(wanted))].kind not in rules.VOUCHER_KINDS
+        or suspended
+    ):
+        raise GuestOrderOneMeal()
+
+    # The tariff: never from the body, except the team's choice for a guest.
+    if caller is not None and not for_guest:
+        tariff = await tariff_of(session, caller, structure.id)
+    elif guest_tariff is not None:
+        tariff = await _tariff_by_code(session, structure.id, guest_tariff)
+    else:
+        tariff = await _guest_default_tariff(session, structure.id)
+    if tariff is None:
+        raise NoTariff()
+
+    unit_suspended = 0
+    if suspended:
+        price = await pool_price(session, structure.id)
+        if price is None:
+            raise SuspendedMealsNotOffered()
+        unit_suspended = price
+    requests = [
+        rules.LineRequest(item_id=i, quantity=q, kind=items[i].kind, prices=items[i].prices)
+        for i, q in wanted.items()
+    ]
+    try:
+        priced, total = rules.price_order(
+            requests,
+            tariff.code,
+            suspended_meals=suspended,
+            suspended_meal_cents=unit_suspended,
+            voucher=bool(voucher_code),
+        )
+    except rules.NoPrice as exc:
+        raise NoPriceForTariff(
+            {"item": items[exc.item_id].name, "tariff": tariff.label}  # type: ignore[index]
+        ) from None
+    except rules.NoVoucherItem:
+        raise VoucherNeedsMain() from None
+
+    owner_id = None if for_guest or caller is None else caller.id
+    if owner_id is not None:
+        already = await session.scalar(
+            select(MealOrder.id).where(
+                MealOrder.user_id == owner_id,
+                MealOrder.service_id == menu.service.id,
+                MealOrder.status.in_(ACTIVE),
+            )
+        )
+        if already is not None:
+            raise AlreadyOrdered(extra={"order_id": str(already)})
+        active = await session.scalar(
+            select(func.count(MealOrder.id))
+            .join(MealService, MealService.id == MealOrder.service_id)
+            .where(
+                MealOrder.user_id == owner_id,
+                MealOrder.status.in_(ACTIVE),
+                MealService.service_date >= now.date() - dt.timedelta(days=1),
+            )
+        )
+        if (active or 0) >= rules.MAX_ACTIVE_ORDERS_PER_PERSON:
+            raise TooManyActiveOrders({"max": rules.MAX_ACTIVE_ORDERS_PER_PERSON})
+
+    try:
+        order = MealOrder(
+            id=uuid.uuid4(),
+            service_id=menu.service.id,
+            structure_id=structure.id,
+            user_id=owner_id,
+            guest_name=guest_name,
+            placed_by_id=caller.id if caller is not None else None,
+            pickup_window_id=window.id,
+            status=rules.OrderStatus.PLACED.value,
+            tariff_code=tariff.code,
+            suspended_meals=suspended,
+            suspended_meal_cents=unit_suspended,
+            total_cents=total,
+            paid=False,
+            note=data.get("note") or "",
+        )
+        if voucher_code:
+            order.voucher_id = await _use_voucher(session, structure.id, voucher_code, now)
+        # Take portions in a stable order (no deadlock between two orders), then the place.
+        for item_id in sorted(wanted, key=str):
+            n = wanted[item_id]
+            taken = await session.execute(
+                update(MenuItem)
+                .where(
+                    MenuItem.id == item_id,
+                    MenuItem.withdrawn_at.is_(None),
+                    MenuItem.sold + n <= MenuItem.portions,
+                )
+                .values(sold=MenuItem.sold + n)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                remaining = await session.scalar(
+                    select(MenuItem.portions - MenuItem.sold).where(MenuItem.id == item_id)
+                )
+                raise SoldOut(
+                    {"item": items[item_id].name, "remaining": remaining or 0},
+                    extra={
+                        "item_id": str(item_id),
+                        "item": items[item_id].name,
+                        "remaining": remaining or 0,
+                    },
+                )
+        placed = await session.execute(
+            update(PickupWindow)
+            .where(PickupWindow.id == window.id, PickupWindow.taken + 1 <= PickupWindow.capacity)
+            .values(taken=PickupWindow.taken + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if placed.rowcount != 1:  # type: ignore[attr-defined]
+            starts = rules.to_local(window.starts_at, structure.timezone).strftime("%H:%M")
+            raise PickupWindowFull({"starts": starts}, extra={"pickup_window_id": str(window.id)})
+        session.add(order)
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise AlreadyOrdered() from None
+        lines = []
+        for p in priced:
+            line = MealOrderLine(
+                order_id=order.id,
+                item_id=p.item_id,
+                quantity=p.quantity,
+                unit_cents=p.unit_cents,
+                free_quantity=p.free_quantity,
+            )
+            session.add(line)
+            lines.append((line, items[p.item_id]))  # type: ignore[index]
+        await session.commit()
+    except DomainError:
+        await session.rollback()
+        raise
+    return OrderView(
+        order=order,
+        service=menu.service,
+        structure=structure,
+        window=window,
+        lines=lines,
+        tariff_label=tariff.label,
+        customer_name=guest_name or (caller.display_name if caller else None),
+    )
+
+
+async def _use_voucher(
+    session: AsyncSession, structure_id: uuid.UUID, code: str, now: dt.datetime
+) -> uuid.UUID:
+    """Mark the voucher used, once: a conditional UPDATE, so two orders cannot share it."""
+    voucher = await session.scalar(
+        select(SuspendedMealVoucher).where(
+            SuspendedMealVoucher.code_hash == rules.voucher_hash(code),
+            SuspendedMealVoucher.structure_id == structure_id,
+        )
+    )
+    if voucher is None or voucher.cancelled_at is not None:
+        raise VoucherUnknown()
+    result = await session.execute(
+        update(SuspendedMealVoucher)
+        .where(
+            SuspendedMealVoucher.id == voucher.id,
+            SuspendedMealVoucher.used_at.is_(None),
+            SuspendedMealVoucher.cancelled_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise VoucherUsed()
+    return voucher.id
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def _visible_to(caller: User) -> Any:
+    """Orders a person may read: their own, and those of structures whose canteen they run."""
+    if caller.is_admin:
+        return True
+    team = select(Membership.structure_id).where(
+        Membership.user_id == caller.id,
+        Membership.role.in_([r.value for r in KITCHEN_ROLES]),
+    )
+    return or_(MealOrder.user_id == caller.id, MealOrder.structure_id.in_(team))
+
+
+async def _views(session: AsyncSession, orders: list[MealOrder]) -> list[OrderView]:
+    if not orders:
+        return []
+    ids = [o.id for o in orders]
+    line_rows = await session.execute(
+        select(MealOrderLine, MenuItem)
+        .join(MenuItem, MenuItem.id == MealOrderLine.item_id)
+        .where(MealOrderLine.order_id.in_(ids))
+        .order_by(MenuItem.position, MenuItem.name)
+    )
+    lines: dict[uuid.UUID, list[tuple[MealOrderLine, MenuItem]]] = defaultdict(list)
+    for line, item in line_rows.tuples():
+        lines[line.order_id].append((line, item))
+    services = {
+        s.id: s
+        for s in await session.scalars(
+            select(MealService).where(MealService.id.in_({o.service_id for o in orders}))
+        )
+    }
+    structures = {
+        s.id: s
+        for s in await session.scalars(
+            select(Structure).where(Structure.id.in_({o.structure_id for o in orders}))
+        )
+    }
+    windows = {
+        w.id: w
+        for w in await session.scalars(
+            select(PickupWindow).where(PickupWindow.id.in_({o.pickup_window_id for o in orders}))
+        )
+    }
+    tariffs = {
+        (t.structure_id, t.code): t.label
+        for t in await session.scalars(
+            select(Tariff).where(Tariff.structure_id.in_({o.structure_id for o in orders}))
+        )
+    }
+    users = {
+        u.id: u.display_name
+        for u in await session.scalars(
+            select(User).where(User.id.in_({o.user_id for o in orders if o.user_id}))
+        )
+    }
+    return [
+        OrderView(
+            order=o,
+            service=services[o.service_id],
+            structure=structures[o.structure_id],
+            window=windows[o.pickup_window_id],
+            lines=lines[o.id],
+            tariff_label=tariffs.get((o.structure_id, o.tariff_code), o.tariff_code),
+            customer_name=o.guest_name or users.get(o.user_id),  # type: ignore[arg-type]
+        )
+        for o in orders
+    ]
+
+
+async def my_orders(
+    session: AsyncSession, user: User, *, include_past: bool, limit: int, offset: int
+) -> list[OrderView]:
+    """The caller's own orders, soonest service first (upcoming only unless asked)."""
+    query = (
+        select(MealOrder)
+        .join(MealService, MealService.id == MealOrder.service_id)
+        .where(MealOrder.user_id == user.id)
+        .order_by(MealService.service_date, MealOrder.created_at)
+        .limit(limit)
+        .offset(offset)
+    )
+    if not include_past:
+        query = query.where(MealService.service_date >= utcnow().date() - dt.timedelta(days=1))
+    return await _views(session, list(await session.scalars(query)))
+
+
+async def get_order(session: AsyncSession, user: User, order_id: uuid.UUID) -> OrderView:
+    """One order, for its owner or the canteen team of its structure; 404 for anyone else."""
+    order = await session.scalar(
+        select(MealOrder).where(MealOrder.id == order_id, _visible_to(user))
+    )
+    if order is None:
+        raise NotFound()
+    return (await _views(session, [order]))[0]
+
+
+async def cancel_order(session: AsyncSession, user: User, order_id: uuid.UUID) -> OrderView:
+    """Cancel: the owner until the cutoff, the canteen team any time before pickup.
+
+    The portions and the pickup place return (conditional UPDATEs); a voucher becomes
+    usable again; paid-forward meals already credited leave the pool if still there.
+    """
+    view = await get_order(session, user, order_id)
+    order = view.order
+    is_team = await has_role(session, user, order.structure_id, KITCHEN_ROLES)
+    if order.status not in ACTIVE:
+        raise OrderNotCancellable(
+            {"status": rules.ORDER_STATUS_LABELS_FR[rules.OrderStatus(order.status)].lower()}
+        )
+    if not is_team and not rules.ordering_open(utcnow(), view.service.order_cutoff):
+        raise CancelCutoffPassed()
+    try:
+        result = await session.execute(
+            update(MealOrder)
+            .where(MealOrder.id == order.id, MealOrder.status.in_(ACTIVE))
+            .values(status=rules.OrderStatus.CANCELLED.value, cancelled_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise OrderNotCancellable({"status": "annulée"})
+        for line, _item in view.lines:
+            await session.execute(
+                update(MenuItem)
+                .where(MenuItem.id == line.item_id)
+                .values(sold=MenuItem.sold - line.quantity)
+                .execution_options(synchronize_session=False)
+            )
+        await session.execute(
+            update(PickupWindow)
+            .where(PickupWindow.id == order.pickup_window_id)
+            .values(taken=PickupWindow.taken - 1)
+            .execution_options(synchronize_session=False)
+        )
+        if order.voucher_id is not None:
+            await session.execute(
+                update(SuspendedMealVoucher)
+                .where(SuspendedMealVoucher.id == order.voucher_id)
+                .values(used_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        if order.paid and order.suspended_meals:
+            await debit(
+                session,
+                order.structure_id,
+                order.suspended_meals,
+                rules.LedgerKind.REFUND,
+                PoolAlreadySpent,
+                order_id=order.id,
+                person_id=order.user_id,
+            )
+        await session.commit()
+    except DomainError:
+        await session.rollback()
+        raise
+    return await get_order(session, user, order_id)
+
+
+async def set_kitchen_status(
+    session: AsyncSession,
+    user: User,
+    order_id: uuid.UUID,
+    status: str | None,
+    paid: bool | None,
+) -> OrderView:
+    """The canteen team marks an order ready / collected / no-show, and paid or not.
+
+    Marking paid credits the pool with the order's paid-forward meals; un-marking takes
+    them back only if they were not given away yet.
+    """
+    view = await get_order(session, user, order_id)
+    order = view.order
+    if not await has_role(session, user, order.structure_id, KITCHEN_ROLES):
+        raise Forbidden()
+    if status is None and paid is None:
+        raise InvalidInput("status", "required")
+    try:
+        if status is not None:
+            result = await session.execute(
+                update(MealOrder)
+                .where(
+                    MealOrder.id == order.id,
+                    MealOrder.status != rules.OrderStatus.CANCELLED.value,
+                )
+                .values(status=status)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise OrderCancelled()
+        if paid is not None:
+            result = await session.execute(
+                update(MealOrder)
+                .where(
+                    MealOrder.id == order.id,
+                    MealOrder.paid.is_(not paid),
+                    MealOrder.status != rules.OrderStatus.CANCELLED.value,
+                )
+                .values(paid=paid, paid_at=utcnow() if paid else None)
+                .execution_options(synchronize_session=False)
+            )
+            changed = result.rowcount == 1  # type: ignore[attr-defined]
+            if not changed and order.status == rules.OrderStatus.CANCELLED.value:
+                raise OrderCancelled()
+            if changed and order.suspended_meals:
+                if paid:
+                    await credit(
+                        session,
+                        order.structure_id,
+                        order.suspended_meals,
+                        rules.LedgerKind.PAID_FORWARD,
+                        order_id=order.id,
+                        person_id=order.user_id,
+                    )
+                else:
+                    await debit(
+                        session,
+                        order.structure_id,
+                        order.suspended_meals,
+                        rules.LedgerKind.REFUND,
+                        PoolAlreadySpent,
+                        order_id=order.id,
+                        person_id=order.user_id,
+                    )
+        await session.commit()
+    except DomainError:
+        await session.rollback()
+        raise
+    session.expire_all()
+    return await get_order(session, user, order_id)
+
+
+# --- kitchen sheet --------------------------------------------------------------------
+
+
+@dataclass
+class KitchenSheet:
+    menu: Menu
+    views: list[OrderView]
+    generated_at: dt.datetime
+    orders_by_window: dict[uuid.UUID, list[OrderView]] = field(default_factory=dict)
+
+
+async def kitchen_sheet(session: AsyncSession, user: User, service_id: uuid.UUID) -> KitchenSheet:
+    """What the kitchen cooks and hands out: every order that is not cancelled."""
+    menu = await _load_menu(session, service_id, user)
+    if not await has_role(session, user, menu.structure.id, KITCHEN_ROLES):
+        # A neighbour may know the service exists, but not read who eats what.
+        raise Forbidden()
+    orders = list(
+        await session.scalars(
+            select(MealOrder)
+            .where(
+                MealOrder.service_id == menu.service.id,
+                MealOrder.status != rules.OrderStatus.CANCELLED.value,
+            )
+            .order_by(MealOrder.created_at)
+        )
+    )
+    views = await _views(session, orders)
+    by_window: dict[uuid.UUID, list[OrderView]] = {w.id: [] for w in menu.windows}
+    for v in views:
+        by_window.setdefault(v.order.pickup_window_id, []).append(v)
+    return KitchenSheet(menu=menu, views=views, generated_at=utcnow(), orders_by_window=by_window)
