@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.models import Asset, Membership, Structure, User
+from tierslieu.models import Asset, AvailabilityRule, Membership, Structure, User
 from tierslieu.security import hash_password
 from tierslieu.settings import Settings
 
@@ -239,5 +240,37 @@ async def load_demo(session: AsyncSession, settings: Settings) -> list[DemoAccou
         )
         if exists is None:
             session.add(Asset(structure_id=structure.id, **values))
+    await session.flush()
+    await _load_opening_hours(session, structures)
     await session.commit()
     return ACCOUNTS
+
+
+# Opening hours of the demo assets (local wall-clock time), added only to assets without rules.
+OPENING_HOURS: dict[str, list[dict[str, Any]]] = {
+    "Jardin partagé des Tilleuls": [
+        {"weekdays": [2, 6], "start_time": dt.time(9), "end_time": dt.time(12), "slot_minutes": 60},
+    ],
+    "Salle de réunion Simone Veil": [
+        {"weekdays": [1, 2, 3, 4, 5], "start_time": dt.time(9), "end_time": dt.time(18)},
+    ],
+    "Atelier bricolage": [
+        {"weekdays": [3, 6], "start_time": dt.time(14), "end_time": dt.time(17), "slot_minutes": 90},
+    ],
+}
+
+
+async def _load_opening_hours(session: AsyncSession, structures: dict[str, Structure]) -> None:
+    for asset in await session.scalars(
+        select(Asset).where(Asset.structure_id.in_([s.id for s in structures.values()]))
+    ):
+        if asset.name not in OPENING_HOURS:
+            continue
+        has_rules = await session.scalar(
+            select(AvailabilityRule.id).where(AvailabilityRule.asset_id == asset.id).limit(1)
+        )
+        if has_rules is None:
+            for rule in OPENING_HOURS[asset.name]:
+                session.add(
+                    AvailabilityRule(asset_id=asset.id, valid_from=dt.date(2026, 1, 1), **rule)
+                )
