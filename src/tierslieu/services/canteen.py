@@ -467,6 +467,7 @@ async def update_item(
             await session.rollback()
             raise ItemHasOrders({"item": item.name})
     await session.commit()
+    session.expire(item)  # the conditional UPDATE bypassed the identity map
     return await get_menu(session, service_id, user)
 
 

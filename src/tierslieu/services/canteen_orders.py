@@ -496,6 +496,7 @@ async def cancel_order(session: AsyncSession, user: User, order_id: uuid.UUID) -
     except DomainError:
         await session.rollback()
         raise
+    session.expire(order)  # the conditional UPDATEs bypassed the identity map
     return await get_order(session, user, order_id)
 
 
@@ -568,7 +569,7 @@ async def set_kitchen_status(
     except DomainError:
         await session.rollback()
         raise
-    session.expire_all()
+    session.expire(order)  # the conditional UPDATEs bypassed the identity map
     return await get_order(session, user, order_id)
 
 
