@@ -30,6 +30,7 @@ from tierslieu.api.canteen import (
     MealServiceController,
 )
 from tierslieu.api.deps import DEPENDENCIES
+from tierslieu.api.feeds import FeedController, ItemCalendarController, install_log_filter
 from tierslieu.api.problems import EXCEPTION_HANDLERS
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
@@ -53,6 +54,8 @@ ROUTE_HANDLERS = [
     CanteenAssetController,
     MealServiceController,
     MealOrderController,
+    FeedController,
+    ItemCalendarController,
 ]
 
 
@@ -100,4 +103,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     app.state.settings = settings
     app.state.engine = engine
+    install_log_filter()  # feed tokens never reach the access log
     return app

@@ -15,6 +15,7 @@ from tierslieu.models.canteen import (
     Tariff,
     TariffAssignment,
 )
+from tierslieu.models.feeds import FeedToken
 from tierslieu.models.structures import Asset, Membership, Structure
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Base",
     "Booking",
     "Closure",
+    "FeedToken",
     "LoginFailure",
     "MealOrder",
     "MealOrderLine",
