@@ -31,7 +31,6 @@ from tierslieu.api.canteen_schemas import (
     PoolPriceIn,
     TariffAssignmentIn,
     TariffAssignmentOut,
-    TariffCode,
     TariffIn,
     TariffOut,
     TariffRef,
@@ -182,7 +181,7 @@ class CanteenStructureController(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         slug: FromPath[str],
-        code: FromPath[TariffCode],
+        code: FromPath[str],
         data: JSONBody[TariffIn],
     ) -> Response[TariffOut]:
         """201 when created, 200 when changed; 409 ``tariff-default-taken`` when another

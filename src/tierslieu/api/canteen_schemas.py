@@ -13,6 +13,8 @@ from tierslieu.domain.canteen import (
     MAX_PRICE_CENTS,
     MAX_QUANTITY_PER_LINE,
     MAX_SUSPENDED_PER_ORDER,
+    TARIFF_CODE_MAX,
+    TARIFF_CODE_PATTERN,
     Allergen,
     Diet,
     DishKind,
@@ -22,7 +24,7 @@ from tierslieu.domain.canteen import (
 from tierslieu.domain.vocabulary import PersonKind
 
 TariffCode = Annotated[
-    str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+    str, msgspec.Meta(min_length=1, max_length=TARIFF_CODE_MAX, pattern=TARIFF_CODE_PATTERN)
 ]
 Cents = Annotated[int, msgspec.Meta(ge=0, le=MAX_PRICE_CENTS)]
 Portions = Annotated[int, msgspec.Meta(ge=0, le=10_000)]

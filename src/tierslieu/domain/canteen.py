@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -133,6 +134,10 @@ MAX_SUSPENDED_PER_ORDER = 10
 MAX_ACTIVE_ORDERS_PER_PERSON = 10
 MAX_PRICE_CENTS = 100_000
 
+# A tariff code: lower-case words joined by - or _ (professionnel, habitant, solidaire).
+TARIFF_CODE_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
+TARIFF_CODE_MAX = 40
+
 
 class LocalTimeError(ValueError):
     """A wall-clock time that does not exist (spring-forward gap) in the zone."""
@@ -237,6 +242,10 @@ def price_order(
     ]
     total = sum(p.line_cents for p in priced) + suspended_meals * suspended_meal_cents
     return priced, total
+
+
+def valid_tariff_code(code: str) -> bool:
+    return len(code) <= TARIFF_CODE_MAX and re.fullmatch(TARIFF_CODE_PATTERN, code) is not None
 
 
 def tariff_for(

@@ -61,6 +61,8 @@ async def put_tariff(
     """Create or replace a tariff (structure manager). A kind of person has one default tariff."""
     structure = await structure_by_slug(session, slug)
     await require_role(session, user, structure.id, TARIFF_ROLES)
+    if not rules.valid_tariff_code(code):
+        raise InvalidInput("code", "bad-format")
     default_for = sorted(set(fields.get("default_for") or []))
     others = await session.scalars(
         select(Tariff).where(Tariff.structure_id == structure.id, Tariff.code != code)
