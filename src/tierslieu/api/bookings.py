@@ -6,17 +6,18 @@ import csv
 import datetime as dt
 import io
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import Strict
 from tierslieu.models import AvailabilityRule, Booking, Closure, User
 from tierslieu.services import availability, bookings
@@ -418,23 +419,33 @@ class BookingController(Controller):
     )
     async def create(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         data: JSONBody[BookingIn],
-    ) -> BookingOut:
-        """409 ``slot-full`` / ``interval-taken``; each broken rule has its own problem type."""
+    ) -> Response[BookingOut]:
+        """409 ``slot-full`` / ``interval-taken``; each broken rule has its own problem type.
+
+        With an ``Idempotency-Key`` header a retry returns the stored response instead of
+        booking twice (same key, other body: 422; while the first still runs: 409).
+        """
         guest = Guest(data.guest.name, data.guest.phone, data.guest.email) if data.guest else None
-        view = await bookings.create_booking(
-            db_session,
-            user,
-            asset_id=data.asset_id,
-            starts_at=data.starts_at,
-            ends_at=data.ends_at,
-            party_size=data.party_size,
-            note=data.note,
-            guest=guest,
-        )
-        return booking_out(view)
+
+        async def write(commit: bool) -> tuple[int, BookingOut]:
+            view = await bookings.create_booking(
+                db_session,
+                user,
+                asset_id=data.asset_id,
+                starts_at=data.starts_at,
+                ends_at=data.ends_at,
+                party_size=data.party_size,
+                note=data.note,
+                guest=guest,
+                commit=commit,
+            )
+            return HTTP_201_CREATED, booking_out(view)
+
+        return await respond_once(request, db_session, user, write)
 
     @get("/", summary="The caller's own bookings")
     async def mine(

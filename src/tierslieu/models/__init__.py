@@ -16,6 +16,7 @@ from tierslieu.models.canteen import (
     TariffAssignment,
 )
 from tierslieu.models.feeds import FeedToken
+from tierslieu.models.idempotency import IdempotencyKey
 from tierslieu.models.structures import Asset, Membership, Structure
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Booking",
     "Closure",
     "FeedToken",
+    "IdempotencyKey",
     "LoginFailure",
     "MealOrder",
     "MealOrderLine",

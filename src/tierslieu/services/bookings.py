@@ -89,6 +89,7 @@ async def create_booking(
     party_size: int,
     note: str = "",
     guest: Guest | None = None,
+    commit: bool = True,
 ) -> BookingView:
     """Book places in a slot (shared) or an interval (exclusive).
 
@@ -96,6 +97,8 @@ async def create_booking(
     alignment, party size); capacity and non-overlap enforced by the database, so
     concurrent requests can never oversell; the booking is stored ``confirmed``, or
     ``pending`` when the asset requires approval (staff bookings are confirmed).
+    With ``commit=False`` the booking is only flushed, for a caller that commits it
+    together with other rows (an idempotency record).
     """
     now = utcnow()
     asset = await get_asset(session, asset_id)
@@ -179,7 +182,7 @@ async def create_booking(
     )
     session.add(booking)
     try:
-        await session.commit()
+        await (session.commit() if commit else session.flush())
     except IntegrityError as exc:
         await session.rollback()
         if _is_exclusion_violation(exc):
