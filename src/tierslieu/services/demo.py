@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.models import Asset, AvailabilityRule, Membership, Structure, User
 from tierslieu.security import hash_password
+from tierslieu.services.demo_canteen import load_canteen_demo
 from tierslieu.settings import Settings
 
 DEMO_PASSWORD = "demo-tierslieu"
@@ -243,6 +244,7 @@ async def load_demo(session: AsyncSession, settings: Settings) -> list[DemoAccou
     await session.flush()
     await _load_opening_hours(session, structures)
     await session.commit()
+    await load_canteen_demo(session, settings)
     return ACCOUNTS
 
 

@@ -1,0 +1,46 @@
+"""The demo gains a week of menus at CHRS Le Relais; loading it twice changes nothing."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from tests.conftest import run_db
+from tierslieu.models import MealService, MenuItem, Tariff
+from tierslieu.services.demo import DEMO_PASSWORD, load_demo
+
+
+def _counts(settings):
+    async def work(session):
+        return (
+            await session.scalar(select(func.count(MealService.id))),
+            await session.scalar(select(func.count(MenuItem.id))),
+            await session.scalar(select(func.count(Tariff.id))),
+        )
+
+    return run_db(settings, work)
+
+
+def test_demo_week_of_menus_at_le_relais(client, settings):
+    run_db(settings, lambda s: load_demo(s, settings))
+    first = _counts(settings)
+    run_db(settings, lambda s: load_demo(s, settings))
+    assert _counts(settings) == first
+    assert first[0] == 5 and first[2] == 3
+    tariffs = client.get("/api/structures/chrs-le-relais/tariffs").json()
+    assert {t["code"] for t in tariffs} == {"professionnel", "habitant", "solidaire"}
+    token = client.post(
+        "/api/auth/login", json={"email": "karim@exemple.test", "password": DEMO_PASSWORD}
+    ).json()["token"]
+    menus = client.get("/api/meal-services", headers={"Authorization": f"Bearer {token}"}).json()
+    assert len(menus) >= 4
+    assert {m["asset_name"] for m in menus} == {"Cantine du Relais"}
+    assert all(m["order_cutoff"][11:16] == "10:30" for m in menus)
+    prices = {i["my_price_cents"] for m in menus for i in m["items"] if i["kind"] == "main"}
+    assert prices == {950}
+    assert menus[0]["suspended_meal_cents"] == 600
+    assert [w["starts_at"][11:16] for w in menus[0]["pickup_windows"]] == [
+        "12:00",
+        "12:15",
+        "12:30",
+        "12:45",
+    ]
