@@ -421,3 +421,54 @@ def test_notes_cannot_inject_html_or_spreadsheet_formulas(client, relais):
     assert "<script>x</script>" not in page and "&lt;script&gt;" in page
     csv_text = client.get(url, params={"format": "csv"}, headers=relais.chef.headers).text
     assert "\"'=HYPERLINK" in csv_text
+
+
+def test_active_orders_per_person_are_capped(client, relais):
+    """OWASP API6: nobody may hold the whole fortnight's lunches."""
+    from tierslieu.domain.canteen import MAX_ACTIVE_ORDERS_PER_PERSON
+
+    karim = relais.world.professional
+    url = f"/api/assets/{relais.asset['id']}/meal-services"
+    services = []
+    for offset in range(MAX_ACTIVE_ORDERS_PER_PERSON + 1):
+        day = (dt.date(2026, 12, 7) + dt.timedelta(days=offset)).isoformat()
+        response = client.post(
+            url,
+            json={
+                "date": day,
+                "order_cutoff": f"{day}T10:30:00",
+                "pickup_windows": [
+                    {"starts_at": f"{day}T12:00:00", "ends_at": f"{day}T12:30:00", "capacity": 5}
+                ],
+                "items": [
+                    {
+                        "name": "Plat du jour",
+                        "kind": "main",
+                        "portions": 5,
+                        "prices": {"professionnel": 950},
+                    }
+                ],
+            },
+            headers=relais.chef.headers,
+        )
+        assert response.status_code == 201, response.text
+        services.append(response.json())
+
+    def order(service):
+        return client.post(
+            "/api/meal-orders",
+            json={
+                "service_id": service["id"],
+                "lines": [{"item_id": service["items"][0]["id"], "quantity": 1}],
+                "pickup_window_id": service["pickup_windows"][0]["id"],
+            },
+            headers=karim.headers,
+        )
+
+    for service in services[:-1]:
+        assert order(service).status_code == 201
+    refused = order(services[-1])
+    assert (refused.status_code, refused.json()["code"]) == (409, "too-many-active-orders")
+    first = client.get("/api/meal-orders", headers=karim.headers).json()[0]
+    client.post(f"/api/meal-orders/{first['id']}/cancel", headers=karim.headers)
+    assert order(services[-1]).status_code == 201
