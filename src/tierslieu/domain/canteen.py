@@ -1,6 +1,38 @@
 """Canteen rules: dishes, allergens, diets, cutoffs, prices and vouchers.
 
 Pure functions and closed vocabularies; no database, no web framework.
+
+Decisions taken where issue 4 is silent (what a canteen's users would expect):
+
+- Times: ``order_cutoff`` and pickup windows accept an instant with an offset, or a
+  wall-clock time without one, read in the structure's zone; a time skipped by the
+  spring change is refused (422), the repeated autumn hour takes its first
+  occurrence. Ordering is open strictly before the cutoff (10:29:59 yes, 10:30:00 no).
+  The cutoff must come before the first pickup; every window lies on the service date.
+- One lunch (and optionally one dinner) per canteen and date.
+- An order holds 1 to 10 portions (10 per line), up to 10 paid-forward meals; a person
+  has one active order per service (to change it: cancel and order again — a unique
+  partial index makes this hold under concurrency) and at most 10 active orders.
+- The tariff is never in the order body. The canteen team may order for a guest
+  without an account (``guest_name``, optional ``guest_tariff``, default: the
+  neighbours' tariff), also after the cutoff, at the counter.
+- A kind of person has at most one default tariff per structure (409 otherwise).
+- Repas suspendus are credited to the pool when the order is marked *paid* (payment
+  happens on site), not when it is placed: a meal nobody paid for is never given.
+  Un-marking paid, or cancelling a paid order, takes them back only while they are
+  still in the pool (409 otherwise). Their price is the pool's ``price_cents``, set
+  by the manager; a structure without a price does not offer them.
+- A voucher code (RS-XXXX-XXXX-XXXX, no 0/O/1/I) is shown once; only its SHA-256 is
+  stored. Without an account, a voucher order is exactly one main course or formula.
+  With an account, the voucher makes the dearest main/formula unit free. Cancelling
+  the order frees the voucher again; staff may take back an unused voucher (its meal
+  returns to the pool).
+- The ledger is public (balance, dates, kinds, quantities); who paid forward and the
+  voucher labels are shown to the structure's manager and staff only.
+- Kitchen statuses (ready, collected, no_show) may be corrected, never on a cancelled
+  order; the owner cancels until the cutoff, the team until collection.
+- Allergen and diet changes to a dish someone ordered are refused (people chose it
+  for them); the kitchen withdraws the dish and publishes another instead.
 """
 
 from __future__ import annotations
