@@ -31,7 +31,7 @@ from tierslieu.api.canteen import (
 )
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.feeds import FeedController, ItemCalendarController, install_log_filter
-from tierslieu.api.problems import EXCEPTION_HANDLERS
+from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude=["/ical"]),
         debug=settings.debug,
     )
+    document_problems(app)
     app.state.settings = settings
     app.state.engine = engine
     install_log_filter()  # feed tokens never reach the access log

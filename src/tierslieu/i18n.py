@@ -93,6 +93,13 @@ PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
         "fr": ("Erreur interne", "Une erreur inattendue s'est produite ; rien n'a été enregistré."),
         "en": ("Internal error", "An unexpected error occurred; nothing was saved."),
     },
+    "invalid-data": {
+        "fr": (
+            "Données invalides",
+            "Une valeur envoyée ne peut pas être enregistrée (caractère interdit ?).",
+        ),
+        "en": ("Invalid data", "A value sent cannot be stored (forbidden character?)."),
+    },
     "service-unavailable": {
         "fr": ("Service indisponible", "La base de données ne répond pas."),
         "en": ("Service unavailable", "The database does not answer."),
@@ -126,6 +133,7 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Le mot de passe doit faire au moins 10 caractères.",
         "en": "The password must be at least 10 characters long.",
     },
+    "nul-character": {"fr": "Caractère nul interdit.", "en": "NUL characters are not allowed."},
     "invalid": {"fr": "Valeur invalide.", "en": "Invalid value."},
 }
 
@@ -183,6 +191,7 @@ _MSGSPEC_PATTERNS: list[tuple[re.Pattern[str], str, Any]] = [
     (re.compile(r"Expected `(?:int|float)` >= (?P<n>[-\d.]+)"), "too-small", "n"),
     (re.compile(r"Expected `(?:int|float)` <= (?P<n>[-\d.]+)"), "too-large", "n"),
     (re.compile(r"Expected `str` matching regex"), "bad-format", None),
+    (re.compile(r"NUL character"), "nul-character", None),
     (
         re.compile(r"Invalid RFC3339|Invalid ISO|Invalid date|Invalid time|Invalid datetime"),
         "bad-format",

@@ -56,3 +56,18 @@ def test_english_problem_details(client, admin):
     )
     assert response.json()["title"] == "Invalid data"
     assert response.json()["errors"][0]["message"].startswith("Value not allowed")
+
+
+def test_nul_characters_are_refused_everywhere(client, admin):
+    body = {**STRUCTURE_A, "name": "EHPAD\x00"}
+    response = client.post("/api/structures", json=body, headers=admin.headers)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "name", "message": "Caractère nul interdit."}]
+    for url, params in (
+        ("/api/structures", {"commune": "Bon\x00dy"}),
+        ("/api/assets", {"structure": "a\x00"}),
+    ):
+        answer = client.get(url, params=params)
+        assert answer.status_code in (200, 422), answer.text
+    assert client.get("/api/structures/a%00b").status_code in (404, 422)
+    assert _structure_count(client) == 0

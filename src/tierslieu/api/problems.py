@@ -6,9 +6,12 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import DBAPIError
 
 from tierslieu import i18n
 from tierslieu.errors import DomainError, FieldError
@@ -17,6 +20,55 @@ logger = logging.getLogger("tierslieu")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://tierslieu.org/problems/"
+
+
+class FieldProblem(msgspec.Struct):
+    field: str
+    message: str
+
+
+class ProblemDetails(msgspec.Struct):
+    """RFC 9457 problem details; some problems add members (e.g. ``remaining``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    code: str
+    errors: list[FieldProblem] | msgspec.UnsetType = msgspec.UNSET
+
+
+_PROBLEM_STATUSES = {
+    400: "Malformed request or header (problem details)",
+    401: "Not signed in, or the token is invalid (problem details)",
+    403: "Signed in without the right for this action (problem details)",
+    404: "Does not exist, or the caller may not know it exists (problem details)",
+    409: "Conflict with the current state (problem details)",
+    413: "Request body too large (problem details)",
+    422: "Invalid input or a broken rule (problem details)",
+    429: "Too many attempts or active items (problem details)",
+}
+
+
+def document_problems(app: Any) -> None:
+    """Declare the problem-details answers on every operation, for clients and schemathesis."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            path = next(iter(handler.paths), "")
+            if path.startswith("/schema"):
+                continue
+            documented = {
+                status: ResponseSpec(
+                    data_container=ProblemDetails,
+                    description=description,
+                    media_type=PROBLEM_MEDIA_TYPE,
+                    generate_examples=False,
+                )
+                for status, description in _PROBLEM_STATUSES.items()
+            }
+            documented.update(handler.responses or {})
+            handler.responses = documented
 
 
 def request_language(request: Request[Any, Any, Any]) -> str:
@@ -127,6 +179,23 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem_response(request, code=code, status=status, headers=headers)
 
 
+def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """A data exception (SQLSTATE class 22, e.g. a NUL byte in a query parameter) is the
+    caller's input, not our failure: 422, and the transaction was rolled back."""
+    if _sqlstate(exc).startswith("22"):
+        return problem_response(request, code="invalid-data", status=422)
+    return handle_unexpected(request, exc)
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    orig = exc.orig
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None)
+        if code:
+            return str(code)
+    return ""
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     logger.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(request, code="internal-error", status=HTTP_500_INTERNAL_SERVER_ERROR)
@@ -136,5 +205,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: handle_domain_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
+    DBAPIError: handle_database_error,
     Exception: handle_unexpected,
 }

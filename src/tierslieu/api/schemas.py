@@ -34,7 +34,17 @@ Capacity = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True):
-    """Unknown fields are refused: nobody can slip in ``role`` or ``is_admin``."""
+    """Unknown fields are refused: nobody can slip in ``role`` or ``is_admin``.
+
+    Text may not contain NUL characters (PostgreSQL cannot store them).
+    """
+
+    def __post_init__(self) -> None:
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            texts = value if isinstance(value, list) else [value]
+            if any(isinstance(t, str) and "\x00" in t for t in texts):
+                raise ValueError(f"Text contains a NUL character - at `$.{name}`")
 
 
 # --- accounts ----------------------------------------------------------------------
