@@ -36,6 +36,7 @@ from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine
 from tierslieu.settings import Settings
+from tierslieu.web import web_config
 
 logger = logging.getLogger("tierslieu")
 
@@ -81,8 +82,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await engine.dispose()
 
+    web = web_config(settings)  # HTML pages, static files, templates, CSRF for forms
     app = Litestar(
-        route_handlers=ROUTE_HANDLERS,
+        route_handlers=[*ROUTE_HANDLERS, *web.route_handlers],
+        template_config=web.template_config,
+        csrf_config=web.csrf_config,
         dependencies=DEPENDENCIES,
         plugins=[SQLAlchemyPlugin(config=db_config)],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -7,6 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.numbers import format_currency
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 
@@ -26,6 +27,18 @@ def clock(moment: dt.datetime, lang: str = "fr", tz: str | None = None) -> str:
     return format_time(local.time(), format="HH:mm", locale=lang)
 
 
+def moment(value: dt.datetime, lang: str = "fr", tz: str | None = None) -> str:
+    """« mardi 6 avril 2027, 10 h 00 » (date and time in the structure's zone)."""
+    return f"{long_date(value, lang, tz)}, {clock(value, lang, tz)}"
+
+
+def money(cents: int | None, lang: str = "fr") -> str:
+    """Integer cents as euros: « 9,50 € » in French, « €9.50 » in English."""
+    if cents is None:
+        return ""
+    return format_currency(cents / 100, "EUR", locale="fr_FR" if lang == "fr" else "en_GB")
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -36,6 +49,8 @@ def environment() -> Environment:
     )
     env.filters["long_date"] = long_date
     env.filters["clock"] = clock
+    env.filters["moment"] = moment
+    env.filters["money"] = money
     return env
 
 

@@ -1,0 +1,164 @@
+"""Server-rendered pages (French first, English available) on top of the same services as the API.
+
+``web_config(settings)`` gives ``app.py`` what it wires: the page routes (one Router with
+its own HTML error pages), the static files, the Jinja template engine and CSRF protection
+for forms (never for ``/api`` and ``/ical``, which use bearer tokens and secret URLs).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, PermissionDeniedException, ValidationException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ControllerRouterHandler
+
+from tierslieu import i18n
+from tierslieu.errors import DomainError, NotFound, Unauthenticated
+from tierslieu.settings import Settings
+from tierslieu.templating import environment
+from tierslieu.web import text
+from tierslieu.web.account import AccountController
+from tierslieu.web.pages import login_redirect, page
+from tierslieu.web.public import PublicController
+from tierslieu.web.session import Viewer, language_of, provide_viewer
+from tierslieu.web.staff import StaffController
+
+logger = logging.getLogger("tierslieu")
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+CSRF_EXCLUDE = ["^/api/", "^/ical/", "^/livez", "^/health", "^/schema"]
+
+
+def _anonymous(request: Request[Any, Any, Any]) -> Viewer:
+    return Viewer(
+        user=None, token=None, lang=language_of(request), settings=request.app.state.settings
+    )
+
+
+def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail: str) -> Template:
+    viewer = _anonymous(request)
+    return page(request, viewer, "error.html", title=title, detail=detail, status_code=status)
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    viewer = _anonymous(request)
+    _ = text.translator(viewer.lang)
+    if isinstance(exc, Unauthenticated):
+        return login_redirect(request, viewer)
+    if isinstance(exc, NotFound):
+        return _error_page(
+            request,
+            404,
+            _("Page introuvable"),
+            _("Cette page n'existe pas, ou vous n'y avez pas accès."),
+        )
+    title, detail = i18n.problem_text(exc.code, viewer.lang, exc.params)
+    return _error_page(request, exc.status, title, detail)
+
+
+def handle_csrf(request: Request[Any, Any, Any], exc: PermissionDeniedException) -> Response[Any]:
+    _ = text.translator(language_of(request))
+    return _error_page(
+        request,
+        403,
+        _("Le formulaire a expiré"),
+        _("Rechargez la page puis renvoyez le formulaire."),
+    )
+
+
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    _ = text.translator(language_of(request))
+    if exc.status_code == 404:
+        return _error_page(
+            request,
+            404,
+            _("Page introuvable"),
+            _("Cette page n'existe pas, ou vous n'y avez pas accès."),
+        )
+    if exc.status_code >= 500:
+        logger.error("HTTP %s on %s: %s", exc.status_code, request.url.path, exc.detail)
+    title, detail = i18n.problem_text(
+        {400: "validation-error", 405: "method-not-allowed", 413: "payload-too-large"}.get(
+            exc.status_code, "internal-error" if exc.status_code >= 500 else "validation-error"
+        ),
+        language_of(request),
+    )
+    return _error_page(request, exc.status_code, title, detail)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    _ = text.translator(language_of(request))
+    return _error_page(
+        request,
+        500,
+        _("Erreur"),
+        _("Une erreur inattendue s'est produite ; rien n'a été enregistré."),
+    )
+
+
+WEB_EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: handle_domain_error,
+    PermissionDeniedException: handle_csrf,
+    ValidationException: handle_http,
+    HTTPException: handle_http,
+    Exception: handle_unexpected,
+}
+
+
+def _controllers() -> list[ControllerRouterHandler]:
+    controllers: list[ControllerRouterHandler] = [
+        PublicController,
+        AccountController,
+        StaffController,
+    ]
+    try:
+        from tierslieu.web.canteen import CanteenPages, KitchenPages
+    except ImportError:  # the canteen services are not there
+        return controllers
+    return [*controllers, CanteenPages, KitchenPages]
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    route_handlers: list[ControllerRouterHandler]
+    template_config: TemplateConfig[JinjaTemplateEngine]
+    csrf_config: CSRFConfig
+
+
+def web_config(settings: Settings) -> WebConfig:
+    pages = Router(
+        path="/",
+        route_handlers=_controllers(),
+        dependencies={"viewer": Provide(provide_viewer)},
+        exception_handlers=WEB_EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        include_in_schema=False,
+        cache_control=None,
+    )
+    return WebConfig(
+        route_handlers=[pages, static],
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment())),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="tl_csrf",
+            cookie_secure=settings.public_url.startswith("https://"),
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            exclude=CSRF_EXCLUDE,
+        ),
+    )

@@ -1,0 +1,317 @@
+"""Register, sign in and out; « Mes réservations et commandes » with cancel, .ics and feed links."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu.domain.bookings import CANCELLABLE_STATUSES, owner_may_cancel
+from tierslieu.domain.vocabulary import PersonKind
+from tierslieu.errors import DomainError
+from tierslieu.services import accounts, bookings
+from tierslieu.services.clock import utcnow
+from tierslieu.web import text
+from tierslieu.web.pages import FormErrors, login_redirect, page, read_form, redirect, safe_next
+from tierslieu.web.session import SESSION_COOKIE, Viewer, cleared, session_cookie
+
+try:  # the feeds service is written in parallel; the pages use it when it is there
+    from tierslieu.services import feeds
+except ImportError:  # pragma: no cover
+    feeds = None  # type: ignore[assignment]
+
+try:
+    from tierslieu.services import canteen_orders
+except ImportError:  # pragma: no cover
+    canteen_orders = None  # type: ignore[assignment]
+
+CANCELLABLE = {s.value for s in CANCELLABLE_STATUSES}
+
+
+def _client(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class AccountController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/connexion", summary="Sign-in page")
+    async def login_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Viewer],
+        next_: Annotated[str | None, QueryParameter(name="next", max_length=2000)] = None,
+    ) -> Template:
+        _ = text.translator(viewer.lang)
+        return page(
+            request, viewer, "login.html", title=_("Connexion"), next_url=safe_next(next_, "")
+        )
+
+    @post("/connexion", summary="Sign in (web form)")
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+    ) -> Template | Redirect:
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        next_url = safe_next(str(form.get("next", "")), "/mes-reservations")
+        try:
+            issued = await accounts.login(
+                db_session,
+                viewer.settings,
+                email=str(form.get("email", "")),
+                password=str(form.get("password", "")),
+                client=_client(request),
+            )
+        except DomainError as exc:
+            return page(
+                request,
+                viewer,
+                "login.html",
+                title=_("Connexion"),
+                errors=FormErrors.of(exc, viewer.lang),
+                form={"email": form.get("email", "")},
+                next_url=next_url,
+                status_code=exc.status,
+            )
+        user = await accounts.user_for_token(db_session, issued.token)
+        return redirect(
+            request,
+            viewer,
+            next_url,
+            _("Bienvenue {name} !", name=user.display_name if user else ""),
+            cookies=[session_cookie(request, viewer.settings, issued.token)],
+        )
+
+    @post("/deconnexion", summary="Sign out (web form)")
+    async def logout(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+    ) -> Redirect:
+        _ = text.translator(viewer.lang)
+        if viewer.token:
+            await accounts.logout(db_session, viewer.token)
+        return redirect(
+            request,
+            viewer,
+            "/",
+            _("Vous êtes déconnecté·e."),
+            cookies=[cleared(request, viewer.settings, SESSION_COOKIE)],
+        )
+
+    @get("/inscription", summary="Registration page")
+    async def register_page(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Viewer],
+        next_: Annotated[str | None, QueryParameter(name="next", max_length=2000)] = None,
+    ) -> Template:
+        _ = text.translator(viewer.lang)
+        return page(
+            request,
+            viewer,
+            "register.html",
+            title=_("Inscription"),
+            form={"kind": "neighbour"},
+            next_url=safe_next(next_, ""),
+        )
+
+    @post("/inscription", summary="Register (web form)")
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+    ) -> Template | Redirect:
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        next_url = safe_next(str(form.get("next", "")), "/")
+        name = str(form.get("display_name", "")).strip()[:120]
+        kind = str(form.get("kind", ""))
+        try:
+            if not name:
+                raise _Missing("display_name")
+            if kind not in {k.value for k in PersonKind}:
+                raise _Missing("kind")
+            await accounts.register(
+                db_session,
+                viewer.settings,
+                email=str(form.get("email", "")),
+                password=str(form.get("password", "")),
+                display_name=name,
+                kind=kind,
+                phone=str(form.get("phone", "")).strip()[:30] or None,
+                locale=viewer.lang,
+            )
+            issued = await accounts.login(
+                db_session,
+                viewer.settings,
+                email=str(form.get("email", "")),
+                password=str(form.get("password", "")),
+                client=_client(request),
+            )
+        except (DomainError, _Missing) as exc:
+            if isinstance(exc, _Missing):
+                errors = FormErrors.single(viewer.lang, exc.field, _("Champ obligatoire."))
+                status = 422
+            else:
+                errors = FormErrors.of(exc, viewer.lang)
+                status = exc.status
+            safe_form = {k: v for k, v in form.items() if k != "password"}
+            return page(
+                request,
+                viewer,
+                "register.html",
+                title=_("Inscription"),
+                errors=errors,
+                form=safe_form,
+                next_url=next_url,
+                status_code=status,
+            )
+        return redirect(
+            request,
+            viewer,
+            next_url,
+            _("Bienvenue {name} !", name=name),
+            cookies=[session_cookie(request, viewer.settings, issued.token)],
+        )
+
+    # --- my bookings and orders -------------------------------------------------------
+
+    @get("/mes-reservations", summary="My bookings and orders (web)")
+    async def mine(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        now = utcnow()
+        views = await bookings.my_bookings(
+            db_session, viewer.user, upcoming_only=False, limit=500, offset=0
+        )
+        upcoming = [v for v in views if v.booking.ends_at > now]
+        past = [v for v in reversed(views) if v.booking.ends_at <= now]
+        orders = []
+        if canteen_orders is not None:
+            orders = await canteen_orders.my_orders(
+                db_session, viewer.user, include_past=True, limit=200, offset=0
+            )
+        return page(
+            request,
+            viewer,
+            "mine.html",
+            title=_("Mes réservations et commandes"),
+            upcoming=upcoming,
+            past=past,
+            orders=orders,
+            may_cancel=lambda v: (
+                v.booking.status in CANCELLABLE
+                and owner_may_cancel(v.booking.starts_at, now, v.asset.cancel_until_minutes)
+            ),
+            cancel_limit=lambda v: (
+                v.booking.starts_at - dt.timedelta(minutes=v.asset.cancel_until_minutes)
+            ),
+            has_feeds=feeds is not None,
+        )
+
+    @post("/mes-reservations/{booking_id:uuid}/annuler", summary="Cancel my booking (web)")
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        booking_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        back = safe_next(str(form.get("back", "")), "/mes-reservations")
+        try:
+            await bookings.cancel_booking(db_session, viewer.user, booking_id)
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+        return redirect(request, viewer, back, _("Réservation annulée."))
+
+    @get("/mes-reservations/{booking_id:uuid}/calendrier.ics", summary="One booking as .ics (web)")
+    async def booking_ics(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        booking_id: FromPath[uuid.UUID],
+    ) -> Response[bytes] | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        if feeds is None:  # pragma: no cover
+            return redirect(request, viewer, "/mes-reservations")
+        body = await feeds.booking_calendar(db_session, viewer.user, booking_id)
+        return _ics(body, f"reservation-{booking_id}.ics")
+
+    @get("/mes-commandes/{order_id:uuid}/calendrier.ics", summary="One meal order as .ics (web)")
+    async def order_ics(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        order_id: FromPath[uuid.UUID],
+    ) -> Response[bytes] | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        if feeds is None:  # pragma: no cover
+            return redirect(request, viewer, "/mes-reservations")
+        body = await feeds.order_calendar(db_session, viewer.user, order_id)
+        return _ics(body, f"repas-{order_id}.ics")
+
+    @post("/mes-reservations/abonnement", summary="New private feed link (web)")
+    async def rotate_feed(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        if feeds is None:  # pragma: no cover
+            return redirect(request, viewer, "/mes-reservations")
+        links = await feeds.rotate_person_token(db_session, viewer.user, viewer.settings)
+        return redirect(
+            request,
+            viewer,
+            "/mes-reservations#calendrier",
+            _("Un nouveau lien remplace le précédent, qui cesse aussitôt de fonctionner."),
+            links={"https": links.https, "webcal": links.webcal},
+        )
+
+
+class _Missing(Exception):
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def _ics(body: bytes, filename: str) -> Response[bytes]:
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,137 @@
+"""What every web page shares: the template context, flash messages, redirects, form errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+
+from tierslieu import i18n
+from tierslieu.errors import DomainError
+from tierslieu.services.clock import utcnow
+from tierslieu.web import text
+from tierslieu.web.session import FLASH_COOKIE, Viewer, cleared, flash_cookie, unsign
+
+
+class FormErrors:
+    """A refusal shown on a form: a summary (title, detail) and messages per field."""
+
+    def __init__(
+        self, title: str = "", detail: str = "", fields: dict[str, str] | None = None
+    ) -> None:
+        self.title = title
+        self.detail = detail
+        self.fields = fields or {}
+
+    def __bool__(self) -> bool:
+        return bool(self.title or self.fields)
+
+    @classmethod
+    def of(cls, exc: DomainError, lang: str, rename: dict[str, str] | None = None) -> FormErrors:
+        """Translate a service refusal with the same catalogue as the API's problem details."""
+        title, detail = i18n.problem_text(exc.code, lang, exc.params)
+        fields: dict[str, str] = {}
+        for f in exc.fields:
+            name = (rename or {}).get(f.field, f.field)
+            fields[name] = i18n.field_message(f.message_code, lang, f.params)
+        for item in exc.extra.get("errors", []) if isinstance(exc.extra, dict) else []:
+            if isinstance(item, dict) and item.get("field"):
+                fields.setdefault(str(item["field"]), detail)
+        return cls(title, detail, fields)
+
+    @classmethod
+    def single(cls, lang: str, field: str, message: str) -> FormErrors:
+        _ = text.translator(lang)
+        return cls(_("Le formulaire contient une erreur."), "", {field: message})
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only local paths: never redirect a person to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def redirect(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    to: str,
+    message: str | None = None,
+    cookies: list[Cookie] | None = None,
+    **extra: Any,
+) -> Redirect:
+    """POST-redirect-GET: 303 to a page that shows ``message`` once."""
+    jar = list(cookies or [])
+    if message:
+        jar.append(flash_cookie(request, viewer.settings, message, **extra))
+    return Redirect(path=to, status_code=303, cookies=jar)
+
+
+def login_redirect(request: Request[Any, Any, Any], viewer: Viewer) -> Redirect:
+    _ = text.translator(viewer.lang)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect(
+        request,
+        viewer,
+        f"/connexion?next={quote(target)}",
+        _("Connectez-vous pour continuer."),
+    )
+
+
+def local_today(tz: str) -> dt.date:
+    return utcnow().astimezone(ZoneInfo(tz)).date()
+
+
+def page(
+    request: Request[Any, Any, Any],
+    viewer: Viewer,
+    template: str,
+    *,
+    title: str,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    """Render ``web/<template>`` with the layout's context; a pending flash is shown and cleared."""
+    cookies: list[Cookie] = []
+    flash = unsign(viewer.settings.secret_key, "flash", request.cookies.get(FLASH_COOKIE))
+    if request.cookies.get(FLASH_COOKIE):
+        cookies.append(cleared(request, viewer.settings, FLASH_COOKIE))
+    lang = viewer.lang
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Template(
+        template_name=f"web/{template}",
+        context={
+            "viewer": viewer,
+            "user": viewer.user,
+            "lang": lang,
+            "_": text.translator(lang),
+            "label": text.label_for(lang),
+            "title": title,
+            "flash": flash,
+            "here": here,
+            "now": utcnow(),
+            "errors": FormErrors(),
+            "form": {},
+            **context,
+        },
+        status_code=status_code,
+        cookies=cookies,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        media_type="text/html; charset=utf-8",
+    )
+
+
+async def read_form(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The posted form as a dict; repeated names (checkboxes) as lists under ``name[]``."""
+    form = await request.form()
+    data: dict[str, Any] = {}
+    for key in form:
+        values = form.getall(key)
+        data[key] = values[-1] if len(values) == 1 else values
+        data[f"{key}[]"] = values
+    return data

@@ -1,0 +1,239 @@
+"""Public pages: the territory directory, an asset with its slots and booking form, the language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import OrderedDict
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu import i18n
+from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, AssetKind, BookingMode
+from tierslieu.errors import DomainError
+from tierslieu.models import Asset
+from tierslieu.services import assets, availability, bookings
+from tierslieu.services.access import has_role
+from tierslieu.services.bookings import Guest
+from tierslieu.templating import moment
+from tierslieu.web import queries, text
+from tierslieu.web.pages import (
+    FormErrors,
+    local_today,
+    login_redirect,
+    page,
+    read_form,
+    redirect,
+    safe_next,
+)
+from tierslieu.web.session import LANG_COOKIE, Viewer, cookie
+
+HORIZON_DAYS = 14
+
+
+class PublicController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/", summary="Territory directory (web page)")
+    async def directory(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        commune: Annotated[str | None, QueryParameter(max_length=120)] = None,
+        kind: Annotated[str | None, QueryParameter(max_length=20)] = None,
+        wheelchair: Annotated[str | None, QueryParameter(max_length=5)] = None,
+    ) -> Template:
+        _ = text.translator(viewer.lang)
+        kind = kind if kind in {k.value for k in AssetKind} else None
+        found = await assets.list_assets(
+            db_session,
+            structure=None,
+            kind=kind,
+            commune=commune or None,
+            wheelchair=True if wheelchair else None,
+            limit=500,
+            offset=0,
+        )
+        grouped: OrderedDict[Any, list[Asset]] = OrderedDict()
+        for asset in found:
+            grouped.setdefault(asset.structure.id, []).append(asset)
+        return page(
+            request,
+            viewer,
+            "directory.html",
+            title=_("Ressources ouvertes du territoire"),
+            groups=[(items[0].structure, items) for items in grouped.values()],
+            count=len(found),
+            communes=await queries.communes(db_session),
+            kinds=[k.value for k in AssetKind],
+            chosen={"commune": commune or "", "kind": kind or "", "wheelchair": bool(wheelchair)},
+        )
+
+    @get("/langue/{code:str}", summary="Choose the interface language (web)")
+    async def language(
+        self,
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Viewer],
+        code: FromPath[str],
+        next_: Annotated[str | None, QueryParameter(name="next", max_length=2000)] = None,
+    ) -> Redirect:
+        lang = code if code in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+        jar = [cookie(request, viewer.settings, LANG_COOKIE, lang, 365 * 24 * 3600)]
+        return Redirect(path=safe_next(next_), status_code=303, cookies=jar)
+
+    @get("/ressources/{asset_id:uuid}", summary="An asset, its slots and booking form (web)")
+    async def asset_page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        return await render_asset(request, db_session, viewer, asset_id)
+
+    @post("/ressources/{asset_id:uuid}/reserver", summary="Book from the asset page (web)")
+    async def book(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        asset = await assets.get_asset(db_session, asset_id, viewer.user)
+        tz = ZoneInfo(asset.structure.timezone)
+        try:
+            starts_at, ends_at = _requested_period(form, asset, tz, viewer.lang)
+            party_size = _whole_number(form.get("party_size", "1"), "party_size", viewer.lang)
+            guest_name = str(form.get("guest_name", "")).strip()
+            guest = (
+                Guest(guest_name[:120], str(form.get("guest_phone", "")).strip()[:30] or None)
+                if guest_name
+                else None
+            )
+            view = await bookings.create_booking(
+                db_session,
+                viewer.user,
+                asset_id=asset.id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                party_size=party_size,
+                note=str(form.get("note", ""))[:1000],
+                guest=guest,
+            )
+        except _FormProblem as problem:
+            return await render_asset(
+                request, db_session, viewer, asset_id, errors=problem.errors, form=form
+            )
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return await render_asset(
+                request, db_session, viewer, asset_id, errors=errors, form=form, status=exc.status
+            )
+        b = view.booking
+        what = f"{asset.name}, {moment(b.starts_at, viewer.lang, asset.structure.timezone)}, " + _(
+            "{n} personne(s)", n=b.party_size
+        )
+        if guest is not None:
+            what = f"{guest.name} — {what}"
+        message = (
+            _("Demande envoyée, en attente de validation : {what}.", what=what)
+            if b.status == "pending"
+            else _("Réservation confirmée : {what}.", what=what)
+        )
+        target = f"/structures/{asset.structure.slug}/tableau" if guest else "/mes-reservations"
+        return redirect(request, viewer, target, message)
+
+
+class _FormProblem(Exception):
+    def __init__(self, errors: FormErrors) -> None:
+        super().__init__("form")
+        self.errors = errors
+
+
+def _whole_number(raw: Any, field: str, lang: str) -> int:
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        _ = text.translator(lang)
+        raise _FormProblem(FormErrors.single(lang, field, _("Nombre entier attendu."))) from None
+
+
+def _requested_period(
+    form: dict[str, Any], asset: Asset, tz: ZoneInfo, lang: str
+) -> tuple[dt.datetime, dt.datetime]:
+    """The slot chosen (shared) or the interval typed (exclusive), as aware datetimes."""
+    _ = text.translator(lang)
+    if asset.booking_mode == BookingMode.SHARED:
+        raw = str(form.get("slot", ""))
+        start, _sep, end = raw.partition("/")
+        try:
+            return dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end)
+        except ValueError:
+            raise _FormProblem(
+                FormErrors.single(lang, "slot", _("Choisissez un créneau."))
+            ) from None
+    try:
+        day = dt.date.fromisoformat(str(form.get("day", "")))
+    except ValueError:
+        raise _FormProblem(FormErrors.single(lang, "day", _("Date attendue."))) from None
+    times = []
+    for name in ("start", "end"):
+        try:
+            times.append(dt.time.fromisoformat(str(form.get(name, ""))))
+        except ValueError:
+            raise _FormProblem(
+                FormErrors.single(lang, name, _("Heure attendue (HH:MM)."))
+            ) from None
+    return (
+        dt.datetime.combine(day, times[0], tzinfo=tz),
+        dt.datetime.combine(day, times[1], tzinfo=tz),
+    )
+
+
+async def render_asset(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    viewer: Viewer,
+    asset_id: uuid.UUID,
+    *,
+    errors: FormErrors | None = None,
+    form: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Template:
+    asset = await assets.get_asset(db_session, asset_id, viewer.user)
+    structure = asset.structure
+    tz = structure.timezone
+    first = local_today(tz)
+    last = first + dt.timedelta(days=HORIZON_DAYS - 1)
+    _asset, free = await availability.free_slots(db_session, asset.id, first, last)
+    days: OrderedDict[dt.date, list[Any]] = OrderedDict()
+    for slot in free:
+        days.setdefault(slot.starts_at.astimezone(ZoneInfo(tz)).date(), []).append(slot)
+    is_staff = await has_role(db_session, viewer.user, structure.id, ASSET_MANAGING_ROLES)
+    return page(
+        request,
+        viewer,
+        "asset.html",
+        title=asset.name,
+        asset=asset,
+        structure=structure,
+        tz=tz,
+        days=list(days.items()),
+        shared=asset.booking_mode == BookingMode.SHARED,
+        is_staff=is_staff,
+        errors=errors or FormErrors(),
+        form=form or {},
+        status_code=status,
+    )

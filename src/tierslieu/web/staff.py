@@ -1,0 +1,416 @@
+"""Staff pages of a structure: today's and tomorrow's bookings, check-in and no-show,
+the printable day sheet, opening rules and closures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import OrderedDict
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu.domain.bookings import ACTIVE_STATUSES
+from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES
+from tierslieu.errors import DomainError, InvalidInput, NotFound
+from tierslieu.services import assets, availability, bookings
+from tierslieu.services.access import has_role, require_role, structure_by_slug
+from tierslieu.services.clock import utcnow
+from tierslieu.templating import render
+from tierslieu.web import text
+from tierslieu.web.pages import FormErrors, local_today, login_redirect, page, read_form, redirect
+from tierslieu.web.session import Viewer
+
+ACTIVE = {s.value for s in ACTIVE_STATUSES}
+STATUS_LABELS_FR = {k: v[0] for k, v in text.LABELS["status"].items()}
+
+
+class StaffController(Controller):
+    path = "/structures/{slug:str}"
+    include_in_schema = False
+
+    @get("/tableau", summary="Staff dashboard of a structure (web)")
+    async def dashboard(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        structure = await structure_by_slug(db_session, slug)
+        is_staff = await has_role(db_session, viewer.user, structure.id, ASSET_MANAGING_ROLES)
+        role = viewer.role_in(structure)
+        if role is None:
+            await require_role(db_session, viewer.user, structure.id, ASSET_MANAGING_ROLES)
+        today = local_today(structure.timezone)
+        tomorrow = today + dt.timedelta(days=1)
+        opened = await assets.list_assets(
+            db_session,
+            structure=slug,
+            kind=None,
+            commune=None,
+            wheelchair=None,
+            limit=500,
+            offset=0,
+        )
+        days: list[tuple[str, dt.date, list[tuple[Any, list[Any]]]]] = []
+        if is_staff:
+            views = await bookings.structure_bookings(
+                db_session,
+                viewer.user,
+                slug,
+                asset_id=None,
+                first_day=today,
+                last_day=tomorrow,
+                status=None,
+                limit=2000,
+                offset=0,
+            )
+            for heading, day in ((_("Aujourd'hui"), today), (_("Demain"), tomorrow)):
+                per_asset: OrderedDict[Any, list[Any]] = OrderedDict((a.id, []) for a in opened)
+                for v in views:
+                    local_day = v.booking.starts_at.astimezone(ZoneInfo(structure.timezone)).date()
+                    if local_day == day and v.booking.status in ACTIVE:
+                        per_asset.setdefault(v.asset.id, []).append(v)
+                by_id = {a.id: a for a in opened}
+                days.append(
+                    (
+                        heading,
+                        day,
+                        [(by_id[k], vs) for k, vs in per_asset.items() if k in by_id],
+                    )
+                )
+        return page(
+            request,
+            viewer,
+            "dashboard.html",
+            title=f"{_('Tableau de bord')} — {structure.name}",
+            structure=structure,
+            tz=structure.timezone,
+            role=role,
+            is_staff=is_staff,
+            assets=[a for a in opened if a.kind != "canteen"],
+            canteens=[a for a in opened if a.kind == "canteen"],
+            days=days,
+            today=today,
+            tomorrow=tomorrow,
+        )
+
+    @post("/reservations/{booking_id:uuid}/presence", summary="Check in or no-show (web)")
+    async def attendance(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        booking_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        status = str(form.get("status", ""))
+        back = f"/structures/{slug}/tableau"
+        try:
+            if status not in {"attended", "no_show"}:
+                raise InvalidInput("status", "invalid")
+            await bookings.mark_attendance(db_session, viewer.user, booking_id, status)
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+        return redirect(request, viewer, back, _("Présence enregistrée."))
+
+    @post("/reservations/{booking_id:uuid}/annuler", summary="Cancel a booking as staff (web)")
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        booking_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        back = f"/structures/{slug}/tableau"
+        try:
+            await bookings.cancel_booking(db_session, viewer.user, booking_id)
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+        return redirect(request, viewer, back, _("Réservation annulée."))
+
+    @get("/ressources/{asset_id:uuid}/feuille", summary="Printable day sheet (web, signed in)")
+    async def day_sheet(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+        date: Annotated[dt.date | None, QueryParameter()] = None,
+    ) -> Response[str] | Redirect:
+        """The same A4 sheet as ``/api/assets/{id}/day-sheet``, with the sign-in cookie."""
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        asset = await assets.get_asset(db_session, asset_id, viewer.user)
+        structure = await structure_by_slug(db_session, slug)
+        if asset.structure_id != structure.id:
+            raise _not_found()
+        day = date or local_today(structure.timezone)
+        asset, blocks = await bookings.day_sheet(db_session, viewer.user, asset_id, day)
+        html = render(
+            "web/day_sheet.html",
+            asset=asset,
+            structure=asset.structure,
+            day=day,
+            blocks=blocks,
+            tz=asset.structure.timezone,
+            printed_at=utcnow(),
+            status_labels=STATUS_LABELS_FR,
+        )
+        return Response(
+            html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"}
+        )
+
+    # --- opening rules and closures ------------------------------------------------------
+
+    @get("/ressources/{asset_id:uuid}/horaires", summary="Opening rules and closures (web)")
+    async def schedule(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        return await _schedule_page(request, db_session, viewer, slug, asset_id)
+
+    @post("/ressources/{asset_id:uuid}/horaires/regles", summary="Add an opening rule (web)")
+    async def add_rule(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        try:
+            fields = _rule_fields(form)
+            await availability.add_rule(db_session, viewer.user, asset_id, fields)
+        except DomainError as exc:
+            return await _schedule_page(
+                request, db_session, viewer, slug, asset_id,
+                rule_errors=FormErrors.of(exc, viewer.lang), rule_form=form, status=exc.status,
+            )  # fmt: skip
+        return redirect(
+            request,
+            viewer,
+            f"/structures/{slug}/ressources/{asset_id}/horaires",
+            _("Règle ajoutée."),
+        )
+
+    @post(
+        "/ressources/{asset_id:uuid}/horaires/regles/{rule_id:uuid}/supprimer",
+        summary="Delete an opening rule (web)",
+    )
+    async def delete_rule(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+        rule_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        affected = await availability.delete_rule(db_session, viewer.user, asset_id, rule_id)
+        message = _("Règle supprimée.")
+        if affected:
+            message += " " + _(
+                "Attention : {n} réservation(s) tombent hors des horaires d'ouverture.",
+                n=len(affected),
+            )
+        return redirect(
+            request, viewer, f"/structures/{slug}/ressources/{asset_id}/horaires", message
+        )
+
+    @post("/ressources/{asset_id:uuid}/horaires/fermetures", summary="Add a closure (web)")
+    async def add_closure(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        try:
+            starts_on = _date(form, "starts_on", required=True)
+            ends_on = _date(form, "ends_on", required=False) or starts_on
+            _closure, affected = await availability.add_closure(
+                db_session,
+                viewer.user,
+                asset_id,
+                starts_at=None,
+                ends_at=None,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                reason=str(form.get("reason", ""))[:300],
+            )
+        except DomainError as exc:
+            return await _schedule_page(
+                request, db_session, viewer, slug, asset_id,
+                closure_errors=FormErrors.of(exc, viewer.lang), closure_form=form,
+                status=exc.status,
+            )  # fmt: skip
+        message = _("Fermeture ajoutée.")
+        if affected:
+            message += " " + _(
+                "Attention : {n} réservation(s) tombent hors des horaires d'ouverture.",
+                n=len(affected),
+            )
+        return redirect(
+            request, viewer, f"/structures/{slug}/ressources/{asset_id}/horaires", message
+        )
+
+    @post(
+        "/ressources/{asset_id:uuid}/horaires/fermetures/{closure_id:uuid}/supprimer",
+        summary="Delete a closure (web)",
+    )
+    async def delete_closure(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+        closure_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        await availability.delete_closure(db_session, viewer.user, asset_id, closure_id)
+        return redirect(
+            request,
+            viewer,
+            f"/structures/{slug}/ressources/{asset_id}/horaires",
+            _("Fermeture supprimée."),
+        )
+
+
+def _not_found() -> DomainError:
+    return NotFound()
+
+
+def _date(form: dict[str, Any], name: str, *, required: bool) -> dt.date | None:
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        if required:
+            raise InvalidInput(name, "required")
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(name, "bad-format") from None
+
+
+def _time(form: dict[str, Any], name: str) -> dt.time:
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        raise InvalidInput(name, "required")
+    try:
+        return dt.time.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(name, "bad-format") from None
+
+
+def _int(form: dict[str, Any], name: str, low: int, high: int) -> int | None:
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(name, "bad-format") from None
+    if value < low:
+        raise InvalidInput(name, "too-small", {"n": low})
+    if value > high:
+        raise InvalidInput(name, "too-large", {"n": high})
+    return value
+
+
+def _rule_fields(form: dict[str, Any]) -> dict[str, Any]:
+    weekdays = []
+    for raw in form.get("weekdays[]", []):
+        if str(raw) in {"1", "2", "3", "4", "5", "6", "7"}:
+            weekdays.append(int(raw))
+    if not weekdays:
+        raise InvalidInput("weekdays", "required")
+    return {
+        "weekdays": weekdays,
+        "start_time": _time(form, "start_time"),
+        "end_time": _time(form, "end_time"),
+        "valid_from": _date(form, "valid_from", required=True),
+        "valid_until": _date(form, "valid_until", required=False),
+        "slot_minutes": _int(form, "slot_minutes", 5, 1440),
+        "capacity": _int(form, "capacity", 1, 10_000),
+    }
+
+
+async def _schedule_page(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    viewer: Viewer,
+    slug: str,
+    asset_id: uuid.UUID,
+    *,
+    rule_errors: FormErrors | None = None,
+    rule_form: dict[str, Any] | None = None,
+    closure_errors: FormErrors | None = None,
+    closure_form: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Template:
+    assert viewer.user is not None
+    _ = text.translator(viewer.lang)
+    asset = await assets.managed_asset(db_session, viewer.user, asset_id)
+    if asset.structure.slug != slug:
+        raise _not_found()
+    rules = await availability.list_rules(db_session, viewer.user, asset_id)
+    closures = await availability.list_closures(db_session, viewer.user, asset_id)
+    return page(
+        request,
+        viewer,
+        "schedule.html",
+        title=f"{_('Horaires et fermetures')} — {asset.name}",
+        asset=asset,
+        structure=asset.structure,
+        tz=asset.structure.timezone,
+        rules=rules,
+        closures=closures,
+        weekdays=text.WEEKDAYS[viewer.lang],
+        rule_errors=rule_errors or FormErrors(),
+        rule_form=rule_form or {"valid_from": local_today(asset.structure.timezone).isoformat()},
+        closure_errors=closure_errors or FormErrors(),
+        closure_form=closure_form or {},
+        status_code=status,
+    )

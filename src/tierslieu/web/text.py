@@ -1,0 +1,242 @@
+"""Interface texts of the web pages. Written in French; English beside, keyed by the French."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "asset_kind": {
+        "garden": ("Jardin", "Garden"),
+        "canteen": ("Cantine", "Canteen"),
+        "room": ("Salle", "Room"),
+        "workshop": ("Atelier", "Workshop"),
+        "equipment": ("Matériel", "Equipment"),
+    },
+    "structure_kind": {
+        "ehpad": ("EHPAD", "Nursing home (EHPAD)"),
+        "chrs": ("CHRS", "Shelter (CHRS)"),
+        "centre_social": ("Centre social", "Community centre"),
+        "association": ("Association", "Association"),
+        "mairie": ("Mairie", "Town hall"),
+        "other": ("Autre", "Other"),
+    },
+    "status": {
+        "pending": ("en attente de validation", "awaiting approval"),
+        "confirmed": ("confirmée", "confirmed"),
+        "cancelled": ("annulée", "cancelled"),
+        "declined": ("refusée", "declined"),
+        "attended": ("venu·e", "attended"),
+        "no_show": ("absent·e", "no-show"),
+    },
+    "audience": {
+        "residents": ("résidents", "residents"),
+        "neighbours": ("habitants du quartier", "neighbours"),
+        "professionals": ("professionnels", "professionals"),
+        "public": ("tout public", "everyone"),
+    },
+    "role": {
+        "manager": ("responsable", "manager"),
+        "staff": ("équipe", "staff"),
+        "kitchen": ("cuisine", "kitchen"),
+    },
+    "order_status": {
+        "placed": ("commandée", "ordered"),
+        "confirmed": ("confirmée", "confirmed"),
+        "ready": ("prête", "ready"),
+        "collected": ("retirée", "collected"),
+        "cancelled": ("annulée", "cancelled"),
+        "no_show": ("non retirée", "not collected"),
+    },
+}
+
+EN: dict[str, str] = {
+    # layout
+    "Aller au contenu": "Skip to content",
+    "Menu principal": "Main menu",
+    "Annuaire": "Directory",
+    "Mes réservations et commandes": "My bookings and orders",
+    "Tableau de bord": "Dashboard",
+    "Se connecter": "Sign in",
+    "S'inscrire": "Register",
+    "Se déconnecter": "Sign out",
+    "Connecté·e : {name}": "Signed in: {name}",
+    "Les ressources ouvertes des tiers-lieux": "Resources opened by third places",
+    "Connectez-vous pour continuer.": "Please sign in to continue.",
+    "Le formulaire contient une erreur.": "The form contains an error.",
+    "Langue": "Language",
+    # directory
+    "Ressources ouvertes du territoire": "Opened resources of the territory",
+    "Rechercher": "Search",
+    "Commune": "Town",
+    "Toutes les communes": "All towns",
+    "Type de ressource": "Kind of resource",
+    "Tous les types": "All kinds",
+    "Accessible en fauteuil roulant uniquement": "Wheelchair accessible only",
+    "Filtrer": "Filter",
+    "{n} ressource(s) trouvée(s).": "{n} resource(s) found.",
+    "Aucune ressource ne correspond à ces critères.": "No resource matches these criteria.",
+    "Structures": "Structures",
+    "Accessible en fauteuil": "Wheelchair accessible",
+    "Sans marche": "Step-free",
+    "Toilettes adaptées": "Accessible toilets",
+    "Voir et réserver": "See and book",
+    "Voir les menus": "See the menus",
+    "Ouvert à : {who}": "Open to: {who}",
+    # asset
+    "Accessibilité": "Accessibility",
+    "Non": "No",
+    "Oui": "Yes",
+    "Fauteuil roulant": "Wheelchair",
+    "Accès sans marche": "Step-free access",
+    "Créneaux des deux prochaines semaines": "Slots of the next two weeks",
+    "Aucun créneau ouvert dans les deux prochaines semaines.": "No open slot in the next two weeks.",
+    "Choisir un créneau": "Choose a slot",
+    "complet": "full",
+    "{n} place(s) libre(s) sur {capacity}": "{n} place(s) left out of {capacity}",
+    "Nombre de personnes": "Number of people",
+    "Au plus {n}.": "At most {n}.",
+    "Réserver": "Book",
+    "Note pour l'équipe (facultatif)": "Note for the staff (optional)",
+    "Connectez-vous pour réserver": "Sign in to book",
+    "Pas encore de compte ? Inscrivez-vous": "No account yet? Register",
+    "Réserver pour une autre personne (équipe)": "Book for someone else (staff)",
+    "Laissez vide pour réserver pour vous-même.": "Leave empty to book for yourself.",
+    "Nom de la personne": "Person's name",
+    "Téléphone": "Phone",
+    "Plages libres": "Free periods",
+    "Jour": "Day",
+    "Début": "Start",
+    "Fin": "End",
+    "Réservation confirmée : {what}.": "Booking confirmed: {what}.",
+    "Demande envoyée, en attente de validation : {what}.": "Request sent, awaiting approval: {what}.",
+    "Réservation impossible": "Booking refused",
+    "Choisissez un créneau.": "Choose a slot.",
+    "Nombre entier attendu.": "A whole number is expected.",
+    "Heure attendue (HH:MM).": "Time expected (HH:MM).",
+    "Date attendue.": "Date expected.",
+    "Les réservations se font jusqu'à {n} jours à l'avance.": "Bookings open {n} days ahead.",
+    "Abonnement au calendrier public de cette ressource": "Subscribe to this resource's public calendar",
+    "{n} personne(s)": "{n} person(s)",
+    # auth
+    "Connexion": "Sign in",
+    "Adresse e-mail": "E-mail address",
+    "Mot de passe": "Password",
+    "Au moins 10 caractères.": "At least 10 characters.",
+    "Inscription": "Register",
+    "Votre nom": "Your name",
+    "Vous êtes": "You are",
+    "Habitant·e du quartier": "A neighbour",
+    "Professionnel·le": "A professional",
+    "Téléphone (facultatif)": "Phone (optional)",
+    "Créer mon compte": "Create my account",
+    "Bienvenue {name} !": "Welcome {name}!",
+    "Vous êtes déconnecté·e.": "You are signed out.",
+    "Déjà inscrit·e ?": "Already registered?",
+    "Champ obligatoire.": "This field is required.",
+    # my bookings
+    "À venir": "Upcoming",
+    "Passées": "Past",
+    "Aucune réservation à venir.": "No upcoming booking.",
+    "Aucune réservation passée.": "No past booking.",
+    "Annuler": "Cancel",
+    "Annuler cette réservation": "Cancel this booking",
+    "Ajouter à mon agenda (.ics)": "Add to my calendar (.ics)",
+    "Réservation annulée.": "Booking cancelled.",
+    "Annulable en ligne jusqu'au {when}.": "Can be cancelled online until {when}.",
+    "Mon calendrier": "My calendar",
+    "Abonnez votre agenda (Google Agenda, Calendrier Apple, Thunderbird) à vos réservations et commandes.": "Subscribe your calendar (Google Calendar, Apple Calendar, Thunderbird) to your bookings and orders.",
+    "Créer un nouveau lien d'abonnement": "Create a new subscription link",
+    "Un nouveau lien remplace le précédent, qui cesse aussitôt de fonctionner.": "A new link replaces the previous one, which stops working at once.",
+    "Voici votre lien privé. Copiez-le maintenant : il ne sera plus affiché.": "Here is your private link. Copy it now: it will not be shown again.",
+    "Lien https (Google Agenda, Outlook)": "https link (Google Calendar, Outlook)",
+    "Lien webcal (Calendrier Apple, Thunderbird)": "webcal link (Apple Calendar, Thunderbird)",
+    "S'abonner avec webcal": "Subscribe with webcal",
+    "Gardez ce lien pour vous : il donne accès à vos réservations.": "Keep this link to yourself: it gives access to your bookings.",
+    "Mes commandes de repas": "My meal orders",
+    "Aucune commande.": "No order.",
+    "Annuler cette commande": "Cancel this order",
+    "Commande annulée.": "Order cancelled.",
+    "Retrait : {when}": "Pickup: {when}",
+    # staff
+    "Aujourd'hui": "Today",
+    "Demain": "Tomorrow",
+    "Aucune réservation.": "No booking.",
+    "Personne": "Person",
+    "Personnes": "People",
+    "État": "Status",
+    "Actions": "Actions",
+    "Présent·e": "Present",
+    "Absent·e": "No-show",
+    "Marquer présent·e : {name}": "Mark present: {name}",
+    "Marquer absent·e : {name}": "Mark no-show: {name}",
+    "Pointage possible à partir du début du créneau.": "Check-in opens when the slot starts.",
+    "Feuille du jour à imprimer": "Printable day sheet",
+    "Feuille de demain à imprimer": "Printable sheet for tomorrow",
+    "Réserver pour quelqu'un": "Book for someone",
+    "Horaires et fermetures": "Opening hours and closures",
+    "Présence enregistrée.": "Attendance saved.",
+    "Ressources": "Resources",
+    "Réservations du jour et du lendemain": "Today's and tomorrow's bookings",
+    "Équipe et tarifs": "Team and tariffs",
+    "Cuisine": "Kitchen",
+    "Vous n'êtes membre d'aucune structure.": "You are not a member of any structure.",
+    # rules
+    "Règles d'ouverture": "Opening rules",
+    "Aucune règle : la ressource n'est jamais ouverte.": "No rule: the resource is never open.",
+    "Jours": "Days",
+    "Du": "From",
+    "Au": "To",
+    "Créneaux de (minutes)": "Slots of (minutes)",
+    "Places par créneau": "Places per slot",
+    "Ajouter la règle": "Add the rule",
+    "Supprimer": "Delete",
+    "Fermetures": "Closures",
+    "Aucune fermeture.": "No closure.",
+    "Premier jour": "First day",
+    "Dernier jour": "Last day",
+    "Motif": "Reason",
+    "Ajouter la fermeture": "Add the closure",
+    "Importer des fermetures (.ics)": "Import closures (.ics)",
+    "Fichier .ics": "The .ics file",
+    "Importer": "Import",
+    "Règle ajoutée.": "Rule added.",
+    "Règle supprimée.": "Rule deleted.",
+    "Fermeture ajoutée.": "Closure added.",
+    "Fermeture supprimée.": "Closure deleted.",
+    "Attention : {n} réservation(s) tombent hors des horaires d'ouverture.": "Warning: {n} booking(s) now fall outside opening hours.",
+    "facultatif": "optional",
+    "sans fin": "no end",
+    # errors
+    "Page introuvable": "Page not found",
+    "Cette page n'existe pas, ou vous n'y avez pas accès.": "This page does not exist, or you cannot see it.",
+    "Retour à l'annuaire": "Back to the directory",
+    "Le formulaire a expiré": "The form has expired",
+    "Rechargez la page puis renvoyez le formulaire.": "Reload the page, then send the form again.",
+    "Accès refusé": "Access denied",
+    "Une erreur inattendue s'est produite ; rien n'a été enregistré.": "An unexpected error occurred; nothing was saved.",
+    "Erreur": "Error",
+}
+
+WEEKDAYS = {
+    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+}
+
+
+def translator(lang: str) -> Callable[..., str]:
+    def _(french: str, **params: Any) -> str:
+        template = EN.get(french, french) if lang == "en" else french
+        return template.format(**params) if params else template
+
+    return _
+
+
+def label_for(lang: str) -> Callable[[str, str], str]:
+    index = 1 if lang == "en" else 0
+
+    def label(table: str, value: str) -> str:
+        entry = LABELS.get(table, {}).get(value)
+        return entry[index] if entry else value
+
+    return label

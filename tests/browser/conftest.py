@@ -1,0 +1,167 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a real server on loopback.
+
+Nothing downloads a browser: Playwright is pointed at ``/usr/bin/chromium``. Without it
+(or without the ``playwright`` package) every test here is skipped with the reason.
+Each page visited is audited with axe-core (no serious or critical violation allowed)
+and photographed at phone (390 px) and desktop width into ``tests/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.conftest import World
+from tests.server_process import running_server
+
+CHROMIUM = os.environ.get("TIERSLIEU_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _missing() -> str | None:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        return f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium)"
+    for module in ("playwright", "axe_playwright_python"):
+        if importlib.util.find_spec(module) is None:
+            return f"browser tests need the {module} package (pip install -e '.[test]')"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    reason = _missing()
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if Path(str(item.fspath)).resolve().parent == here:
+            item.add_marker(pytest.mark.slow)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def server(settings, world: World) -> Iterator[str]:
+    """The world is created first (through the API on the same database), then the server."""
+    with running_server(settings) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def page(server) -> Iterator[Any]:
+    """A fresh Chromium per test, started after the database fixtures: Playwright's sync API
+    keeps an event loop running in this thread, so database helpers go through ``off_loop``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        context = browser.new_context(
+            base_url=server, viewport={"width": 1280, "height": 900}, locale="fr-FR"
+        )
+        context.set_default_timeout(15_000)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+            browser.close()
+
+
+def off_loop(work: Any, *args: Any) -> Any:
+    """Run ``work(*args)`` (which may call ``asyncio.run``) in another thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work, *args).result()
+
+
+def local_now() -> dt.datetime:
+    return dt.datetime.now(PARIS)
+
+
+def open_garden_daily(base_url: str, world: World) -> dt.date:
+    """Open the garden every day 09:00–12:00 (1-hour slots) from today; return tomorrow."""
+    today = local_now().date()
+    response = httpx.post(
+        f"{base_url}/api/assets/{world.garden['id']}/availability",
+        json={
+            "weekdays": [1, 2, 3, 4, 5, 6, 7],
+            "start_time": "09:00",
+            "end_time": "12:00",
+            "valid_from": today.isoformat(),
+            "slot_minutes": 60,
+        },
+        headers=world.staff_a.headers,
+    )
+    assert response.status_code == 201, response.text
+    return today + dt.timedelta(days=1)
+
+
+def api_book(base_url: str, person: Any, asset_id: str, day: dt.date, hour: int, size: int) -> Any:
+    starts = dt.datetime.combine(day, dt.time(hour), tzinfo=PARIS)
+    return httpx.post(
+        f"{base_url}/api/bookings",
+        json={
+            "asset_id": asset_id,
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + dt.timedelta(hours=1)).isoformat(),
+            "party_size": size,
+        },
+        headers=person.headers,
+    )
+
+
+AUDITED: set[str] = set()
+
+
+def check_page(page: Any, name: str) -> None:
+    """axe-core audit (no serious or critical violation) and screenshots at 390 px and desktop."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(str(n.get("target")) for n in v.get("nodes", [])[:5])
+        for v in results.response["violations"]
+        if v.get("impact") in {"serious", "critical"}
+    ]
+    assert not bad, f"accessibility violations on {name} ({page.url}):\n" + "\n".join(bad)
+    AUDITED.add(name)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    results_phone = Axe().run(page)
+    bad_phone = [
+        f"{v['id']} ({v['impact']})"
+        for v in results_phone.response["violations"]
+        if v.get("impact") in {"serious", "critical"}
+    ]
+    assert not bad_phone, f"accessibility violations on {name} at 390 px: {bad_phone}"
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-390.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
+    if size:
+        page.set_viewport_size(size)
+
+
+def sign_in(page: Any, email: str, password: str) -> None:
+    page.goto("/connexion")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state()
