@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,11 +23,30 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def running_server(
+class ServerProcess:
+    """A started server: its base URL and process (so a test may kill it)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log: Any) -> None:
+        self.process = process
+        self.base_url = base_url
+        self._log = log
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log not in (None, subprocess.DEVNULL):
+            self._log.close()
+
+
+def start_server(
     settings: Settings, workers: int = 1, log_path: Path | None = None
-) -> Iterator[str]:
-    """Start ``uvicorn --factory tierslieu.app:create_app`` on a free port; yield its base URL."""
+) -> ServerProcess:
+    """Start ``uvicorn --factory tierslieu.app:create_app`` on a free port and wait for /livez."""
     port = free_port()
     env = {
         **os.environ,
@@ -36,7 +56,7 @@ def running_server(
         # Storm tests send many failed requests from one address: do not throttle them.
         "TIERSLIEU_LOGIN_MAX_FAILURES_PER_CLIENT": "100000",
     }
-    log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable,
@@ -57,27 +77,30 @@ def running_server(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}")
-            try:
-                if httpx.get(f"{base_url}/livez", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start within 30 s")
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
+    server = ServerProcess(process, f"http://127.0.0.1:{port}", log)
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            server.stop()
+            raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if log_path:
-            log.close()
+            if httpx.get(f"{server.base_url}/livez", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError("server did not start within 30 s")
+        time.sleep(0.1)
+
+
+@contextmanager
+def running_server(
+    settings: Settings, workers: int = 1, log_path: Path | None = None
+) -> Iterator[str]:
+    """A server for the duration of the block; yields its base URL."""
+    server = start_server(settings, workers=workers, log_path=log_path)
+    try:
+        yield server.base_url
+    finally:
+        server.stop()
