@@ -1,0 +1,396 @@
+"""Canteen pages: the week's menus with filters, ordering (tariff, pickup window, repas
+suspendu, voucher), the confirmation; the kitchen and counter page for the canteen team."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu.domain.canteen import Allergen, Diet
+from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
+from tierslieu.services import assets, canteen, canteen_orders, canteen_pool, canteen_sheet
+from tierslieu.services.access import has_role, structure_by_slug
+from tierslieu.services.canteen import KITCHEN_ROLES, SOCIAL_ROLES
+from tierslieu.services.clock import utcnow
+from tierslieu.templating import clock
+from tierslieu.web import text
+from tierslieu.web.pages import FormErrors, local_today, login_redirect, page, read_form, redirect
+from tierslieu.web.session import Viewer
+
+WEEK_DAYS = 7
+
+
+def _left(delta: dt.timedelta, lang: str) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if lang == "en":
+        parts = [f"{days} d"] if days else []
+        return " ".join([*parts, f"{hours} h {mins:02d} min"])
+    parts = [f"{days} j"] if days else []
+    return " ".join([*parts, f"{hours} h {mins:02d}"])
+
+
+async def _canteen(db_session: AsyncSession, viewer: Viewer, asset_id: uuid.UUID) -> Any:
+    asset = await assets.get_asset(db_session, asset_id, viewer.user)
+    if asset.kind != "canteen":
+        raise NotFound()
+    return asset
+
+
+async def _menus_page(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    viewer: Viewer,
+    asset_id: uuid.UUID,
+    *,
+    without: list[str],
+    diets: list[str],
+    errors: FormErrors | None = None,
+    error_service: str | None = None,
+    form: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Template:
+    _ = text.translator(viewer.lang)
+    asset = await _canteen(db_session, viewer, asset_id)
+    tz = asset.structure.timezone
+    today = local_today(tz)
+    menus = await canteen.list_menus(
+        db_session,
+        viewer.user,
+        asset_id=asset.id,
+        date_from=today,
+        date_to=today + dt.timedelta(days=WEEK_DAYS - 1),
+        limit=50,
+    )
+    price = await canteen_pool.pool_price(db_session, asset.structure_id)
+    now = utcnow()
+    shown = []
+    for menu in menus:
+        items = [
+            i
+            for i in menu.items
+            if not set(without) & set(i.allergens) and set(diets) <= set(i.diets)
+        ]
+        shown.append(
+            {
+                "menu": menu,
+                "dishes": items,
+                "open": now < menu.service.order_cutoff,
+                "left": _left(menu.service.order_cutoff - now, viewer.lang),
+            }
+        )
+    return page(
+        request,
+        viewer,
+        "canteen.html",
+        title=f"{asset.name} — {_('Menus de la semaine')}",
+        asset=asset,
+        structure=asset.structure,
+        tz=tz,
+        menus=shown,
+        allergens=[a.value for a in Allergen],
+        diets=[d.value for d in Diet],
+        without=without,
+        chosen_diets=diets,
+        suspended_price=price,
+        errors=errors or FormErrors(),
+        error_service=error_service,
+        form=form or {},
+        status_code=status,
+    )
+
+
+class CanteenPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/cantine/{asset_id:uuid}", summary="The week's menus of a canteen (web)")
+    async def menus(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        asset_id: FromPath[uuid.UUID],
+        sans: Annotated[list[str] | None, QueryParameter(max_items=14)] = None,
+        regime: Annotated[list[str] | None, QueryParameter(max_items=6)] = None,
+    ) -> Template:
+        without = [a for a in sans or [] if a in {x.value for x in Allergen}]
+        diets = [d for d in regime or [] if d in {x.value for x in Diet}]
+        return await _menus_page(
+            request, db_session, viewer, asset_id, without=without, diets=diets
+        )
+
+    @post("/cantine/{asset_id:uuid}/commander", summary="Order a meal (web)")
+    async def order(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        voucher = str(form.get("voucher_code", "")).strip()
+        if viewer.user is None and not voucher:
+            return login_redirect(request, viewer)
+        service = str(form.get("service_id", ""))
+        try:
+            data = _order_data(form, voucher, viewer.lang)
+            view = await canteen_orders.place_order(db_session, viewer.user, data)
+        except DomainError as exc:
+            return await _menus_page(
+                request, db_session, viewer, asset_id, without=[], diets=[],
+                errors=FormErrors.of(exc, viewer.lang), error_service=service, form=form,
+                status=exc.status,
+            )  # fmt: skip
+        if viewer.user is not None:
+            return redirect(request, viewer, f"/mes-commandes/{view.order.id}")
+        tz = view.structure.timezone
+        what = ", ".join(f"{line.quantity} × {item.name}" for line, item in view.lines)
+        when = f"{clock(view.window.starts_at, viewer.lang, tz)} – {clock(view.window.ends_at, viewer.lang, tz)}"
+        return redirect(
+            request,
+            viewer,
+            f"/cantine/{asset_id}",
+            _(
+                "Commande enregistrée, référence {ref} : {what}, retrait {when}.",
+                ref=canteen_orders.order_ref(view.order.id),
+                what=what,
+                when=when,
+            ),
+        )
+
+    @get("/mes-commandes/{order_id:uuid}", summary="Order confirmation (web)")
+    async def confirmation(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        order_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        view = await canteen_orders.get_order(db_session, viewer.user, order_id)
+        return page(
+            request,
+            viewer,
+            "order.html",
+            title=_("Commande enregistrée"),
+            v=view,
+            tz=view.structure.timezone,
+            ref=canteen_orders.order_ref(view.order.id),
+        )
+
+    @post("/mes-commandes/{order_id:uuid}/annuler", summary="Cancel my order (web)")
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        order_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        try:
+            await canteen_orders.cancel_order(db_session, viewer.user, order_id)
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return redirect(
+                request, viewer, "/mes-reservations", f"{errors.title} : {errors.detail}", k="error"
+            )
+        return redirect(request, viewer, "/mes-reservations", _("Commande annulée."))
+
+
+def _uuid(raw: Any, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise InvalidInput(field, "required") from None
+
+
+def _order_data(form: dict[str, Any], voucher: str, lang: str) -> dict[str, Any]:
+    lines = []
+    if voucher:
+        if form.get("item"):
+            lines.append({"item_id": _uuid(form["item"], "item"), "quantity": 1})
+    else:
+        for key, raw in form.items():
+            if (
+                key.startswith("qty-")
+                and not key.endswith("[]")
+                and str(raw).strip() not in {"", "0"}
+            ):
+                try:
+                    quantity = int(str(raw))
+                except ValueError:
+                    raise InvalidInput(key, "bad-format") from None
+                if quantity < 0 or quantity > 20:
+                    raise InvalidInput(key, "too-large", {"n": 20})
+                lines.append(
+                    {"item_id": _uuid(key.removeprefix("qty-"), key), "quantity": quantity}
+                )
+    if not lines:
+        raise InvalidInput("lines", "required")
+    if not form.get("pickup_window_id"):
+        raise InvalidInput("pickup_window_id", "required")
+    try:
+        suspended = int(str(form.get("suspended_meals", "0") or "0"))
+    except ValueError:
+        raise InvalidInput("suspended_meals", "bad-format") from None
+    if suspended < 0 or suspended > 10:
+        raise InvalidInput("suspended_meals", "too-large", {"n": 10})
+    data: dict[str, Any] = {
+        "service_id": _uuid(form.get("service_id"), "service_id"),
+        "lines": lines,
+        "pickup_window_id": _uuid(form.get("pickup_window_id"), "pickup_window_id"),
+        "suspended_meals": suspended,
+        "note": str(form.get("note", ""))[:500],
+    }
+    if voucher:
+        data["voucher_code"] = voucher[:40]
+        name = str(form.get("guest_name", "")).strip()[:120]
+        if not name:
+            raise InvalidInput("guest_name", "required")
+        data["guest_name"] = name
+        data["suspended_meals"] = 0
+    return data
+
+
+class KitchenPages(Controller):
+    path = "/structures/{slug:str}/cantine/{asset_id:uuid}"
+    include_in_schema = False
+
+    @get("/", summary="Kitchen and counter of a canteen (web)")
+    async def counter(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        structure = await structure_by_slug(db_session, slug)
+        asset = await _canteen(db_session, viewer, asset_id)
+        if asset.structure_id != structure.id:
+            raise NotFound()
+        is_team = await has_role(db_session, viewer.user, structure.id, KITCHEN_ROLES)
+        if not is_team:
+            raise Forbidden()
+        is_social = await has_role(db_session, viewer.user, structure.id, SOCIAL_ROLES)
+        today = local_today(structure.timezone)
+        menus = await canteen.list_menus(
+            db_session,
+            viewer.user,
+            asset_id=asset.id,
+            date_from=today,
+            date_to=today + dt.timedelta(days=WEEK_DAYS - 1),
+            limit=50,
+        )
+        sheets = []
+        for menu in menus:
+            sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, menu.service.id)
+            sheets.append((menu, sheet.views))
+        ledger = vouchers = None
+        if is_social:
+            ledger = await canteen_pool.ledger(db_session, viewer.user, slug, 20, 0)
+            vouchers = await canteen_pool.list_vouchers(db_session, viewer.user, slug)
+        return page(
+            request,
+            viewer,
+            "kitchen.html",
+            title=f"{_('Cuisine et comptoir')} — {asset.name}",
+            asset=asset,
+            structure=structure,
+            tz=structure.timezone,
+            sheets=sheets,
+            ledger=ledger,
+            vouchers=vouchers,
+            order_ref=canteen_orders.order_ref,
+        )
+
+    @get("/services/{service_id:uuid}/feuille", summary="Kitchen production sheet (web)")
+    async def sheet(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+        service_id: FromPath[uuid.UUID],
+    ) -> Response[str] | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, service_id)
+        if sheet.menu.asset.id != asset_id or sheet.menu.structure.slug != slug:
+            raise NotFound()
+        html = canteen_sheet.sheet_html(canteen_sheet.sheet_data(sheet))
+        return Response(
+            html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"}
+        )
+
+    @post("/commandes/{order_id:uuid}", summary="Order status at the counter (web)")
+    async def status(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+        order_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        status = str(form.get("status", "")) or None
+        paid = True if form.get("paid") == "1" else None
+        back = f"/structures/{slug}/cantine/{asset_id}"
+        try:
+            if status not in {None, "ready", "collected", "no_show"}:
+                raise InvalidInput("status", "invalid")
+            await canteen_orders.set_kitchen_status(db_session, viewer.user, order_id, status, paid)
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+        return redirect(request, viewer, back, _("Commande mise à jour."))
+
+    @post("/bons", summary="Give a repas suspendu voucher (web)")
+    async def give(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
+        try:
+            _voucher, code = await canteen_pool.give_voucher(
+                db_session, viewer.user, slug, str(form.get("label", "")).strip()[:200]
+            )
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+        return redirect(
+            request, viewer, back, _("Bon créé. Code à remettre à la personne : {code}", code=code)
+        )
+
+
+__all__ = ["CanteenPages", "KitchenPages"]

@@ -1,0 +1,43 @@
+"""Canteen pages through the TestClient: filters, prices per caller, closed ordering."""
+
+from __future__ import annotations
+
+from tests.api.canteen_fixtures import setup_relais_canteen
+from tests.browser.test_canteen_in_browser import tomorrow_menu
+from tests.web.helpers import post_form, sign_in
+
+
+def test_menu_filters_and_the_callers_price(client, world):
+    _chef, asset, _service = setup_relais_canteen(client, world, tomorrow_menu())
+    anonymous = client.get(f"/cantine/{asset['id']}")
+    assert anonymous.status_code == 200
+    assert "Falafels" in anonymous.text and "Votre prix" not in anonymous.text
+    assert "Connectez-vous pour commander" in anonymous.text
+    filtered = client.get(f"/cantine/{asset['id']}?sans=sesame&regime=vegetarian")
+    assert "Curry de légumes" in filtered.text
+    assert "Falafels" not in filtered.text and "Poulet basquaise" not in filtered.text
+    sign_in(client, world.neighbour.email)
+    mine = client.get(f"/cantine/{asset['id']}")
+    assert "Votre prix : 6,00\xa0€ (tarif Habitant)" in mine.text
+
+
+def test_order_without_a_window_is_refused_on_the_field(client, world):
+    _chef, asset, service = setup_relais_canteen(client, world, tomorrow_menu())
+    sign_in(client, world.professional.email)
+    curry = next(i for i in service["items"] if i["name"].startswith("Curry"))
+    response = post_form(
+        client,
+        f"/cantine/{asset['id']}",
+        f"/cantine/{asset['id']}/commander",
+        {"service_id": service["id"], f"qty-{curry['id']}": "1"},
+    )
+    assert response.status_code == 422
+    assert 'aria-describedby="w-1-error"' in response.text
+    assert client.get("/api/meal-orders", headers=world.professional.headers).json() == []
+
+
+def test_kitchen_page_is_for_the_canteen_team_only(client, world):
+    _chef, asset, _service = setup_relais_canteen(client, world, tomorrow_menu())
+    sign_in(client, world.professional.email)
+    page = client.get(f"/structures/chrs-le-relais/cantine/{asset['id']}/")
+    assert page.status_code == 403
