@@ -248,7 +248,13 @@ async def place_order(
         )
         if voucher_code:
             order.voucher_id = await _use_voucher(session, structure.id, voucher_code, now)
-        # Take portions in a stable order (no deadlock between two orders), then the place.
+        # Lock order, shared with cancel_order: voucher, the order row (one active order
+        # per person and service), dishes by id, then the pickup place. No deadlock.
+        session.add(order)
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise AlreadyOrdered() from None
         for item_id in sorted(wanted, key=str):
             n = wanted[item_id]
             taken = await session.execute(
@@ -282,11 +288,6 @@ async def place_order(
         if placed.rowcount != 1:  # type: ignore[attr-defined]
             starts = rules.to_local(window.starts_at, structure.timezone).strftime("%H:%M")
             raise PickupWindowFull({"starts": starts}, extra={"pickup_window_id": str(window.id)})
-        session.add(order)
-        try:
-            await session.flush()
-        except IntegrityError:
-            raise AlreadyOrdered() from None
         lines = []
         for p in priced:
             line = MealOrderLine(
@@ -462,7 +463,15 @@ async def cancel_order(session: AsyncSession, user: User, order_id: uuid.UUID) -
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise OrderNotCancellable({"status": "annulée"})
-        for line, _item in view.lines:
+        # Same lock order as place_order (voucher, dishes by id, window): no deadlock.
+        if order.voucher_id is not None:
+            await session.execute(
+                update(SuspendedMealVoucher)
+                .where(SuspendedMealVoucher.id == order.voucher_id)
+                .values(used_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        for line, _item in sorted(view.lines, key=lambda pair: str(pair[0].item_id)):
             await session.execute(
                 update(MenuItem)
                 .where(MenuItem.id == line.item_id)
@@ -475,13 +484,6 @@ async def cancel_order(session: AsyncSession, user: User, order_id: uuid.UUID) -
             .values(taken=PickupWindow.taken - 1)
             .execution_options(synchronize_session=False)
         )
-        if order.voucher_id is not None:
-            await session.execute(
-                update(SuspendedMealVoucher)
-                .where(SuspendedMealVoucher.id == order.voucher_id)
-                .values(used_at=None)
-                .execution_options(synchronize_session=False)
-            )
         if order.paid and order.suspended_meals:
             await debit(
                 session,
