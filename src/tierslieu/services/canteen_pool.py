@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -169,16 +169,22 @@ async def ledger(
         )
         for e, name, label in rows.tuples()
     ]
-    all_deltas = list(
-        await session.scalars(
-            select(SuspendedMealEntry.delta).where(SuspendedMealEntry.structure_id == structure.id)
-        )
+    sums = await session.execute(
+        select(
+            func.coalesce(
+                func.sum(case((SuspendedMealEntry.delta > 0, SuspendedMealEntry.delta))), 0
+            ),
+            func.coalesce(
+                func.sum(case((SuspendedMealEntry.delta < 0, -SuspendedMealEntry.delta))), 0
+            ),
+        ).where(SuspendedMealEntry.structure_id == structure.id)
     )
+    credited, debited = sums.one()
     return Ledger(
         balance=pool.balance if pool else 0,
         price_cents=pool.price_cents if pool else None,
-        credited=sum(d for d in all_deltas if d > 0),
-        debited=-sum(d for d in all_deltas if d < 0),
+        credited=int(credited),
+        debited=int(debited),
         lines=lines,
         staff_view=staff_view,
     )
