@@ -186,6 +186,13 @@ def test_scenario_1_staff_book_on_behalf_print_the_sheet_mark_a_no_show(
     today_table = page.locator("section").filter(has_text="Aujourd'hui").get_by_role("table")
     expect(today_table.get_by_role("row").filter(has_text="Mme Martin")).to_contain_text("absent·e")
 
+    # The staff feed: every booking of the structure, names included, in Sophie's calendar.
+    page.get_by_role("button", name="Créer un nouveau lien d'abonnement").click()
+    https_link = page.get_by_label("Lien https (Google Agenda, Outlook)").input_value()
+    assert "/ical/structures/ehpad-les-tilleuls/" in https_link
+    feed = httpx.get(server + "/" + https_link.split("/", 3)[3])
+    assert feed.status_code == 200 and "Mme Martin" in feed.text
+
 
 def test_subscribe_links_and_rotation(page, server, world):
     tomorrow = open_garden_daily(server, world)
@@ -237,3 +244,46 @@ def test_opening_rules_and_closures_editor(page, server, world):
     page.get_by_role("button", name="Ajouter la fermeture").click()
     expect(page.get_by_role("status")).to_contain_text("Fermeture ajoutée.")
     expect(page.get_by_role("main")).to_contain_text("Plan canicule")
+    # A closure calendar file (e.g. the training days exported from Outlook).
+    start = (local_now() + dt.timedelta(days=10)).strftime("%Y%m%d")
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//FR\r\n"
+        "BEGIN:VEVENT\r\nUID:formation-1@test\r\nDTSTAMP:20260101T000000Z\r\n"
+        f"DTSTART;VALUE=DATE:{start}\r\nSUMMARY:Formation du personnel\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    page.get_by_label("Fichier .ics").set_input_files(
+        files=[{"name": "fermetures.ics", "mimeType": "text/calendar", "buffer": ics.encode()}]
+    )
+    page.get_by_role("button", name="Importer", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("1 fermeture(s) créée(s)")
+    expect(page.get_by_role("main")).to_contain_text("Formation du personnel")
+
+
+def test_text_grows_to_200_percent_without_horizontal_scrolling(page, server, world):
+    open_garden_daily(server, world)
+    sign_in(page, world.staff_a.email, PASSWORD)
+    for url in (
+        "/",
+        f"/ressources/{world.garden['id']}",
+        "/mes-reservations",
+        "/structures/ehpad-les-tilleuls/tableau",
+    ):
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(url)
+            page.evaluate("document.documentElement.style.fontSize = '200%'")
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 1, f"{url} at {width} px with 200 % text scrolls sideways"
+            small = page.evaluate(
+                """() => [...document.querySelectorAll(
+                      'button, a.button, input[type=radio], input[type=checkbox], select, '
+                      + 'input[type=text], input[type=number]')]
+                    .filter(e => e.offsetParent !== null)
+                    .map(e => e.closest('label.choice') || e)
+                    .filter(e => e.getBoundingClientRect().height < 44)
+                    .map(e => e.outerHTML.slice(0, 80))"""
+            )
+            assert not small, f"touch targets under 44 px on {url}: {small[:3]}"

@@ -10,15 +10,18 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.calendar.errors import CalendarTooLarge
+from tierslieu.calendar.parse import MAX_BYTES
 from tierslieu.domain.bookings import ACTIVE_STATUSES
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES
 from tierslieu.errors import DomainError, InvalidInput, NotFound
-from tierslieu.services import assets, availability, bookings
+from tierslieu.services import assets, availability, bookings, feeds
 from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import render
@@ -291,6 +294,63 @@ class StaffController(Controller):
             )
         return redirect(
             request, viewer, f"/structures/{slug}/ressources/{asset_id}/horaires", message
+        )
+
+    @post("/ressources/{asset_id:uuid}/horaires/import", summary="Import closures (.ics) (web)")
+    async def import_closures(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        """The same import as ``POST /api/assets/{id}/closures/import``, from a file field."""
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        back = f"/structures/{slug}/ressources/{asset_id}/horaires"
+        form = await request.form()
+        upload = form.get("file")
+        data = await upload.read(MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
+        try:
+            if len(data) > MAX_BYTES:
+                raise CalendarTooLarge({"limit_kb": MAX_BYTES // 1024})
+            result = await feeds.import_asset_closures(db_session, viewer.user, asset_id, data)
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+        message = _(
+            "Import terminé : {created} fermeture(s) créée(s), {updated} modifiée(s), {unchanged} inchangée(s).",
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+        )
+        if result.bookings_affected:
+            message += " " + _(
+                "Attention : {n} réservation(s) tombent hors des horaires d'ouverture.",
+                n=result.bookings_affected,
+            )
+        return redirect(request, viewer, back, message)
+
+    @post("/calendrier-equipe", summary="New staff feed link of the structure (web)")
+    async def rotate_staff_feed(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        links = await feeds.rotate_staff_token(db_session, viewer.user, slug, viewer.settings)
+        return redirect(
+            request,
+            viewer,
+            f"/structures/{slug}/tableau",
+            _("Un nouveau lien remplace le précédent, qui cesse aussitôt de fonctionner."),
+            links={"https": links.https, "webcal": links.webcal},
         )
 
     @post(
