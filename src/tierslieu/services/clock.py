@@ -24,3 +24,9 @@ def frozen(at: dt.datetime) -> Iterator[None]:
         yield
     finally:
         _frozen_at = previous
+
+
+def travel_to(at: dt.datetime | None) -> None:
+    """Set (or, with None, release) the frozen instant; for tests that move time forward."""
+    global _frozen_at
+    _frozen_at = None if at is None else at.astimezone(dt.UTC)
