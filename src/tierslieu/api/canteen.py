@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Response, delete, get, patch, post, put
+from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -39,6 +39,7 @@ from tierslieu.api.canteen_schemas import (
     WithdrawalOut,
 )
 from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import given
 from tierslieu.domain import canteen as rules
 from tierslieu.models import SuspendedMealVoucher, Tariff, User
@@ -284,14 +285,24 @@ class CanteenStructureController(Controller):
     )
     async def give_voucher(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         slug: FromPath[str],
         data: JSONBody[VoucherIn],
-    ) -> VoucherOut:
-        """409 ``suspended-meals-pool-empty`` when the pool has nothing left."""
-        voucher, code = await canteen_pool.give_voucher(db_session, user, slug, data.label)
-        return voucher_out(voucher, code)
+    ) -> Response[VoucherOut]:
+        """409 ``suspended-meals-pool-empty`` when the pool has nothing left.
+
+        With ``Idempotency-Key`` a retry returns the same voucher (and code) instead of
+        debiting the pool twice; that stored answer is kept 24 hours."""
+
+        async def write(commit: bool) -> tuple[int, VoucherOut]:
+            voucher, code = await canteen_pool.give_voucher(
+                db_session, user, slug, data.label, commit=commit
+            )
+            return HTTP_201_CREATED, voucher_out(voucher, code)
+
+        return await respond_once(request, db_session, user, write)
 
     @get("/suspended-meals/vouchers", summary="Vouchers given (manager or staff)")
     async def vouchers(
@@ -492,14 +503,16 @@ class MealOrderController(Controller):
     @post("/", status_code=HTTP_201_CREATED, summary="Order a meal before the cutoff")
     async def place(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[User | None],
         data: JSONBody[OrderIn],
-    ) -> OrderOut:
+    ) -> Response[OrderOut]:
         """The tariff and the total are decided by the server. Refusals: 422
         ``order-cutoff-passed``, 409 ``sold-out`` (with ``item`` and ``remaining``),
         409 ``pickup-window-full``, 422 ``item-not-in-service``, ``empty-order``…
-        Without an account, only with a repas-suspendu ``voucher_code``."""
+        Without an account, only with a repas-suspendu ``voucher_code``. A signed-in
+        caller may send ``Idempotency-Key``: a retry replays the stored answer."""
         body = {
             "service_id": data.service_id,
             "lines": [{"item_id": li.item_id, "quantity": li.quantity} for li in data.lines],
@@ -510,7 +523,15 @@ class MealOrderController(Controller):
             "guest_name": data.guest_name,
             "guest_tariff": data.guest_tariff,
         }
-        return order_out(await canteen_orders.place_order(db_session, caller, body))
+
+        async def write(commit: bool) -> tuple[int, OrderOut]:
+            view = await canteen_orders.place_order(db_session, caller, body, commit=commit)
+            return HTTP_201_CREATED, order_out(view)
+
+        if caller is None:  # a voucher is single-use already; keys are scoped per account
+            status, order = await write(True)
+            return Response(order, status_code=status)
+        return await respond_once(request, db_session, caller, write)
 
     @get("/", summary="My meal orders")
     async def mine(

@@ -100,7 +100,7 @@ async def _guest_default_tariff(session: AsyncSession, structure_id: uuid.UUID) 
 
 
 async def place_order(
-    session: AsyncSession, caller: User | None, data: dict[str, Any]
+    session: AsyncSession, caller: User | None, data: dict[str, Any], *, commit: bool = True
 ) -> OrderView:
     """Order a meal. The server decides the tariff and computes the total.
 
@@ -111,6 +111,8 @@ async def place_order(
     - anyone holding a voucher code may order, without an account, exactly one
       main course or formula, free.
     Portions, pickup places and the voucher are taken atomically, or nothing is.
+    With ``commit=False`` the order is only flushed, for a caller that commits it with
+    other rows (an idempotency record).
     """
     menu = await _load_menu(session, data["service_id"], caller)
     structure = menu.structure
@@ -299,7 +301,7 @@ async def place_order(
             )
             session.add(line)
             lines.append((line, items[p.item_id]))  # type: ignore[index]
-        await session.commit()
+        await (session.commit() if commit else session.flush())
     except DomainError:
         await session.rollback()
         raise

@@ -191,7 +191,7 @@ async def ledger(
 
 
 async def give_voucher(
-    session: AsyncSession, user: User, slug: str, label: str
+    session: AsyncSession, user: User, slug: str, label: str, *, commit: bool = True
 ) -> tuple[SuspendedMealVoucher, str]:
     """Staff give one pooled meal: the pool is debited atomically, a single-use code returned.
 
@@ -221,7 +221,7 @@ async def give_voucher(
     except DomainError:
         await session.rollback()
         raise
-    await session.commit()
+    await (session.commit() if commit else session.flush())
     return voucher, code
 
 
