@@ -116,3 +116,28 @@ def test_scenarios_3_and_4_lunch_order_kitchen_and_voucher(page, server, world, 
     voucher_form.get_by_label("Votre prénom").fill("Ali")
     voucher_form.get_by_role("button", name="Commander avec ce bon").click()
     expect(page.get_by_role("alert")).to_be_visible()
+
+
+def test_the_chef_publishes_a_menu(page, server, world, client):
+    chef, asset, _service = setup_relais_canteen(client, world, tomorrow_menu())
+    sign_in(page, chef.email, PASSWORD)
+    page.goto(f"/structures/chrs-le-relais/cantine/{asset['id']}/")
+    page.get_by_role("link", name="Publier un menu").click()
+    check_page(page, "cantine-editeur-menu")
+    day = (local_now() + dt.timedelta(days=2)).date()
+    page.get_by_label("Date du service").fill(day.isoformat())
+    page.get_by_role("button", name="Publier un menu").click()
+    expect(page.get_by_role("alert")).to_be_visible()  # no dish yet
+    dish = page.get_by_role("group", name="Plat 1", exact=True)
+    dish.get_by_label("Nom du plat").fill("Lasagnes aux épinards")
+    dish.get_by_label("Portions").fill("30")
+    dish.get_by_label("Céréales contenant du gluten").check()
+    dish.get_by_label("Lait").check()
+    dish.get_by_label("végétarien", exact=True).check()
+    dish.get_by_label("Prix « Professionnel » (€)").fill("9,50")
+    dish.get_by_label("Prix « Habitant » (€)").fill("6")
+    page.get_by_role("button", name="Publier un menu").click()
+    expect(page.get_by_role("status")).to_contain_text("Menu publié.")
+    page.goto(f"/cantine/{asset['id']}?regime=vegetarian")
+    expect(page.get_by_role("heading", name=re.compile("Lasagnes aux épinards"))).to_be_visible()
+    expect(page.get_by_text("Allergènes : Céréales contenant du gluten, Lait")).to_be_visible()

@@ -287,3 +287,26 @@ def test_text_grows_to_200_percent_without_horizontal_scrolling(page, server, wo
                     .map(e => e.outerHTML.slice(0, 80))"""
             )
             assert not small, f"touch targets under 44 px on {url}: {small[:3]}"
+
+
+def test_manager_members_and_tariffs(page, server, world):
+    sign_in(page, world.manager_a.email, PASSWORD)
+    page.goto("/structures/ehpad-les-tilleuls/tableau")
+    page.get_by_role("link", name="Équipe et tarifs").click()
+    check_page(page, "equipe-et-tarifs")
+    page.get_by_label("Adresse e-mail").fill("inconnu@exemple.test")
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("Personne inconnue")
+    page.get_by_label("Adresse e-mail").fill(world.professional.email)
+    page.get_by_label("Rôle").select_option("staff")
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Équipe mise à jour.")
+    expect(page.get_by_role("row").filter(has_text="Karim Benali")).to_contain_text("équipe")
+    page.get_by_label("Code (minuscules, ex. solidaire)").fill("habitant")
+    page.get_by_label("Nom affiché").fill("Habitant")
+    page.get_by_label("habitants").check()
+    page.get_by_role("button", name="Enregistrer le tarif").click()
+    expect(page.get_by_role("status")).to_contain_text("Tarif enregistré.")
+    expect(page.get_by_role("main")).to_contain_text(
+        "Habitant (habitant) — par défaut pour habitants"
+    )

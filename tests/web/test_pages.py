@@ -270,3 +270,11 @@ def test_register_then_signed_in(client, world):
     assert again.status_code == 422
     assert 'aria-describedby="f-password-error' in again.text
     assert "au moins 10 caractères" in again.text
+
+
+def test_members_page_is_for_managers_only(client, world):
+    sign_in(client, world.staff_a.email)
+    assert client.get("/structures/ehpad-les-tilleuls/equipe/").status_code == 403
+    dashboard = client.get("/structures/ehpad-les-tilleuls/tableau")
+    assert dashboard.status_code == 200
+    assert "Équipe et tarifs" not in dashboard.text

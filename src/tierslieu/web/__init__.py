@@ -28,6 +28,7 @@ from tierslieu.settings import Settings
 from tierslieu.templating import environment
 from tierslieu.web import text
 from tierslieu.web.account import AccountController
+from tierslieu.web.manage import ManagePages
 from tierslieu.web.pages import login_redirect, page
 from tierslieu.web.public import PublicController
 from tierslieu.web.session import Viewer, language_of, provide_viewer
@@ -121,6 +122,7 @@ def _controllers() -> list[ControllerRouterHandler]:
         PublicController,
         AccountController,
         StaffController,
+        ManagePages,
     ]
     try:
         from tierslieu.web.canteen import CanteenPages, KitchenPages

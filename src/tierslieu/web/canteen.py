@@ -321,6 +321,52 @@ class KitchenPages(Controller):
             order_ref=canteen_orders.order_ref,
         )
 
+    @get("/services/nouveau", summary="Meal-service editor (web)")
+    async def new_service(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        return await _service_editor(request, db_session, viewer, slug, asset_id)
+
+    @post("/services/nouveau", summary="Publish a meal service (web)")
+    async def create_service(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        try:
+            structure = await structure_by_slug(db_session, slug)
+            tariffs = await canteen.list_tariffs(db_session, slug)
+            data = _service_data(form, [t.code for t in tariffs])
+            asset = await _canteen(db_session, viewer, asset_id)
+            if asset.structure_id != structure.id:
+                raise NotFound()
+            await canteen.create_meal_service(db_session, viewer.user, asset_id, data)
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            return await _service_editor(
+                request, db_session, viewer, slug, asset_id,
+                errors=FormErrors.of(exc, viewer.lang, rename=SERVICE_FIELDS), form=form,
+                status=exc.status,
+            )  # fmt: skip
+        return redirect(
+            request, viewer, f"/structures/{slug}/cantine/{asset_id}", _("Menu publié.")
+        )
+
     @get("/services/{service_id:uuid}/feuille", summary="Kitchen production sheet (web)")
     async def sheet(
         self,
@@ -391,6 +437,152 @@ class KitchenPages(Controller):
         return redirect(
             request, viewer, back, _("Bon créé. Code à remettre à la personne : {code}", code=code)
         )
+
+
+DISH_ROWS = 5
+SERVICE_FIELDS = {"date": "date", "order_cutoff": "cutoff", "pickup_windows[0]": "first_pickup"}
+
+
+def _form_time(form: dict[str, Any], name: str) -> dt.time:
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        raise InvalidInput(name, "required")
+    try:
+        return dt.time.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(name, "bad-format") from None
+
+
+def _form_int(form: dict[str, Any], name: str, low: int, high: int) -> int:
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        raise InvalidInput(name, "required")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(name, "bad-format") from None
+    if value < low:
+        raise InvalidInput(name, "too-small", {"n": low})
+    if value > high:
+        raise InvalidInput(name, "too-large", {"n": high})
+    return value
+
+
+def _cents(raw: str, name: str) -> int:
+    """« 9,50 » or « 9.50 » euros as integer cents."""
+    cleaned = raw.replace("€", "").replace("\xa0", "").replace(" ", "").replace(",", ".")
+    try:
+        euros, _sep, cents = cleaned.partition(".")
+        if not euros.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
+            raise ValueError(raw)
+        return int(euros) * 100 + int((cents or "0").ljust(2, "0"))
+    except ValueError:
+        raise InvalidInput(name, "bad-format") from None
+
+
+def _service_data(form: dict[str, Any], tariff_codes: list[str]) -> dict[str, Any]:
+    """The editor's fields as ``create_meal_service`` data (wall-clock times, cents)."""
+    raw_day = str(form.get("date", "")).strip()
+    try:
+        day = dt.date.fromisoformat(raw_day)
+    except ValueError:
+        raise InvalidInput("date", "required" if not raw_day else "bad-format") from None
+    cutoff = _form_time(form, "cutoff")
+    first = _form_time(form, "first_pickup")
+    last = _form_time(form, "last_pickup")
+    minutes = _form_int(form, "window_minutes", 5, 240)
+    capacity = _form_int(form, "window_capacity", 1, 10_000)
+    windows = []
+    start = dt.datetime.combine(day, first)
+    end_of_service = dt.datetime.combine(day, last)
+    if end_of_service <= start:
+        raise InvalidInput("last_pickup", "invalid")
+    while start < end_of_service and len(windows) < 48:
+        end = min(start + dt.timedelta(minutes=minutes), end_of_service)
+        windows.append({"starts_at": start, "ends_at": end, "capacity": capacity})
+        start = end
+    items = []
+    allergens = {a.value for a in Allergen}
+    diets = {d.value for d in Diet}
+    for row in range(DISH_ROWS):
+        name = str(form.get(f"dish{row}_name", "")).strip()[:200]
+        if not name:
+            continue
+        kind = str(form.get(f"dish{row}_kind", "main"))
+        prices = {}
+        for code in tariff_codes:
+            raw = str(form.get(f"dish{row}_price_{code}", "")).strip()
+            if raw:
+                prices[code] = _cents(raw, f"dish{row}_price_{code}")
+        items.append(
+            {
+                "name": name,
+                "kind": kind
+                if kind in {"starter", "main", "dessert", "formula", "drink"}
+                else "main",
+                "description": str(form.get(f"dish{row}_description", "")).strip()[:1000],
+                "portions": _form_int(form, f"dish{row}_portions", 0, 10_000),
+                "allergens": [a for a in form.get(f"dish{row}_allergens[]", []) if a in allergens],
+                "diets": [d for d in form.get(f"dish{row}_diets[]", []) if d in diets],
+                "prices": prices,
+            }
+        )
+    if not items:
+        raise InvalidInput("dish0_name", "required")
+    return {
+        "date": day,
+        "order_cutoff": dt.datetime.combine(day, cutoff),
+        "meal": "lunch",
+        "note": str(form.get("note", "")).strip()[:1000],
+        "pickup_windows": windows,
+        "items": items,
+    }
+
+
+async def _service_editor(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    viewer: Viewer,
+    slug: str,
+    asset_id: uuid.UUID,
+    *,
+    errors: FormErrors | None = None,
+    form: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Template:
+    assert viewer.user is not None
+    _ = text.translator(viewer.lang)
+    structure = await structure_by_slug(db_session, slug)
+    asset = await _canteen(db_session, viewer, asset_id)
+    if asset.structure_id != structure.id:
+        raise NotFound()
+    if not await has_role(db_session, viewer.user, structure.id, KITCHEN_ROLES):
+        raise Forbidden()
+    tomorrow = local_today(structure.timezone) + dt.timedelta(days=1)
+    defaults = {
+        "date": tomorrow.isoformat(),
+        "cutoff": "10:30",
+        "first_pickup": "12:00",
+        "last_pickup": "13:30",
+        "window_minutes": "15",
+        "window_capacity": "10",
+    }
+    return page(
+        request,
+        viewer,
+        "service_editor.html",
+        title=f"{_('Publier un menu')} — {asset.name}",
+        asset=asset,
+        structure=structure,
+        tariffs=await canteen.list_tariffs(db_session, slug),
+        rows=range(DISH_ROWS),
+        allergens=[a.value for a in Allergen],
+        diets=[d.value for d in Diet],
+        kinds=["main", "starter", "dessert", "formula", "drink"],
+        errors=errors or FormErrors(),
+        form=form or defaults,
+        status_code=status,
+    )
 
 
 __all__ = ["CanteenPages", "KitchenPages"]

@@ -50,6 +50,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
+LABELS["person_kind"] = {
+    "neighbour": ("habitants", "neighbours"),
+    "professional": ("professionnels", "professionals"),
+}
 LABELS["dish_kind"] = {
     "starter": ("Entrée", "Starter"),
     "main": ("Plat", "Main course"),
@@ -100,6 +104,24 @@ LABELS["diet"] = {
 
 EN: dict[str, str] = {
     # canteen
+    "Publier un menu": "Publish a menu",
+    "Menu publié.": "Menu published.",
+    "Date du service": "Date of the service",
+    "Heure limite de commande": "Order cutoff time",
+    "Retraits": "Pickups",
+    "Premier retrait": "First pickup",
+    "Fin des retraits": "End of pickups",
+    "Durée d'un créneau de retrait (minutes)": "Length of a pickup window (minutes)",
+    "Places par créneau de retrait": "Places per pickup window",
+    "Plat {n}": "Dish {n}",
+    "Nom du plat": "Name of the dish",
+    "Type": "Kind",
+    "Description (facultatif)": "Description (optional)",
+    "Portions": "Portions",
+    "Allergènes": "Allergens",
+    "Prix « {tariff} » (€)": "Price “{tariff}” (€)",
+    "Note (facultatif)": "Note (optional)",
+    "Laissez vides les plats en trop.": "Leave the extra dishes empty.",
     "Menus de la semaine": "This week's menus",
     "Filtrer les plats": "Filter the dishes",
     "Allergènes à éviter": "Allergens to avoid",
@@ -289,6 +311,23 @@ EN: dict[str, str] = {
     "Équipe et tarifs": "Team and tariffs",
     "Cuisine": "Kitchen",
     "Vous n'êtes membre d'aucune structure.": "You are not a member of any structure.",
+    # managers
+    "Membres": "Members",
+    "Rôle": "Role",
+    "Retirer": "Remove",
+    "Ajouter une personne ou changer son rôle": "Add a person or change their role",
+    "La personne doit avoir créé son compte.": "The person must have registered first.",
+    "Enregistrer": "Save",
+    "Équipe mise à jour.": "Team updated.",
+    "Tarifs de la cantine": "Canteen tariffs",
+    "Aucun tarif.": "No tariff.",
+    "par défaut pour": "default for",
+    "Créer ou modifier un tarif": "Create or change a tariff",
+    "Code (minuscules, ex. solidaire)": "Code (lower case, e.g. solidaire)",
+    "Nom affiché": "Displayed name",
+    "Tarif par défaut pour": "Default tariff for",
+    "Enregistrer le tarif": "Save the tariff",
+    "Tarif enregistré.": "Tariff saved.",
     # rules
     "Règles d'ouverture": "Opening rules",
     "Aucune règle : la ressource n'est jamais ouverte.": "No rule: the resource is never open.",

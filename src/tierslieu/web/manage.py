@@ -1,0 +1,157 @@
+"""Managers' page of a structure: its members (roles) and its canteen tariffs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu.domain.vocabulary import MemberRole, PersonKind
+from tierslieu.errors import DomainError, InvalidInput
+from tierslieu.services import canteen, structures
+from tierslieu.services.access import require_role, structure_by_slug
+from tierslieu.web import text
+from tierslieu.web.pages import FormErrors, login_redirect, page, read_form, redirect
+from tierslieu.web.session import Viewer
+
+
+class ManagePages(Controller):
+    path = "/structures/{slug:str}/equipe"
+    include_in_schema = False
+
+    @get("/", summary="Members and tariffs of a structure (web, managers)")
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        return await _manage_page(request, db_session, viewer, slug)
+
+    @post("/membres", summary="Give a person a role (web)")
+    async def put_member(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        role = str(form.get("role", ""))
+        try:
+            if role not in {r.value for r in MemberRole}:
+                raise InvalidInput("role", "required")
+            await structures.put_member(
+                db_session, viewer.user, slug, email=str(form.get("email", "")), role=role
+            )
+        except DomainError as exc:
+            return await _manage_page(
+                request, db_session, viewer, slug,
+                member_errors=FormErrors.of(exc, viewer.lang), member_form=form,
+                status=exc.status,
+            )  # fmt: skip
+        return redirect(request, viewer, f"/structures/{slug}/equipe", _("Équipe mise à jour."))
+
+    @post("/membres/{user_id:uuid}/retirer", summary="Remove a member (web)")
+    async def remove_member(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        user_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        back = f"/structures/{slug}/equipe"
+        try:
+            await structures.remove_member(db_session, viewer.user, slug, user_id)
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+        return redirect(request, viewer, back, _("Équipe mise à jour."))
+
+    @post("/tarifs", summary="Create or change a tariff (web)")
+    async def put_tariff(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        code = str(form.get("code", "")).strip().lower()
+        label = str(form.get("label", "")).strip()[:120]
+        kinds = {k.value for k in PersonKind}
+        try:
+            if not code:
+                raise InvalidInput("code", "required")
+            if not label:
+                raise InvalidInput("label", "required")
+            await canteen.put_tariff(
+                db_session,
+                viewer.user,
+                slug,
+                code,
+                {
+                    "label": label,
+                    "description": str(form.get("description", "")).strip()[:500],
+                    "default_for": [k for k in form.get("default_for[]", []) if k in kinds],
+                },
+            )
+        except DomainError as exc:
+            return await _manage_page(
+                request, db_session, viewer, slug,
+                tariff_errors=FormErrors.of(exc, viewer.lang), tariff_form=form,
+                status=exc.status,
+            )  # fmt: skip
+        return redirect(request, viewer, f"/structures/{slug}/equipe", _("Tarif enregistré."))
+
+
+async def _manage_page(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    viewer: Viewer,
+    slug: str,
+    *,
+    member_errors: FormErrors | None = None,
+    member_form: dict[str, Any] | None = None,
+    tariff_errors: FormErrors | None = None,
+    tariff_form: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Template:
+    assert viewer.user is not None
+    _ = text.translator(viewer.lang)
+    structure = await structure_by_slug(db_session, slug)
+    await require_role(db_session, viewer.user, structure.id, (MemberRole.MANAGER,))
+    return page(
+        request,
+        viewer,
+        "manage.html",
+        title=f"{_('Équipe et tarifs')} — {structure.name}",
+        structure=structure,
+        members=await structures.list_members(db_session, viewer.user, slug),
+        tariffs=await canteen.list_tariffs(db_session, slug),
+        roles=[r.value for r in MemberRole],
+        kinds=[k.value for k in PersonKind],
+        member_errors=member_errors or FormErrors(),
+        member_form=member_form or {"role": "staff"},
+        tariff_errors=tariff_errors or FormErrors(),
+        tariff_form=tariff_form or {},
+        status_code=status,
+    )
