@@ -278,3 +278,28 @@ def test_members_page_is_for_managers_only(client, world):
     dashboard = client.get("/structures/ehpad-les-tilleuls/tableau")
     assert dashboard.status_code == 200
     assert "Équipe et tarifs" not in dashboard.text
+
+
+def test_staff_approve_a_pending_request_from_the_dashboard(client, world, garden):
+    changed = client.patch(
+        f"/api/assets/{garden['id']}",
+        json={"rules": {"requires_approval": True}},
+        headers=world.staff_a.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    with frozen(dt.datetime(2027, 4, 5, 9, 0, tzinfo=dt.UTC)):
+        request = book(client, world.neighbour, garden["id"])
+        assert request.json()["status"] == "pending"
+        sign_in(client, world.staff_a.email)
+        dashboard = client.get("/structures/ehpad-les-tilleuls/tableau")
+        assert "Jeanne Martin" in dashboard.text and "en attente de validation" in dashboard.text
+        response = post_form(
+            client,
+            "/structures/ehpad-les-tilleuls/tableau",
+            f"/structures/ehpad-les-tilleuls/reservations/{request.json()['id']}/decision",
+            {"approve": "1"},
+        )
+        assert response.status_code == 303
+        assert "Décision enregistrée." in client.get("/structures/ehpad-les-tilleuls/tableau").text
+    status = client.get(f"/api/bookings/{request.json()['id']}", headers=world.neighbour.headers)
+    assert status.json()["status"] == "confirmed"

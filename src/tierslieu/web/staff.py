@@ -131,6 +131,29 @@ class StaffController(Controller):
             return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
         return redirect(request, viewer, back, _("Présence enregistrée."))
 
+    @post("/reservations/{booking_id:uuid}/decision", summary="Approve or decline (web)")
+    async def decide(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        booking_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        back = f"/structures/{slug}/tableau"
+        try:
+            await bookings.decide_booking(
+                db_session, viewer.user, booking_id, approve=form.get("approve") == "1"
+            )
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+        return redirect(request, viewer, back, _("Décision enregistrée."))
+
     @post("/reservations/{booking_id:uuid}/annuler", summary="Cancel a booking as staff (web)")
     async def cancel(
         self,
