@@ -303,3 +303,70 @@ def test_staff_approve_a_pending_request_from_the_dashboard(client, world, garde
         assert "Décision enregistrée." in client.get("/structures/ehpad-les-tilleuls/tableau").text
     status = client.get(f"/api/bookings/{request.json()['id']}", headers=world.neighbour.headers)
     assert status.json()["status"] == "confirmed"
+
+
+def test_meeting_room_free_intervals_and_overlap_message(client, world):
+    """Scenario 6: associations book free intervals of a room, never overlapping."""
+    room = client.post(
+        "/api/structures/ehpad-les-tilleuls/assets",
+        json={
+            "name": "Salle polyvalente",
+            "kind": "room",
+            "booking_mode": "exclusive",
+            "capacity": 20,
+            "audience": ["public"],
+        },
+        headers=world.staff_a.headers,
+    ).json()
+    rule = client.post(
+        f"/api/assets/{room['id']}/availability",
+        json={
+            "weekdays": [2],
+            "start_time": "14:00",
+            "end_time": "18:00",
+            "valid_from": "2027-04-01",
+        },
+        headers=world.staff_a.headers,
+    )
+    assert rule.status_code == 201, rule.text
+    sign_in(client, world.professional.email)
+    with frozen(dt.datetime(2027, 4, 1, 8, 0, tzinfo=dt.UTC)):
+        page = client.get(f"/ressources/{room['id']}")
+        assert "mardi 6 avril 2027, 14 h 00 – 18 h 00" in page.text
+        fields = {"day": "2027-04-06", "start": "14:30", "end": "16:00", "party_size": "2"}
+        first = post_form(
+            client, f"/ressources/{room['id']}", f"/ressources/{room['id']}/reserver", fields
+        )
+        assert first.status_code == 303
+        page = client.get(f"/ressources/{room['id']}")
+        assert "mardi 6 avril 2027, 14 h 00 – 14 h 30" in page.text
+        assert "mardi 6 avril 2027, 16 h 00 – 18 h 00" in page.text
+        overlap = post_form(
+            client,
+            f"/ressources/{room['id']}",
+            f"/ressources/{room['id']}/reserver",
+            {**fields, "start": "15:00", "end": "17:00"},
+        )
+        assert overlap.status_code == 409
+        assert "Déjà réservé" in overlap.text
+        bad_time = post_form(
+            client,
+            f"/ressources/{room['id']}",
+            f"/ressources/{room['id']}/reserver",
+            {**fields, "start": "quinze heures"},
+        )
+        assert 'aria-describedby="f-start-error' in bad_time.text
+
+
+def test_too_many_people_is_said_beside_the_field(client, world, garden):
+    sign_in(client, world.neighbour.email)
+    with frozen(dt.datetime(2027, 4, 1, 8, 0, tzinfo=dt.UTC)):
+        response = post_form(
+            client,
+            f"/ressources/{garden['id']}",
+            f"/ressources/{garden['id']}/reserver",
+            {"slot": SLOT, "party_size": "6"},
+        )
+    assert response.status_code == 422
+    assert 'aria-describedby="f-party_size-error' in response.text
+    assert "entre 1 et 4" in response.text

@@ -18,6 +18,18 @@ from tierslieu.web import text
 from tierslieu.web.session import FLASH_COOKIE, Viewer, cleared, flash_cookie, unsign
 
 
+# Problem codes that are about one form field: their detail is also shown beside it.
+FIELD_OF_CODE = {
+    "invalid-party-size": "party_size",
+    "slot-full": "slot",
+    "not-slot-aligned": "slot",
+    "in-the-past": "slot",
+    "invalid-credentials": "password",
+    "email-taken": "email",
+    "unknown-person": "email",
+}
+
+
 class FormErrors:
     """A refusal shown on a form: a summary (title, detail) and messages per field."""
 
@@ -33,9 +45,14 @@ class FormErrors:
 
     @classmethod
     def of(cls, exc: DomainError, lang: str, rename: dict[str, str] | None = None) -> FormErrors:
-        """Translate a service refusal with the same catalogue as the API's problem details."""
+        """Translate a service refusal with the same catalogue as the API's problem details.
+
+        A refusal about one field (party size, the slot…) is also shown beside that field.
+        """
         title, detail = i18n.problem_text(exc.code, lang, exc.params)
         fields: dict[str, str] = {}
+        if exc.code in FIELD_OF_CODE:
+            fields[FIELD_OF_CODE[exc.code]] = detail
         for f in exc.fields:
             name = (rename or {}).get(f.field, f.field)
             fields[name] = i18n.field_message(f.message_code, lang, f.params)
