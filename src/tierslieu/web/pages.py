@@ -17,7 +17,6 @@ from tierslieu.services.clock import utcnow
 from tierslieu.web import text
 from tierslieu.web.session import FLASH_COOKIE, Viewer, cleared, flash_cookie, unsign
 
-
 # Problem codes that are about one form field: their detail is also shown beside it.
 FIELD_OF_CODE = {
     "invalid-party-size": "party_size",
