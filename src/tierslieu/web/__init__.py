@@ -28,6 +28,7 @@ from tierslieu.settings import Settings
 from tierslieu.templating import environment
 from tierslieu.web import text
 from tierslieu.web.account import AccountController
+from tierslieu.web.canteen import CanteenPages, KitchenPages
 from tierslieu.web.manage import ManagePages
 from tierslieu.web.pages import login_redirect, page
 from tierslieu.web.public import PublicController
@@ -117,20 +118,6 @@ WEB_EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 
-def _controllers() -> list[ControllerRouterHandler]:
-    controllers: list[ControllerRouterHandler] = [
-        PublicController,
-        AccountController,
-        StaffController,
-        ManagePages,
-    ]
-    try:
-        from tierslieu.web.canteen import CanteenPages, KitchenPages
-    except ImportError:  # the canteen services are not there
-        return controllers
-    return [*controllers, CanteenPages, KitchenPages]
-
-
 @dataclass(frozen=True)
 class WebConfig:
     route_handlers: list[ControllerRouterHandler]
@@ -141,7 +128,14 @@ class WebConfig:
 def web_config(settings: Settings) -> WebConfig:
     pages = Router(
         path="/",
-        route_handlers=_controllers(),
+        route_handlers=[
+            PublicController,
+            AccountController,
+            StaffController,
+            ManagePages,
+            CanteenPages,
+            KitchenPages,
+        ],
         dependencies={"viewer": Provide(provide_viewer)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
         include_in_schema=False,

@@ -15,21 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tierslieu.domain.bookings import CANCELLABLE_STATUSES, owner_may_cancel
 from tierslieu.domain.vocabulary import PersonKind
 from tierslieu.errors import DomainError
-from tierslieu.services import accounts, bookings
+from tierslieu.services import accounts, bookings, canteen_orders, feeds
 from tierslieu.services.clock import utcnow
 from tierslieu.web import text
 from tierslieu.web.pages import FormErrors, login_redirect, page, read_form, redirect, safe_next
 from tierslieu.web.session import SESSION_COOKIE, Viewer, cleared, session_cookie
-
-try:  # the feeds service is written in parallel; the pages use it when it is there
-    from tierslieu.services import feeds
-except ImportError:  # pragma: no cover
-    feeds = None  # type: ignore[assignment]
-
-try:
-    from tierslieu.services import canteen_orders
-except ImportError:  # pragma: no cover
-    canteen_orders = None  # type: ignore[assignment]
 
 CANCELLABLE = {s.value for s in CANCELLABLE_STATUSES}
 
@@ -205,11 +195,9 @@ class AccountController(Controller):
         )
         upcoming = [v for v in views if v.booking.ends_at > now]
         past = [v for v in reversed(views) if v.booking.ends_at <= now]
-        orders = []
-        if canteen_orders is not None:
-            orders = await canteen_orders.my_orders(
-                db_session, viewer.user, include_past=True, limit=200, offset=0
-            )
+        orders = await canteen_orders.my_orders(
+            db_session, viewer.user, include_past=True, limit=200, offset=0
+        )
         return page(
             request,
             viewer,
@@ -225,7 +213,7 @@ class AccountController(Controller):
             cancel_limit=lambda v: (
                 v.booking.starts_at - dt.timedelta(minutes=v.asset.cancel_until_minutes)
             ),
-            has_feeds=feeds is not None,
+            has_feeds=True,
         )
 
     @post("/mes-reservations/{booking_id:uuid}/annuler", summary="Cancel my booking (web)")
@@ -258,8 +246,6 @@ class AccountController(Controller):
     ) -> Response[bytes] | Redirect:
         if viewer.user is None:
             return login_redirect(request, viewer)
-        if feeds is None:  # pragma: no cover
-            return redirect(request, viewer, "/mes-reservations")
         body = await feeds.booking_calendar(db_session, viewer.user, booking_id)
         return _ics(body, f"reservation-{booking_id}.ics")
 
@@ -273,8 +259,6 @@ class AccountController(Controller):
     ) -> Response[bytes] | Redirect:
         if viewer.user is None:
             return login_redirect(request, viewer)
-        if feeds is None:  # pragma: no cover
-            return redirect(request, viewer, "/mes-reservations")
         body = await feeds.order_calendar(db_session, viewer.user, order_id)
         return _ics(body, f"repas-{order_id}.ics")
 
@@ -288,8 +272,6 @@ class AccountController(Controller):
         if viewer.user is None:
             return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
-        if feeds is None:  # pragma: no cover
-            return redirect(request, viewer, "/mes-reservations")
         links = await feeds.rotate_person_token(db_session, viewer.user, viewer.settings)
         return redirect(
             request,
