@@ -257,7 +257,12 @@ OPENING_HOURS: dict[str, list[dict[str, Any]]] = {
         {"weekdays": [1, 2, 3, 4, 5], "start_time": dt.time(9), "end_time": dt.time(18)},
     ],
     "Atelier bricolage": [
-        {"weekdays": [3, 6], "start_time": dt.time(14), "end_time": dt.time(17), "slot_minutes": 90},
+        {
+            "weekdays": [3, 6],
+            "start_time": dt.time(14),
+            "end_time": dt.time(17),
+            "slot_minutes": 90,
+        },
     ],
 }
 
