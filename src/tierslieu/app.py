@@ -13,7 +13,10 @@ from advanced_alchemy.extensions.litestar import (
 )
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
 from litestar.openapi.config import OpenAPIConfig
+from litestar.types import Scope
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu import __version__
 from tierslieu.api.assets import AssetController, StructureAssetController
@@ -34,11 +37,25 @@ from tierslieu.api.feeds import FeedController, ItemCalendarController, install_
 from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
-from tierslieu.db import create_engine
+from tierslieu.db import create_engine, read_only
 from tierslieu.settings import Settings
 from tierslieu.web import web_config
 
 logger = logging.getLogger("tierslieu")
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class RequestSessionConfig(SQLAlchemyAsyncConfig):
+    """One session per request; GET/HEAD/OPTIONS requests get a read-only bind (on SQLite,
+    a deferred BEGIN instead of BEGIN IMMEDIATE, so reads do not queue for the write lock)."""
+
+    def provide_session(self, state: State, scope: Scope) -> AsyncSession:
+        session = super().provide_session(state, scope)
+        if scope.get("method") in SAFE_METHODS and self.engine_instance is not None:
+            session.bind = read_only(self.engine_instance)
+        return session
+
 
 ROUTE_HANDLERS = [
     livez,
@@ -69,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "Set a long random value before exposing this service."
         )
     engine = create_engine(settings)
-    db_config = SQLAlchemyAsyncConfig(
+    db_config = RequestSessionConfig(
         engine_instance=engine,
         session_config=AsyncSessionConfig(expire_on_commit=False),
         create_all=False,  # the schema only ever comes from Alembic migrations

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from tierslieu.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Execution option marking a connection whose transactions only read (GET requests).
+READ_ONLY_OPTION = "tierslieu_read_only"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -35,6 +37,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """The same pool, for transactions that only read: on SQLite they start with a plain
+    (deferred) BEGIN and run beside the single writer instead of queueing behind it."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,7 +57,10 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")  # readers never wait for the write lock
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 async def ping(engine: AsyncEngine) -> None:
