@@ -54,8 +54,14 @@ def test_directory_filters_and_language(page, server, world):
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", level=1)).to_have_text("Opened resources of the territory")
+    check_page(page, "directory-en")
     page.get_by_role("link", name="Français").click()
     expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.get_by_role("link", name="Se connecter").click()
+    check_page(page, "connexion")
+    page.goto("/ressources/00000000-0000-0000-0000-000000000000")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page introuvable")
+    check_page(page, "introuvable")
 
 
 def test_scenario_2_a_neighbour_registers_and_books_a_full_slot_says_so(page, server, world):
@@ -296,10 +302,10 @@ def test_manager_members_and_tariffs(page, server, world):
     page.goto("/structures/ehpad-les-tilleuls/tableau")
     page.get_by_role("link", name="Équipe et tarifs").click()
     check_page(page, "equipe-et-tarifs")
-    page.get_by_label("Adresse e-mail").fill("inconnu@exemple.test")
+    page.get_by_label("Adresse e-mail", exact=True).fill("inconnu@exemple.test")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("Personne inconnue")
-    page.get_by_label("Adresse e-mail").fill(world.professional.email)
+    page.get_by_label("Adresse e-mail", exact=True).fill(world.professional.email)
     page.get_by_label("Rôle").select_option("staff")
     page.get_by_role("button", name="Enregistrer", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Équipe mise à jour.")

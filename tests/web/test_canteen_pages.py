@@ -41,3 +41,27 @@ def test_kitchen_page_is_for_the_canteen_team_only(client, world):
     sign_in(client, world.professional.email)
     page = client.get(f"/structures/chrs-le-relais/cantine/{asset['id']}/")
     assert page.status_code == 403
+
+
+def test_manager_gives_a_person_the_solidarity_tariff(client, world):
+    _chef, asset, _service = setup_relais_canteen(client, world, tomorrow_menu())
+    sign_in(client, world.manager_b.email)
+    unknown = post_form(
+        client,
+        "/structures/chrs-le-relais/equipe/",
+        "/structures/chrs-le-relais/equipe/tarifs-personnes",
+        {"email": "personne@exemple.test", "code": "solidaire"},
+    )
+    assert unknown.status_code == 422
+    assert 'aria-describedby="f-assign-email-error"' in unknown.text
+    done = post_form(
+        client,
+        "/structures/chrs-le-relais/equipe/",
+        "/structures/chrs-le-relais/equipe/tarifs-personnes",
+        {"email": world.professional.email, "code": "solidaire"},
+    )
+    assert done.status_code == 303
+    assert "Karim Benali — Solidaire" in client.get("/structures/chrs-le-relais/equipe/").text
+    sign_in(client, world.professional.email)
+    menu = client.get(f"/cantine/{asset['id']}")
+    assert "Votre prix : 1,00\xa0€ (tarif Solidaire)" in menu.text

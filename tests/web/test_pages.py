@@ -370,3 +370,22 @@ def test_too_many_people_is_said_beside_the_field(client, world, garden):
     assert response.status_code == 422
     assert 'aria-describedby="f-party_size-error' in response.text
     assert "entre 1 et 4" in response.text
+
+
+def test_rendered_attributes_are_well_separated(client, world, garden):
+    """Templates trim whitespace: no attribute may be glued to the previous one."""
+    import re
+
+    glued = re.compile(r'"[a-z-]+="|\b(required|checked|disabled|selected)[a-z]')
+    sign_in(client, world.staff_a.email)
+    for url in (
+        "/",
+        "/inscription",
+        f"/ressources/{garden['id']}",
+        "/mes-reservations",
+        "/structures/ehpad-les-tilleuls/tableau",
+        f"/structures/ehpad-les-tilleuls/ressources/{garden['id']}/horaires",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert not glued.search(page.text), (url, glued.search(page.text))

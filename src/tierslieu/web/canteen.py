@@ -438,6 +438,27 @@ class KitchenPages(Controller):
             request, viewer, back, _("Bon créé. Code à remettre à la personne : {code}", code=code)
         )
 
+    @post("/bons/{voucher_id:uuid}/annuler", summary="Take back an unused voucher (web)")
+    async def cancel_voucher(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+        voucher_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
+        try:
+            await canteen_pool.cancel_voucher(db_session, viewer.user, slug, voucher_id)
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+        return redirect(request, viewer, back, _("Bon annulé : le repas revient dans la réserve."))
+
 
 DISH_ROWS = 5
 SERVICE_FIELDS = {"date": "date", "order_cutoff": "cutoff", "pickup_windows[0]": "first_pickup"}

@@ -12,10 +12,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain.vocabulary import MemberRole, PersonKind
-from tierslieu.errors import DomainError, InvalidInput
+from tierslieu.errors import DomainError, InvalidInput, UnknownPerson
 from tierslieu.services import canteen, structures
 from tierslieu.services.access import require_role, structure_by_slug
-from tierslieu.web import text
+from tierslieu.web import queries, text
 from tierslieu.web.pages import FormErrors, login_redirect, page, read_form, redirect
 from tierslieu.web.session import Viewer
 
@@ -122,6 +122,51 @@ class ManagePages(Controller):
             )  # fmt: skip
         return redirect(request, viewer, f"/structures/{slug}/equipe", _("Tarif enregistré."))
 
+    @post("/tarifs-personnes", summary="Assign a person a tariff (web)")
+    async def assign(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        email = str(form.get("email", ""))
+        try:
+            person_id = await queries.person_id_by_email(db_session, email)
+            if person_id is None:
+                raise UnknownPerson(
+                    {"email": email.strip()}, extra={"errors": [{"field": "email"}]}
+                )
+            await canteen.assign_tariff(
+                db_session, viewer.user, slug, person_id, str(form.get("code", ""))
+            )
+        except DomainError as exc:
+            return await _manage_page(
+                request, db_session, viewer, slug,
+                assign_errors=FormErrors.of(exc, viewer.lang), assign_form=form,
+                status=exc.status,
+            )  # fmt: skip
+        return redirect(request, viewer, f"/structures/{slug}/equipe", _("Tarif enregistré."))
+
+    @post("/tarifs-personnes/{user_id:uuid}/retirer", summary="Back to the default tariff (web)")
+    async def unassign(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+        user_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        await canteen.unassign_tariff(db_session, viewer.user, slug, user_id)
+        return redirect(request, viewer, f"/structures/{slug}/equipe", _("Tarif enregistré."))
+
 
 async def _manage_page(
     request: Request[Any, Any, Any],
@@ -133,6 +178,8 @@ async def _manage_page(
     member_form: dict[str, Any] | None = None,
     tariff_errors: FormErrors | None = None,
     tariff_form: dict[str, Any] | None = None,
+    assign_errors: FormErrors | None = None,
+    assign_form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Template:
     assert viewer.user is not None
@@ -153,5 +200,8 @@ async def _manage_page(
         member_form=member_form or {"role": "staff"},
         tariff_errors=tariff_errors or FormErrors(),
         tariff_form=tariff_form or {},
+        assignments=await canteen.list_assignments(db_session, viewer.user, slug),
+        assign_errors=assign_errors or FormErrors(),
+        assign_form=assign_form or {},
         status_code=status,
     )

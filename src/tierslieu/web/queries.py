@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.models import Asset, Structure
+from tierslieu.models import Asset, Structure, User
 
 
 async def communes(session: AsyncSession) -> list[str]:
@@ -18,3 +20,10 @@ async def communes(session: AsyncSession) -> list[str]:
         .order_by(Structure.commune)
     )
     return list(rows)
+
+
+async def person_id_by_email(session: AsyncSession, email: str) -> uuid.UUID | None:
+    """The account behind an e-mail address (staff forms name people by e-mail)."""
+    return await session.scalar(
+        select(User.id).where(User.email == email.strip().lower(), User.is_active.is_(True))
+    )
