@@ -53,7 +53,7 @@ class RequestSessionConfig(SQLAlchemyAsyncConfig):
     def provide_session(self, state: State, scope: Scope) -> AsyncSession:
         session = super().provide_session(state, scope)
         if scope.get("method") in SAFE_METHODS and self.engine_instance is not None:
-            session.bind = read_only(self.engine_instance)
+            session.sync_session.bind = read_only(self.engine_instance).sync_engine
         return session
 
 

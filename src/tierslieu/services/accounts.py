@@ -132,9 +132,10 @@ async def login(
         raise TooManyAttempts(int(window.total_seconds()))
 
     user = await session.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
-    ok = await verify_password(
-        user.password_hash if user else None, password, settings.password_hash_profile
-    )
+    password_hash = user.password_hash if user else None
+    # End the read transaction before the deliberately slow hash: no lock is held meanwhile.
+    await session.commit()
+    ok = await verify_password(password_hash, password, settings.password_hash_profile)
     if not ok or user is None:
         session.add(LoginFailure(email=email, client=client[:64], occurred_at=now))
         # Keep the table small: attempts older than the window no longer count.

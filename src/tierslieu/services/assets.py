@@ -12,6 +12,7 @@ from tierslieu.domain.assets import DEFAULT_RULES
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES
 from tierslieu.errors import AssetArchived, NotFound
 from tierslieu.models import Asset, Structure, User
+from tierslieu.services import listing_cache
 from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.clock import utcnow
 
@@ -121,6 +122,7 @@ async def update_asset(
     for name, value in _flatten(changes).items():
         setattr(asset, name, value)
     await session.commit()
+    listing_cache.forget(asset.id)
     asset.structure = structure
     return asset
 
@@ -131,3 +133,4 @@ async def archive_asset(session: AsyncSession, user: User, asset_id: uuid.UUID) 
     if asset.archived_at is None:
         asset.archived_at = utcnow()
         await session.commit()
+        listing_cache.forget(asset.id)

@@ -25,6 +25,7 @@ from tierslieu.domain.slots import (
 from tierslieu.domain.vocabulary import BookingMode
 from tierslieu.errors import InvalidInput, NotFound
 from tierslieu.models import Asset, AvailabilityRule, Booking, Closure, SlotCounter, Structure, User
+from tierslieu.services import listing_cache
 from tierslieu.services.assets import get_asset, managed_asset
 from tierslieu.services.clock import utcnow
 
@@ -160,9 +161,22 @@ async def free_slots(
     the number of slots. Never any personal data.
     """
     check_range(first_day, last_day)
+    now = utcnow()
+    key = (asset_id, first_day, last_day)
+    return await listing_cache.get_or_compute(
+        key, now, lambda: _compute_free_slots(session, asset_id, first_day, last_day, now)
+    )
+
+
+async def _compute_free_slots(
+    session: AsyncSession,
+    asset_id: uuid.UUID,
+    first_day: dt.date,
+    last_day: dt.date,
+    now: dt.datetime,
+) -> tuple[Asset, list[FreeSlot]]:
     asset = await get_asset(session, asset_id)
     schedule = await load_schedule(session, asset, first_day, last_day)
-    now = utcnow()
     span = schedule.span
     if asset.booking_mode == BookingMode.SHARED:
         taken = {
@@ -236,6 +250,7 @@ async def add_rule(
     rule = AvailabilityRule(asset_id=asset.id, **fields)
     session.add(rule)
     await session.commit()
+    listing_cache.forget(asset.id)
     return rule
 
 
@@ -255,6 +270,7 @@ async def delete_rule(
     await session.flush()
     affected = await bookings_outside_opening(session, asset)
     await session.commit()
+    listing_cache.forget(asset.id)
     return affected
 
 
@@ -309,6 +325,7 @@ async def add_closure(
     await session.flush()
     affected = await bookings_outside_opening(session, asset)
     await session.commit()
+    listing_cache.forget(asset.id)
     return closure, affected
 
 
@@ -323,6 +340,7 @@ async def delete_closure(
         raise NotFound()
     await session.delete(closure)
     await session.commit()
+    listing_cache.forget(asset.id)
 
 
 async def bookings_outside_opening(session: AsyncSession, asset: Asset) -> list[Booking]:

@@ -46,6 +46,7 @@ from tierslieu.domain.slots import Period
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import NotFound
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
+from tierslieu.services import listing_cache
 from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import as_aware, check_range, load_schedule
@@ -188,6 +189,7 @@ async def create_booking(
         if _is_exclusion_violation(exc):
             raise IntervalTaken() from None
         raise
+    listing_cache.forget(asset.id)
     return await _view(session, user, booking, asset, structure, is_staff)
 
 
@@ -451,6 +453,7 @@ async def cancel_booking(session: AsyncSession, user: User, booking_id: uuid.UUI
     await _transition(session, booking, CANCELLABLE_STATUSES, BookingStatus.CANCELLED, now)
     await _release_places(session, booking, now)
     await session.commit()
+    listing_cache.forget(booking.asset_id)
     return view
 
 
@@ -466,6 +469,7 @@ async def decide_booking(
     if not approve:
         await _release_places(session, view.booking, now)
     await session.commit()
+    listing_cache.forget(view.booking.asset_id)
     return view
 
 

@@ -58,7 +58,7 @@ from tierslieu.models import (
     User,
 )
 from tierslieu.services import bookings as booking_service
-from tierslieu.services import canteen_orders
+from tierslieu.services import canteen_orders, listing_cache
 from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.assets import get_asset, managed_asset
 from tierslieu.services.availability import bookings_outside_opening, load_schedule
@@ -823,6 +823,8 @@ async def _import(
     for asset in assets:
         affected += len(await bookings_outside_opening(session, asset))
     await session.commit()
+    for asset in assets:
+        listing_cache.forget(asset.id)
     return ImportResult(len(assets), len(closures), created, updated, unchanged, affected)
 
 

@@ -22,6 +22,7 @@ from tierslieu.errors import (
     UnknownPerson,
 )
 from tierslieu.models import Membership, Structure, User
+from tierslieu.services import listing_cache
 from tierslieu.services.access import require_role, structure_by_slug
 from tierslieu.services.accounts import check_email
 
@@ -89,6 +90,7 @@ async def update_structure(
     for name, value in changes.items():
         setattr(structure, name, value)
     await session.commit()
+    listing_cache.clear()
     return structure
 
 
