@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint install install-test clean
+.PHONY: run test lint bench install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: install-test lint
 	else \
 		echo "--- PostgreSQL pass skipped (TIERSLIEU_TEST_DATABASE_URL is not set)"; \
 	fi
+
+## make bench: benchmarks on SQLite and PostgreSQL (needs Debian's wrk); not part of the tests
+bench: install-test
+	$(BIN)/python benchmarks/run.py
 
 lint: install-test
 	$(BIN)/ruff check src tests alembic benchmarks
