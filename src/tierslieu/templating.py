@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -56,3 +57,27 @@ def environment() -> Environment:
 
 def render(template: str, **context: object) -> str:
     return environment().get_template(template).render(**context)
+
+
+DAY_SHEET_STATUS_FR = {
+    "pending": "en attente",
+    "confirmed": "confirmée",
+    "cancelled": "annulée",
+    "declined": "refusée",
+    "attended": "venu",
+    "no_show": "absent",
+}
+
+
+def render_day_sheet(asset: Any, blocks: list[Any], day: dt.date, printed_at: dt.datetime) -> str:
+    """The printable A4 day sheet (API and web pages alike): who comes, per slot."""
+    return render(
+        "bookings/day_sheet.html",
+        asset=asset,
+        structure=asset.structure,
+        day=day,
+        blocks=blocks,
+        tz=asset.structure.timezone,
+        printed_at=printed_at,
+        status_labels=DAY_SHEET_STATUS_FR,
+    )

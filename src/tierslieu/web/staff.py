@@ -24,13 +24,12 @@ from tierslieu.errors import DomainError, InvalidInput, NotFound
 from tierslieu.services import assets, availability, bookings, feeds
 from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.clock import utcnow
-from tierslieu.templating import render
+from tierslieu.templating import render_day_sheet
 from tierslieu.web import text
 from tierslieu.web.pages import FormErrors, local_today, login_redirect, page, read_form, redirect
 from tierslieu.web.session import Viewer
 
 ACTIVE = {s.value for s in ACTIVE_STATUSES}
-STATUS_LABELS_FR = {k: v[0] for k, v in text.LABELS["status"].items()}
 
 
 class StaffController(Controller):
@@ -193,16 +192,7 @@ class StaffController(Controller):
             raise _not_found()
         day = date or local_today(structure.timezone)
         asset, blocks = await bookings.day_sheet(db_session, viewer.user, asset_id, day)
-        html = render(
-            "web/day_sheet.html",
-            asset=asset,
-            structure=asset.structure,
-            day=day,
-            blocks=blocks,
-            tz=asset.structure.timezone,
-            printed_at=utcnow(),
-            status_labels=STATUS_LABELS_FR,
-        )
+        html = render_day_sheet(asset, blocks, day, utcnow())
         return Response(
             html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"}
         )
