@@ -24,7 +24,7 @@ from tierslieu.calendar.errors import CalendarTooLarge
 from tierslieu.calendar.parse import MAX_BYTES
 from tierslieu.errors import NotFound
 from tierslieu.models import User
-from tierslieu.services import feeds
+from tierslieu.services import feeds, listing_cache
 from tierslieu.services.clock import utcnow
 from tierslieu.settings import Settings
 
@@ -209,8 +209,15 @@ class FeedController(Controller):
             asset_id = uuid.UUID(_strip_ics(name))
         except ValueError:
             raise NotFound() from None
-        window = feeds.Window.around(utcnow())
-        marker = await feeds.asset_marker(db_session, asset_id, window)
+        now = utcnow()
+        window = feeds.Window.around(now)
+        # Many subscribers poll one public feed: its change marker is computed once a
+        # second per process (a write to the asset in this process drops it at once).
+        marker = await listing_cache.get_or_compute(
+            (asset_id, "feed-marker", window.starts_at),
+            now,
+            lambda: feeds.asset_marker(db_session, asset_id, window),
+        )
         return await _serve(
             request,
             f"asset:{asset_id}",
