@@ -455,6 +455,33 @@ async def mixed_load(base: str, paths: list[str], total: int, etag: str) -> None
         await asyncio.gather(*(one(i) for i in range(total)))
 
 
+def cold_feed_ms(base: str, data: dict[str, Any], tokens: dict[str, Any], feed_url: str) -> float:
+    """Median time of a feed GET right after a booking changed it (the feed is rebuilt)."""
+    slots = httpx.get(
+        f"{base}/api/assets/{data['feed_asset']}/slots",
+        params={
+            "from": data["today"].isoformat(),
+            "to": (data["today"] + dt.timedelta(days=20)).isoformat(),
+        },
+    ).json()
+    timings = []
+    for i, slot in enumerate(slots[:15]):
+        person = _api(base, tokens["people"][-1 - i])
+        person.post(
+            "/api/bookings",
+            json={
+                "asset_id": data["feed_asset"],
+                "starts_at": slot["starts_at"],
+                "ends_at": slot["ends_at"],
+                "party_size": 1,
+            },
+        ).raise_for_status()
+        started = time.perf_counter()
+        assert httpx.get(feed_url, timeout=30).status_code == 200
+        timings.append((time.perf_counter() - started) * 1000)
+    return sorted(timings)[len(timings) // 2]
+
+
 def check_invariants(settings: Settings) -> tuple[int, int]:
     """(overbooked slots, counters that disagree with their bookings) — both must be 0."""
 
@@ -520,6 +547,8 @@ def bench(
             args=["/api/meal-orders", str(workdir / "orders.txt"), str(workdir / "tokens.txt")],
         )
         feed = run_wrk(feed_url, connections=1, duration=duration)
+        feed_cold = cold_feed_ms(base, data, tokens, feed_url)
+        etag = httpx.get(feed_url).headers["etag"]  # the feed changed: its new ETag
         feed_304 = run_wrk(
             feed_url,
             connections=16,
@@ -600,9 +629,9 @@ def bench(
         ),
         Figure(
             f"{kind}: public feed, {events} events, full body",
-            f"p50 {feed.p50_ms:.1f} ms",
+            f"p50 {feed.p50_ms:.1f} ms unchanged (body cache), {feed_cold:.0f} ms rebuilt after a change",
             "p50 ≤ 150 ms",
-            feed.p50_ms <= 150,
+            feed.p50_ms <= 150 and feed_cold <= 150,
         ),
         Figure(
             f"{kind}: same feed, If-None-Match (304)",
