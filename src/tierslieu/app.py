@@ -38,6 +38,7 @@ from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine, read_only
+from tierslieu.services import listing_cache
 from tierslieu.settings import Settings
 from tierslieu.web import web_config
 
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "Set a long random value before exposing this service."
         )
     engine = create_engine(settings)
+    listing_cache.configure(enabled=settings.listing_cache)
     db_config = RequestSessionConfig(
         engine_instance=engine,
         session_config=AsyncSessionConfig(expire_on_commit=False),

@@ -33,6 +33,8 @@ class Settings:
     # "default" (RFC 9106 low-memory profile) or "fast" (cheapest; test suites only).
     password_hash_profile: str = "default"
     max_body_bytes: int = 1_048_576
+    # One-second per-process cache of public listings (off: every read hits the database).
+    listing_cache: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -89,6 +91,7 @@ class Settings:
             ),
             password_hash_profile=profile,
             max_body_bytes=get_int("MAX_BODY_BYTES", defaults.max_body_bytes),
+            listing_cache=get_bool("LISTING_CACHE", True),
         )
 
     def warn_if_insecure(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 MAX_ENTRIES = 2048
 
+_enabled = True
 _entries: dict[tuple[Any, ...], Any] = {}
 _second: int | None = None
 # Computations under way: concurrent requests for the same key wait for the first one
@@ -24,8 +25,17 @@ _second: int | None = None
 _inflight: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
 
 
+def configure(*, enabled: bool) -> None:
+    """Turn the cache on or off for this process (``TIERSLIEU_LISTING_CACHE``)."""
+    global _enabled
+    _enabled = enabled
+    _entries.clear()
+
+
 def get(key: tuple[Any, ...], now: dt.datetime) -> Any | None:
     global _second
+    if not _enabled:
+        return None
     second = int(now.timestamp())
     if second != _second:
         _entries.clear()
@@ -34,7 +44,7 @@ def get(key: tuple[Any, ...], now: dt.datetime) -> Any | None:
 
 
 def put(key: tuple[Any, ...], now: dt.datetime, value: Any) -> None:
-    if int(now.timestamp()) == _second and len(_entries) < MAX_ENTRIES:
+    if _enabled and int(now.timestamp()) == _second and len(_entries) < MAX_ENTRIES:
         _entries[key] = value
 
 
@@ -42,6 +52,8 @@ async def get_or_compute(
     key: tuple[Any, ...], now: dt.datetime, compute: Callable[[], Awaitable[Any]]
 ) -> Any:
     """The cached value for ``key`` this second, computed once however many ask at once."""
+    if not _enabled:
+        return await compute()
     if (cached := get(key, now)) is not None:
         return cached
     inflight_key = (*key, int(now.timestamp()))
