@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,14 +92,6 @@ class Settings:
             max_body_bytes=get_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             listing_cache=get_bool("LISTING_CACHE", True),
         )
-
-    def warn_if_insecure(self) -> None:
-        if self.uses_dev_secret:
-            warnings.warn(
-                "TIERSLIEU_SECRET_KEY is not set: using the development default. "
-                "Set a long random TIERSLIEU_SECRET_KEY before exposing this service.",
-                stacklevel=2,
-            )
 
 
 def normalise_database_url(url: str) -> str:

@@ -16,9 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-)
-from sqlalchemy import (
-    true as sa_true,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -52,7 +50,7 @@ class Structure(Base):
     # Public holidays of France (``holidays`` package) close every asset of the structure,
     # with the structure's subdivision (e.g. "57" for Moselle) when it has its own.
     closed_on_public_holidays: Mapped[bool] = mapped_column(
-        Boolean, default=True, server_default=sa_true()
+        Boolean, default=True, server_default=true()
     )
     holiday_subdivision: Mapped[str | None] = mapped_column(String(10), default=None)
 
