@@ -297,7 +297,7 @@ def test_scenario_1_staff_book_by_phone_print_the_sheet_and_mark_a_no_show(clien
         params={"date": "2027-04-06"},
         headers=world.staff_a.headers,
     )
-    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/html")
+    assert sheet.status_code == 200 and sheet.headers["content-type"] == "text/html; charset=utf-8"
     html = sheet.text
     assert '<html lang="fr">' in html and "mardi 6 avril 2027" in html
     assert "10 h 00" in html and "Mme Martin" in html and "01 48 00 00 01" in html

@@ -387,7 +387,7 @@ class AvailabilityController(Controller):
             filename = f"feuille-{date.isoformat()}.csv"
             return Response(
                 buffer.getvalue(),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",
                 headers={
                     "Content-Disposition": f'attachment; filename="{filename}"',
                     "Cache-Control": "no-store",
@@ -403,9 +403,7 @@ class AvailabilityController(Controller):
             printed_at=utcnow(),
             status_labels=STATUS_LABELS_FR,
         )
-        return Response(
-            html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"}
-        )
+        return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
 
 
 class BookingController(Controller):

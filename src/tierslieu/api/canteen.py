@@ -483,14 +483,14 @@ class MealServiceController(Controller):
         if format == "html":
             return Response(
                 canteen_sheet.sheet_html(data),
-                media_type="text/html; charset=utf-8",
+                media_type="text/html",
                 headers=headers,
             )
         if format == "csv":
             name = f"fiche-cuisine-{sheet.menu.service.service_date.isoformat()}.csv"
             return Response(
                 "\ufeff" + canteen_sheet.sheet_csv(data),
-                media_type="text/csv; charset=utf-8",
+                media_type="text/csv",
                 headers={**headers, "Content-Disposition": f'attachment; filename="{name}"'},
             )
         return Response(data, headers=headers)

@@ -291,7 +291,7 @@ class _Missing(Exception):
 def _ics(body: bytes, filename: str) -> Response[bytes]:
     return Response(
         body,
-        media_type="text/calendar; charset=utf-8",
+        media_type="text/calendar",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",

@@ -383,9 +383,7 @@ class KitchenPages(Controller):
         if sheet.menu.asset.id != asset_id or sheet.menu.structure.slug != slug:
             raise NotFound()
         html = canteen_sheet.sheet_html(canteen_sheet.sheet_data(sheet))
-        return Response(
-            html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"}
-        )
+        return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
 
     @post("/commandes/{order_id:uuid}", summary="Order status at the counter (web)")
     async def status(

@@ -138,7 +138,7 @@ def page(
         status_code=status_code,
         cookies=cookies,
         headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-        media_type="text/html; charset=utf-8",
+        media_type="text/html",
     )
 
 

@@ -193,9 +193,7 @@ class StaffController(Controller):
         day = date or local_today(structure.timezone)
         asset, blocks = await bookings.day_sheet(db_session, viewer.user, asset_id, day)
         html = render_day_sheet(asset, blocks, day, utcnow())
-        return Response(
-            html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-store"}
-        )
+        return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
 
     # --- opening rules and closures ------------------------------------------------------
 
