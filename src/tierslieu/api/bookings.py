@@ -20,7 +20,7 @@ from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import Strict
 from tierslieu.models import AvailabilityRule, Booking, Closure, User
-from tierslieu.services import availability, bookings
+from tierslieu.services import assets, availability, bookings
 from tierslieu.services.bookings import BookingView, Guest
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import render
@@ -289,8 +289,8 @@ class AvailabilityController(Controller):
         rule_id: FromPath[uuid.UUID],
     ) -> AffectedOut:
         """Bookings are never cancelled silently: the ones now outside opening hours are listed."""
-        affected = await availability.delete_rule(db_session, user, asset_id, rule_id)
-        tz = (await availability.get_asset(db_session, asset_id, user)).structure.timezone
+        asset, affected = await availability.delete_rule(db_session, user, asset_id, rule_id)
+        tz = asset.structure.timezone
         return AffectedOut(affected_bookings=affected_out(affected, tz))
 
     @get("/closures", summary="Closures of an asset (its staff)")
@@ -300,8 +300,8 @@ class AvailabilityController(Controller):
         user: NamedDependency[User],
         asset_id: FromPath[uuid.UUID],
     ) -> list[ClosureOut]:
-        items = await availability.list_closures(db_session, user, asset_id)
-        tz = (await availability.get_asset(db_session, asset_id, user)).structure.timezone
+        asset, items = await availability.list_closures(db_session, user, asset_id)
+        tz = asset.structure.timezone
         return [closure_out(c, tz) for c in items]
 
     @post(
@@ -317,7 +317,7 @@ class AvailabilityController(Controller):
         data: JSONBody[ClosureIn],
     ) -> ClosureCreated:
         """Either ``starts_at``/``ends_at`` or ``starts_on``/``ends_on`` (inclusive local dates)."""
-        closure, affected = await availability.add_closure(
+        asset, closure, affected = await availability.add_closure(
             db_session,
             user,
             asset_id,
@@ -327,7 +327,7 @@ class AvailabilityController(Controller):
             ends_on=data.ends_on,
             reason=data.reason,
         )
-        tz = (await availability.get_asset(db_session, asset_id, user)).structure.timezone
+        tz = asset.structure.timezone
         return ClosureCreated(
             closure=closure_out(closure, tz), affected_bookings=affected_out(affected, tz)
         )
@@ -351,7 +351,7 @@ class AvailabilityController(Controller):
         user: NamedDependency[User],
         asset_id: FromPath[uuid.UUID],
     ) -> AffectedOut:
-        asset = await availability.managed_asset(db_session, user, asset_id)
+        asset = await assets.managed_asset(db_session, user, asset_id)
         affected = await availability.bookings_outside_opening(db_session, asset)
         return AffectedOut(affected_bookings=affected_out(affected, asset.structure.timezone))
 

@@ -256,7 +256,7 @@ async def add_rule(
 
 async def delete_rule(
     session: AsyncSession, user: User, asset_id: uuid.UUID, rule_id: uuid.UUID
-) -> list[Booking]:
+) -> tuple[Asset, list[Booking]]:
     """Remove a rule; returns the active bookings now outside opening hours (kept, for staff to decide)."""
     asset = await managed_asset(session, user, asset_id)
     rule = await session.scalar(
@@ -271,16 +271,17 @@ async def delete_rule(
     affected = await bookings_outside_opening(session, asset)
     await session.commit()
     listing_cache.forget(asset.id)
-    return affected
+    return asset, affected
 
 
-async def list_closures(session: AsyncSession, user: User, asset_id: uuid.UUID) -> list[Closure]:
+async def list_closures(
+    session: AsyncSession, user: User, asset_id: uuid.UUID
+) -> tuple[Asset, list[Closure]]:
     asset = await managed_asset(session, user, asset_id)
-    return list(
-        await session.scalars(
-            select(Closure).where(Closure.asset_id == asset.id).order_by(Closure.starts_at)
-        )
+    closures = await session.scalars(
+        select(Closure).where(Closure.asset_id == asset.id).order_by(Closure.starts_at)
     )
+    return asset, list(closures)
 
 
 async def add_closure(
@@ -293,7 +294,7 @@ async def add_closure(
     starts_on: dt.date | None,
     ends_on: dt.date | None,
     reason: str,
-) -> tuple[Closure, list[Booking]]:
+) -> tuple[Asset, Closure, list[Booking]]:
     """Close an asset for a timed period or whole local days (``ends_on`` inclusive).
 
     Existing bookings are never cancelled: the ones now inside a closure are returned.
@@ -326,7 +327,7 @@ async def add_closure(
     affected = await bookings_outside_opening(session, asset)
     await session.commit()
     listing_cache.forget(asset.id)
-    return closure, affected
+    return asset, closure, affected
 
 
 async def delete_closure(

@@ -254,7 +254,9 @@ class StaffController(Controller):
         if viewer.user is None:
             return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
-        affected = await availability.delete_rule(db_session, viewer.user, asset_id, rule_id)
+        _asset, affected = await availability.delete_rule(
+            db_session, viewer.user, asset_id, rule_id
+        )
         message = _("Règle supprimée.")
         if affected:
             message += " " + _(
@@ -281,7 +283,7 @@ class StaffController(Controller):
         try:
             starts_on = _date(form, "starts_on", required=True)
             ends_on = _date(form, "ends_on", required=False) or starts_on
-            _closure, affected = await availability.add_closure(
+            _asset, _closure, affected = await availability.add_closure(
                 db_session,
                 viewer.user,
                 asset_id,
@@ -467,7 +469,7 @@ async def _schedule_page(
     if asset.structure.slug != slug:
         raise _not_found()
     rules = await availability.list_rules(db_session, viewer.user, asset_id)
-    closures = await availability.list_closures(db_session, viewer.user, asset_id)
+    _asset, closures = await availability.list_closures(db_session, viewer.user, asset_id)
     return page(
         request,
         viewer,
