@@ -18,7 +18,15 @@ from tierslieu.errors import DomainError
 from tierslieu.services import accounts, bookings, canteen_orders, feeds
 from tierslieu.services.clock import utcnow
 from tierslieu.web import text
-from tierslieu.web.pages import FormErrors, login_redirect, page, read_form, redirect, safe_next
+from tierslieu.web.pages import (
+    FormErrors,
+    login_redirect,
+    page,
+    read_form,
+    redirect,
+    refusal_redirect,
+    safe_next,
+)
 from tierslieu.web.session import SESSION_COOKIE, Viewer, cleared, session_cookie
 
 CANCELLABLE = {s.value for s in CANCELLABLE_STATUSES}
@@ -232,8 +240,7 @@ class AccountController(Controller):
         try:
             await bookings.cancel_booking(db_session, viewer.user, booking_id)
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
-            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Réservation annulée."))
 
     @get("/mes-reservations/{booking_id:uuid}/calendrier.ics", summary="One booking as .ics (web)")

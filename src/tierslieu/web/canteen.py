@@ -21,7 +21,15 @@ from tierslieu.services.canteen import KITCHEN_ROLES, SOCIAL_ROLES
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import clock
 from tierslieu.web import text
-from tierslieu.web.pages import FormErrors, local_today, login_redirect, page, read_form, redirect
+from tierslieu.web.pages import (
+    FormErrors,
+    local_today,
+    login_redirect,
+    page,
+    read_form,
+    redirect,
+    refusal_redirect,
+)
 from tierslieu.web.session import Viewer
 
 WEEK_DAYS = 7
@@ -204,10 +212,7 @@ class CanteenPages(Controller):
         try:
             await canteen_orders.cancel_order(db_session, viewer.user, order_id)
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
-            return redirect(
-                request, viewer, "/mes-reservations", f"{errors.title} : {errors.detail}", k="error"
-            )
+            return refusal_redirect(request, viewer, "/mes-reservations", exc)
         return redirect(request, viewer, "/mes-reservations", _("Commande annulée."))
 
 
@@ -407,8 +412,7 @@ class KitchenPages(Controller):
                 raise InvalidInput("status", "invalid")
             await canteen_orders.set_kitchen_status(db_session, viewer.user, order_id, status, paid)
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
-            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Commande mise à jour."))
 
     @post("/bons", summary="Give a repas suspendu voucher (web)")
@@ -430,8 +434,7 @@ class KitchenPages(Controller):
                 db_session, viewer.user, slug, str(form.get("label", "")).strip()[:200]
             )
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
-            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+            return refusal_redirect(request, viewer, back, exc)
         return redirect(
             request, viewer, back, _("Bon créé. Code à remettre à la personne : {code}", code=code)
         )
@@ -453,8 +456,7 @@ class KitchenPages(Controller):
         try:
             await canteen_pool.cancel_voucher(db_session, viewer.user, slug, voucher_id)
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
-            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Bon annulé : le repas revient dans la réserve."))
 
 

@@ -16,7 +16,14 @@ from tierslieu.errors import DomainError, InvalidInput, UnknownPerson
 from tierslieu.services import canteen, structures
 from tierslieu.services.access import require_role, structure_by_slug
 from tierslieu.web import queries, text
-from tierslieu.web.pages import FormErrors, login_redirect, page, read_form, redirect
+from tierslieu.web.pages import (
+    FormErrors,
+    login_redirect,
+    page,
+    read_form,
+    redirect,
+    refusal_redirect,
+)
 from tierslieu.web.session import Viewer
 
 
@@ -79,8 +86,7 @@ class ManagePages(Controller):
         try:
             await structures.remove_member(db_session, viewer.user, slug, user_id)
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
-            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Équipe mise à jour."))
 
     @post("/tarifs", summary="Create or change a tariff (web)")

@@ -88,6 +88,14 @@ def redirect(
     return Redirect(path=to, status_code=303, cookies=jar)
 
 
+def refusal_redirect(
+    request: Request[Any, Any, Any], viewer: Viewer, to: str, exc: DomainError
+) -> Redirect:
+    """POST-redirect-GET after a refused action: the rule's title and detail, once, as an error."""
+    errors = FormErrors.of(exc, viewer.lang)
+    return redirect(request, viewer, to, f"{errors.title} : {errors.detail}", k="error")
+
+
 def login_redirect(request: Request[Any, Any, Any], viewer: Viewer) -> Redirect:
     _ = text.translator(viewer.lang)
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")

@@ -26,7 +26,15 @@ from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import render_day_sheet
 from tierslieu.web import text
-from tierslieu.web.pages import FormErrors, local_today, login_redirect, page, read_form, redirect
+from tierslieu.web.pages import (
+    FormErrors,
+    local_today,
+    login_redirect,
+    page,
+    read_form,
+    redirect,
+    refusal_redirect,
+)
 from tierslieu.web.session import Viewer
 
 ACTIVE = {s.value for s in ACTIVE_STATUSES}
@@ -126,8 +134,7 @@ class StaffController(Controller):
                 raise InvalidInput("status", "invalid")
             await bookings.mark_attendance(db_session, viewer.user, booking_id, status)
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
-            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Présence enregistrée."))
 
     @post("/reservations/{booking_id:uuid}/decision", summary="Approve or decline (web)")
@@ -149,8 +156,7 @@ class StaffController(Controller):
                 db_session, viewer.user, booking_id, approve=form.get("approve") == "1"
             )
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
-            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Décision enregistrée."))
 
     @post("/reservations/{booking_id:uuid}/annuler", summary="Cancel a booking as staff (web)")
@@ -169,8 +175,7 @@ class StaffController(Controller):
         try:
             await bookings.cancel_booking(db_session, viewer.user, booking_id)
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
-            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Réservation annulée."))
 
     @get("/ressources/{asset_id:uuid}/feuille", summary="Printable day sheet (web, signed in)")
@@ -331,8 +336,7 @@ class StaffController(Controller):
                 raise CalendarTooLarge({"limit_kb": MAX_BYTES // 1024})
             result = await feeds.import_asset_closures(db_session, viewer.user, asset_id, data)
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
-            return redirect(request, viewer, back, f"{errors.title} : {errors.detail}", k="error")
+            return refusal_redirect(request, viewer, back, exc)
         message = _(
             "Import terminé : {created} fermeture(s) créée(s), {updated} modifiée(s), {unchanged} inchangée(s).",
             created=result.created,
