@@ -135,6 +135,10 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
     },
     "nul-character": {"fr": "Caractère nul interdit.", "en": "NUL characters are not allowed."},
     "invalid": {"fr": "Valeur invalide.", "en": "Invalid value."},
+    "date-out-of-range": {
+        "fr": "Date hors limites (du {earliest} au {latest}).",
+        "en": "Date out of range (from {earliest} to {latest}).",
+    },
 }
 
 

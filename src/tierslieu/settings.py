@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_SECRET_KEY = "dev-secret-change-me"
+
+# --- robustness: the one date horizon every input is checked against (domain/horizon.py) ---
+# No date later than today + DATE_HORIZON_DAYS (about two years), nor before EARLIEST_DATE,
+# is accepted anywhere, staff included: it bounds every schedule expansion.
+DATE_HORIZON_DAYS = 731
+EARLIEST_DATE = dt.date(2000, 1, 1)
 
 
 class SettingsError(ValueError):
@@ -34,6 +41,8 @@ class Settings:
     max_body_bytes: int = 1_048_576
     # One-second per-process cache of public listings (off: every read hits the database).
     listing_cache: bool = True
+    # A request still running after this many seconds is cut with 503 (request-timeout).
+    request_timeout_seconds: float = 30.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -68,6 +77,13 @@ class Settings:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"TIERSLIEU_DEFAULT_TIMEZONE: unknown time zone {tz!r}") from None
+        raw_timeout = get("REQUEST_TIMEOUT_SECONDS", str(defaults.request_timeout_seconds))
+        try:
+            request_timeout = float(raw_timeout)
+        except ValueError:
+            request_timeout = -1.0
+        if not request_timeout > 0:
+            raise SettingsError("TIERSLIEU_REQUEST_TIMEOUT_SECONDS must be a positive number")
         profile = get("PASSWORD_HASH_PROFILE", "default")
         if profile not in {"default", "fast"}:
             raise SettingsError("TIERSLIEU_PASSWORD_HASH_PROFILE must be 'default' or 'fast'")
@@ -91,6 +107,7 @@ class Settings:
             password_hash_profile=profile,
             max_body_bytes=get_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             listing_cache=get_bool("LISTING_CACHE", True),
+            request_timeout_seconds=request_timeout,
         )
 
 

@@ -549,16 +549,13 @@ class StructureBookingController(Controller):
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> list[BookingOut]:
         """Defaults to today and the next 30 days; at most 92 days."""
-        today = utcnow().date()
-        first = from_ or today
-        last = to or (first + dt.timedelta(days=30))
         views = await bookings.structure_bookings(
             db_session,
             user,
             slug,
             asset_id=asset,
-            first_day=first,
-            last_day=last,
+            first_day=from_,
+            last_day=to,
             status=status,
             limit=limit,
             offset=offset,

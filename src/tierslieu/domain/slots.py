@@ -152,11 +152,14 @@ def subtract(periods: Iterable[Period], removed: Iterable[Period]) -> list[Perio
     """``periods`` minus every ``removed`` period (both sorted or not)."""
     holes = merge(removed)
     result: list[Period] = []
+    first_hole = 0  # both lists are sorted and disjoint: one pass, not periods × holes
     for period in merge(periods):
+        while first_hole < len(holes) and holes[first_hole].ends_at <= period.starts_at:
+            first_hole += 1
         start = period.starts_at
-        for hole in holes:
-            if hole.ends_at <= start or hole.starts_at >= period.ends_at:
-                continue
+        for hole in holes[first_hole:]:
+            if hole.starts_at >= period.ends_at:
+                break
             if hole.starts_at > start:
                 result.append(Period(start, hole.starts_at))
             start = max(start, hole.ends_at)

@@ -12,12 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus, RangeTooLong
+from tierslieu.domain.horizon import check_dates, latest_date
 from tierslieu.domain.slots import (
     OpeningRule,
     Period,
     Slot,
     expand_slots,
     local_day_period,
+    merge,
     opening_periods,
     public_holidays,
     subtract,
@@ -58,11 +60,23 @@ class Schedule:
         )
 
     def slots(self) -> list[Slot]:
-        """Shared asset: the slots of the span, closures removed (past ones kept)."""
+        """Shared asset: the slots of the span, closures removed (past ones kept).
+
+        One pass over the sorted slots and merged closures: linear, not slots × closures.
+        """
         slots = expand_slots(
             self.rules, self.tz, self.first_day, self.last_day, self.asset.capacity
         )
-        return [s for s in slots if not any(c.period.overlaps(s.period) for c in self.closures)]
+        holes = merge(c.period for c in self.closures)
+        kept: list[Slot] = []
+        index = 0
+        for slot in slots:  # sorted by start; holes are disjoint and sorted
+            while index < len(holes) and holes[index].ends_at <= slot.starts_at:
+                index += 1
+            if index < len(holes) and holes[index].starts_at < slot.ends_at:
+                continue
+            kept.append(slot)
+        return kept
 
     def opening(self) -> list[Period]:
         """Exclusive asset: opening periods of the span, closures removed."""
@@ -146,6 +160,8 @@ class FreeSlot:
 
 
 def check_range(first_day: dt.date, last_day: dt.date) -> None:
+    """A listing's local dates: both inside the date horizon, in order, at most 92 days."""
+    check_dates(utcnow().date(), **{"from": first_day, "to": last_day})
     if last_day < first_day:
         raise InvalidInput("to", "invalid")
     if (last_day - first_day).days + 1 > MAX_RANGE_DAYS:
@@ -236,6 +252,9 @@ async def add_rule(
 ) -> AvailabilityRule:
     """Add an opening rule (staff). Adding opening time never invalidates a booking."""
     asset = await managed_asset(session, user, asset_id)
+    check_dates(
+        utcnow().date(), valid_from=fields["valid_from"], valid_until=fields.get("valid_until")
+    )
     if fields["start_time"] >= fields["end_time"]:
         raise InvalidInput("end_time", "invalid")
     if fields.get("valid_until") is not None and fields["valid_until"] < fields["valid_from"]:
@@ -300,6 +319,13 @@ async def add_closure(
     Existing bookings are never cancelled: the ones now inside a closure are returned.
     """
     asset = await managed_asset(session, user, asset_id)
+    check_dates(
+        utcnow().date(),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
     tz = ZoneInfo(asset.structure.timezone)
     if starts_on is not None or ends_on is not None:
         if starts_on is None or ends_on is None or starts_at is not None or ends_at is not None:
@@ -345,8 +371,15 @@ async def delete_closure(
 
 
 async def bookings_outside_opening(session: AsyncSession, asset: Asset) -> list[Booking]:
-    """Upcoming active bookings that no longer fit the opening hours or hit a closure."""
+    """Upcoming active bookings that no longer fit the opening hours or hit a closure.
+
+    The schedule is expanded only from now to the last upcoming booking, and never past
+    the date horizon (no booking can be made beyond it; an older one there is not checked).
+    """
     now = utcnow()
+    tz = ZoneInfo(asset.structure.timezone)
+    today = now.astimezone(tz).date()
+    horizon_end = local_day_period(latest_date(today), tz).ends_at
     upcoming = list(
         await session.scalars(
             select(Booking)
@@ -354,16 +387,16 @@ async def bookings_outside_opening(session: AsyncSession, asset: Asset) -> list[
                 Booking.asset_id == asset.id,
                 Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
                 Booking.ends_at > now,
+                Booking.starts_at < horizon_end,
             )
             .order_by(Booking.starts_at)
         )
     )
     if not upcoming:
         return []
-    tz = ZoneInfo(asset.structure.timezone)
     first = upcoming[0].starts_at.astimezone(tz).date() - dt.timedelta(days=1)
     last = max(b.ends_at for b in upcoming).astimezone(tz).date() + dt.timedelta(days=1)
-    schedule = await load_schedule(session, asset, first, last)
+    schedule = await load_schedule(session, asset, first, min(last, latest_date(today)))
     if asset.booking_mode == BookingMode.SHARED:
         open_slots = {(s.starts_at, s.ends_at) for s in schedule.slots()}
         return [b for b in upcoming if (b.starts_at, b.ends_at) not in open_slots]

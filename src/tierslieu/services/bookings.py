@@ -42,6 +42,7 @@ from tierslieu.domain.bookings import (
     check_window,
     owner_may_cancel,
 )
+from tierslieu.domain.horizon import check_dates
 from tierslieu.domain.slots import Period
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import NotFound
@@ -110,6 +111,7 @@ async def create_booking(
         raise GuestNotAllowed()
     if guest is None:
         check_audience(list(asset.audience), user.kind, is_staff)
+    check_dates(now.date(), starts_at=starts_at, ends_at=ends_at)  # staff included
     starts_at = as_aware(starts_at, tz).astimezone(dt.UTC)
     ends_at = as_aware(ends_at, tz).astimezone(dt.UTC)
     check_times(starts_at, ends_at, now)
@@ -353,15 +355,21 @@ async def structure_bookings(
     slug: str,
     *,
     asset_id: uuid.UUID | None,
-    first_day: dt.date,
-    last_day: dt.date,
+    first_day: dt.date | None,
+    last_day: dt.date | None,
     status: str | None,
     limit: int,
     offset: int,
 ) -> list[BookingView]:
-    """Every booking of a structure in a date range, with names and phones (staff only)."""
+    """Every booking of a structure in a date range, with names and phones (staff only).
+
+    The range defaults to today and the next 30 days; at most 92 days, inside the horizon.
+    """
     structure = await structure_by_slug(session, slug)
     await require_role(session, user, structure.id, ASSET_MANAGING_ROLES)
+    check_dates(utcnow().date(), **{"from": first_day, "to": last_day})
+    first_day = first_day or utcnow().date()
+    last_day = last_day or (first_day + dt.timedelta(days=30))
     check_range(first_day, last_day)
     tz = ZoneInfo(structure.timezone)
     span_start = dt.datetime.combine(first_day, dt.time(), tzinfo=tz).astimezone(dt.UTC)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain import canteen as rules
+from tierslieu.domain.horizon import check_date, check_dates
 from tierslieu.domain.vocabulary import AssetKind, MemberRole
 from tierslieu.errors import AssetArchived, InvalidInput, NotFound, UnknownPerson
 from tierslieu.models import (
@@ -177,6 +178,7 @@ class Menu:
 
 
 def _local(value: dt.datetime, field_name: str, timezone: str) -> dt.datetime:
+    check_date(value, today=utcnow().date(), field=field_name)
     try:
         return rules.to_utc(value, timezone)
     except rules.LocalTimeError:
@@ -244,7 +246,7 @@ async def create_meal_service(
     asset = await _canteen_asset(session, user, asset_id)
     structure = asset.structure
     tz = structure.timezone
-    service_date: dt.date = data["date"]
+    service_date: dt.date = check_date(data["date"], today=utcnow().date(), field="date")
     cutoff = _local(data["order_cutoff"], "order_cutoff", tz)
     windows: list[PickupWindow] = []
     for i, w in enumerate(data["pickup_windows"]):
@@ -346,6 +348,7 @@ async def list_menus(
 ) -> list[Menu]:
     """Public menus, by date (default: today and the next 6 days) on open canteens."""
     today = utcnow().date()
+    check_dates(today, **{"from": date_from, "to": date_to})
     start = date_from or today
     end = date_to or (start + dt.timedelta(days=6))
     query = (
