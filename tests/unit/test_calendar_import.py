@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +12,8 @@ from tierslieu.calendar import import_window, parse_closures
 from tierslieu.calendar.errors import (
     CalendarTooLarge,
     MalformedCalendar,
+    RecurrenceTooCostly,
+    TooManyComponents,
     TooManyOccurrences,
     UnknownTimezone,
 )
@@ -198,9 +201,84 @@ def test_files_over_one_megabyte_are_refused() -> None:
 
 def test_a_rule_that_explodes_is_refused() -> None:
     minutely = "UID:m\nSUMMARY:Boucle\nDTSTART:20270101T100000Z\nDTEND:20270101T100100Z\nRRULE:FREQ=MINUTELY"
-    with pytest.raises(TooManyOccurrences):
+    with pytest.raises(RecurrenceTooCostly):  # refused before expanding anything
         parse(ics(minutely))
+    hourly = (
+        "UID:h\nSUMMARY:Boucle\nDTSTART:20270101T100000Z\nDTEND:20270101T100100Z\n"
+        "RRULE:FREQ=HOURLY;UNTIL=20270401T000000Z"
+    )
+    with pytest.raises(TooManyOccurrences):  # cheap enough to expand, too many closures
+        parse(ics(hourly))
 
 
 def test_an_empty_calendar_gives_nothing() -> None:
     assert parse(ics()) == []
+
+
+# --- D2 (security review 2026-11): an expansion's cost is refused before it runs --------------
+
+
+def _secondly(start: dt.datetime) -> bytes:
+    """The review's 198-byte file: one event, RRULE:FREQ=SECONDLY, no end."""
+    stamp = start.strftime("%Y%m%dT%H%M%SZ")
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:r@x\r\n"
+        f"DTSTAMP:20260101T000000Z\r\nDTSTART:{stamp}\r\nDTEND:{stamp[:-3]}01Z\r\n"
+        "RRULE:FREQ=SECONDLY\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "dtstart",
+    [
+        dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=20),
+        dt.datetime(1970, 1, 1, tzinfo=dt.UTC),
+    ],
+    ids=["20-days-ago", "1970"],
+)
+def test_a_secondly_rule_with_a_past_start_is_refused_at_once(dtstart: dt.datetime) -> None:
+    data = _secondly(dtstart)
+    assert len(data) == 198
+    now = dt.datetime.now(dt.UTC)
+    start, end = import_window(now)
+    began = time.perf_counter()
+    with pytest.raises(RecurrenceTooCostly):
+        parse_closures(data, timezone="Europe/Paris", window_start=start, window_end=end)
+    assert time.perf_counter() - began < 0.2
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=MINUTELY;UNTIL=20991231T000000Z",
+        "FREQ=SECONDLY;COUNT=1000000",
+        "FREQ=HOURLY;BYMONTH=2;COUNT=3",  # a day filter on a sub-daily rule
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",  # never occurs: would walk up to year 9999
+        "FREQ=DAILY;BYSETPOS=2",
+    ],
+)
+def test_costly_or_endless_rules_are_refused_before_expanding(rule: str) -> None:
+    event = f"UID:x\nSUMMARY:x\nDTSTART:20261201T100000Z\nDTEND:20261201T110000Z\nRRULE:{rule}"
+    began = time.perf_counter()
+    with pytest.raises(RecurrenceTooCostly):
+        parse(ics(event))
+    assert time.perf_counter() - began < 0.2
+
+
+def test_ordinary_long_running_rules_still_import() -> None:
+    """A weekly opening since 1970 or a yearly holiday since 1900 costs little: accepted."""
+    weekly = "UID:w\nSUMMARY:Réunion\nDTSTART:19700106T090000Z\nDTEND:19700106T100000Z\nRRULE:FREQ=WEEKLY;BYDAY=TU,SA"
+    yearly = "UID:y\nSUMMARY:Jour de l'an\nDTSTART;VALUE=DATE:19000101\nDTEND;VALUE=DATE:19000102\nRRULE:FREQ=YEARLY"
+    counted = "UID:c\nSUMMARY:x\nDTSTART:20270101T100000Z\nDTEND:20270101T100001Z\nRRULE:FREQ=SECONDLY;COUNT=5"
+    closures = parse(ics(weekly, yearly, counted))
+    assert len([c for c in closures if c.reason == "Réunion"]) > 100
+    assert any(c.reason == "Jour de l'an" for c in closures)
+    assert len([c for c in closures if c.reason == "x"]) == 5
+
+
+def test_too_many_components_are_refused_before_parsing() -> None:
+    events = [
+        f"UID:e{i}\nDTSTART;VALUE=DATE:20270101\nDTEND;VALUE=DATE:20270102" for i in range(5001)
+    ]
+    with pytest.raises(TooManyComponents):
+        parse(ics(*events))

@@ -63,3 +63,39 @@ class TooManyOccurrences(DomainError):
             "The calendar yields more than {limit} closures over the imported period.",
         ),
     }
+
+
+class TooManyComponents(DomainError):
+    code = "calendar-too-many-components"
+    status = 422
+    messages = {
+        "fr": (
+            "Calendrier trop chargé",
+            "Le fichier contient plus de {limit} éléments : exportez une période plus courte.",
+        ),
+        "en": (
+            "Calendar too busy",
+            "The file holds more than {limit} components: export a shorter period.",
+        ),
+    }
+
+
+class RecurrenceTooCostly(DomainError):
+    """Refused before any expansion: a repetition rule would generate too many instances."""
+
+    code = "calendar-recurrence-too-costly"
+    status = 422
+    messages = {
+        "fr": (
+            "Répétition trop coûteuse",
+            "Une règle de répétition (RRULE) produirait plus de {limit} occurrences depuis son "
+            "début (DTSTART) : donnez-lui une fin proche (COUNT ou UNTIL), une fréquence d'au "
+            "moins un jour, ou un début plus récent.",
+        ),
+        "en": (
+            "Repetition too costly",
+            "A repetition rule (RRULE) would yield more than {limit} occurrences from its "
+            "start (DTSTART): give it a near end (COUNT or UNTIL), a frequency of at least "
+            "one day, or a later start.",
+        ),
+    }

@@ -5,6 +5,11 @@ icalendar on any component, TZIDs neither described by a VTIMEZONE nor known
 (IANA or Windows names), then expands recurrences (``recurring-ical-events``)
 over the import window. Nothing here touches a database: the caller applies
 the result in one transaction, so a refused file changes nothing.
+
+Cost is bounded before any work: the file size, the number of components, and an
+estimate of how many instances each RRULE makes the expansion generate (from its
+DTSTART, not from the window: ``recurring-ical-events`` and ``dateutil`` walk every
+instance in between). A file over a limit is refused whole, in milliseconds.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import recurring_ical_events
@@ -22,12 +28,17 @@ from tierslieu.calendar.build import clean_text
 from tierslieu.calendar.errors import (
     CalendarTooLarge,
     MalformedCalendar,
+    RecurrenceTooCostly,
+    TooManyComponents,
     TooManyOccurrences,
     UnknownTimezone,
 )
 
 MAX_BYTES = 1_048_576
 MAX_OCCURRENCES = 2_000
+MAX_COMPONENTS = 5_000
+# Instances the expansion may walk through, summed over the file's RRULEs (≈ 15 µs each).
+MAX_EXPANSION = 50_000
 IMPORT_MONTHS = 18
 REASON_MAX = 200
 DEFAULT_REASON = "Fermeture importée"
@@ -70,6 +81,8 @@ def read_calendar(data: bytes) -> Calendar:
         raise MalformedCalendar({"reason": "encodage autre que UTF-8"}) from None
     if "BEGIN:VCALENDAR" not in text[:4096].upper():
         raise MalformedCalendar({"reason": "BEGIN:VCALENDAR absent"})
+    if text.upper().count("BEGIN:") > MAX_COMPONENTS:
+        raise TooManyComponents({"limit": MAX_COMPONENTS})
     try:
         calendar = Calendar.from_ical(text)
     except Exception as exc:  # icalendar raises ValueError and a few others on bad input
@@ -103,6 +116,7 @@ def parse_closures(
     Cancelled events and zero-length timed events close nothing and are skipped.
     """
     calendar = read_calendar(data)
+    check_expansion_cost(calendar, window_end)
     zone = ZoneInfo(timezone)
     series = {
         str(event.get("UID", ""))
@@ -113,7 +127,7 @@ def parse_closures(
     seen = 0
     try:
         occurrences = recurring_ical_events.of(calendar, keep_recurrence_attributes=True)
-        for occurrence in occurrences.after(window_start):
+        for occurrence in occurrences.between(window_start, window_end):
             seen += 1
             if seen > max_occurrences * 5 or len(closures) > max_occurrences:
                 raise TooManyOccurrences({"limit": max_occurrences})
@@ -132,6 +146,117 @@ def parse_closures(
     if len(closures) > max_occurrences:
         raise TooManyOccurrences({"limit": max_occurrences})
     return sorted(closures.values(), key=lambda c: (c.starts_at, c.external_uid))
+
+
+# --- what an expansion would cost, estimated before running it -----------------------------
+
+_FREQ_SECONDS = {
+    "SECONDLY": 1,
+    "MINUTELY": 60,
+    "HOURLY": 3_600,
+    "DAILY": 86_400,
+    "WEEKLY": 7 * 86_400,
+    "MONTHLY": 31 * 86_400,
+    "YEARLY": 366 * 86_400,
+}
+_SUB_DAILY = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
+_DAY_PARTS = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "BYSETPOS")
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def check_expansion_cost(calendar: Calendar, window_end: dt.datetime) -> None:
+    """Refuse (RecurrenceTooCostly) a calendar whose RRULEs would walk through more than
+    MAX_EXPANSION instances between their DTSTART and the end of the window."""
+    end = _naive_utc(window_end)
+    total = 0
+    for event in calendar.walk("VEVENT"):
+        rules = event.get("RRULE")
+        if rules is None:
+            continue
+        for rule in rules if isinstance(rules, list) else [rules]:
+            total += _instances(rule, _naive_utc(event["DTSTART"].dt), end)
+            if total > MAX_EXPANSION:
+                raise RecurrenceTooCostly({"limit": MAX_EXPANSION})
+
+
+def _instances(rule: Any, start: dt.datetime, window_end: dt.datetime) -> int:
+    """An upper bound of the instances ``dateutil`` generates for ``rule`` up to the window end.
+
+    Over the limit (returned as MAX_EXPANSION + 1) too: rules finer than a day with a day
+    filter, BYSETPOS on a daily or finer rule, and a BYMONTH/BYMONTHDAY pair that never
+    occurs — they may walk instance after instance up to the year 9999 and find nothing.
+    """
+    refused = MAX_EXPANSION + 1
+    try:
+        freq = str(rule["FREQ"][0]).upper()
+        interval = max(1, int(rule.get("INTERVAL", [1])[0]))
+        parts = {name: list(rule.get(name, [])) for name in (*_DAY_PARTS, "BYHOUR", "BYMINUTE")}
+        parts["BYSECOND"] = list(rule.get("BYSECOND", []))
+    except (KeyError, IndexError, TypeError, ValueError):
+        return refused  # the expansion would reject it anyway; do not try
+    if freq not in _FREQ_SECONDS:
+        return refused
+    if freq in _SUB_DAILY and any(parts[p] for p in _DAY_PARTS):
+        return refused
+    if parts["BYSETPOS"] and freq in (*_SUB_DAILY, "DAILY"):
+        return refused
+    if parts["BYMONTH"] and parts["BYMONTHDAY"] and not _some_month_day(parts):
+        return refused
+    end = window_end
+    if "UNTIL" in rule:
+        try:
+            end = min(end, _naive_utc(rule["UNTIL"][0]))
+        except (TypeError, ValueError, OverflowError):
+            return refused
+    periods = max(0, int((end - start).total_seconds() // (_FREQ_SECONDS[freq] * interval))) + 1
+    per_period = _per_period(freq, parts)
+    estimate = periods * per_period
+    if "COUNT" in rule and not any(parts.values()):
+        try:
+            estimate = min(estimate, max(0, int(rule["COUNT"][0])))
+        except (TypeError, ValueError):
+            return refused
+    return estimate
+
+
+def _per_period(freq: str, parts: dict[str, list[Any]]) -> int:
+    """Candidate instances in one period of ``freq`` (an upper bound)."""
+    day_filtered = any(parts[p] for p in ("BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY"))
+    if freq == "YEARLY":
+        months = len(parts["BYMONTH"]) or 12
+        days = months * 31 if day_filtered else (len(parts["BYMONTH"]) or 1)
+    elif freq == "MONTHLY":
+        days = 31 if day_filtered else 1
+    elif freq == "WEEKLY":
+        days = len(parts["BYDAY"]) or 1
+    else:
+        days = 1
+    times = 1
+    if freq not in ("HOURLY", "MINUTELY", "SECONDLY"):
+        times *= len(parts["BYHOUR"]) or 1
+    if freq not in ("MINUTELY", "SECONDLY"):
+        times *= len(parts["BYMINUTE"]) or 1
+    if freq != "SECONDLY":
+        times *= len(parts["BYSECOND"]) or 1
+    return days * times
+
+
+def _some_month_day(parts: dict[str, list[Any]]) -> bool:
+    for month in parts["BYMONTH"]:
+        for day in parts["BYMONTHDAY"]:
+            month_i, day_i = int(month), int(day)
+            if 1 <= month_i <= 12 and 1 <= abs(day_i) <= _DAYS_IN_MONTH[month_i - 1]:
+                return True
+    return False
+
+
+def _naive_utc(value: dt.date | dt.datetime) -> dt.datetime:
+    """A comparable naive instant: UTC for aware values, as written for floating ones."""
+    if not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time())
+    if value.tzinfo is not None:
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
 
 
 def _closure(event: Component, zone: ZoneInfo, series: set[str]) -> ImportedClosure | None:

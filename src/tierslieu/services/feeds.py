@@ -14,6 +14,7 @@ Guarantees:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
@@ -24,10 +25,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+import anyio.to_thread
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from tierslieu.calendar import (
     FeedCalendar,
@@ -255,7 +258,7 @@ async def render(
     if hit is not None:
         return hit
     calendar = await build()
-    body = build_calendar(calendar)
+    body = await anyio.to_thread.run_sync(build_calendar, calendar)  # CPU: off the event loop
     rendered = RenderedFeed(body, etag_of(body), marker.last_modified)
     _CACHE[feed_id] = (marker.key, rendered)
     _CACHE.move_to_end(feed_id)
@@ -812,9 +815,23 @@ async def _import(
 ) -> ImportResult:
     now = utcnow()
     start, end = import_window(now)
-    closures = parse_closures(
-        data, timezone=structure.timezone, window_start=start, window_end=end
-    )  # raises before any write
+    asset_ids = [asset.id for asset in assets]
+    parse = functools.partial(
+        parse_closures, data, timezone=structure.timezone, window_start=start, window_end=end
+    )
+    # Authorisation is done. Parsing is CPU work: end the transaction first (on SQLite the
+    # queries above hold the write lock), then parse off the event loop; it raises before
+    # any write. The assets are read again in the write transaction that follows.
+    await session.rollback()
+    closures = await anyio.to_thread.run_sync(parse)
+    assets = list(
+        await session.scalars(
+            select(Asset)
+            .where(Asset.id.in_(asset_ids), Asset.archived_at.is_(None))
+            .options(selectinload(Asset.structure))
+            .order_by(Asset.id)
+        )
+    )
     created = updated = unchanged = affected = 0
     for asset in assets:
         c, u, n = await _apply(session, asset, closures, now)
