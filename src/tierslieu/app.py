@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
+from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
@@ -38,6 +40,13 @@ from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine, read_only
+from tierslieu.runtime import (
+    LoopLag,
+    SafeJSONRequest,
+    close_later,
+    refuse_nul_in_path,
+    request_timeout,
+)
 from tierslieu.services import listing_cache
 from tierslieu.settings import Settings
 from tierslieu.web import web_config
@@ -94,12 +103,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         create_all=False,  # the schema only ever comes from Alembic migrations
     )
 
+    loop_lag = LoopLag()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        monitor = asyncio.get_running_loop().create_task(loop_lag.run())
         try:
             yield
         finally:
+            monitor.cancel()
             await engine.dispose()
+
+    def release_session(scope: Scope) -> None:
+        """Take a timed-out request's session away; close it once its driver call returns."""
+        session = get_aa_scope_state(scope, db_config.session_scope_key, pop=True)
+        if session is not None:
+            close_later(session.close)
 
     web = web_config(settings)  # HTML pages, static files, templates, CSRF for forms
     app = Litestar(
@@ -110,6 +129,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[SQLAlchemyPlugin(config=db_config)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
+        # Robustness: requests cut after a time limit (503), NUL paths refused, safe JSON.
+        middleware=[
+            request_timeout(settings.request_timeout_seconds, release_session),
+            refuse_nul_in_path,
+        ],
+        request_class=SafeJSONRequest,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="tierslieu",
@@ -127,5 +152,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
     document_problems(app)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.loop_lag = loop_lag
     install_log_filter()  # feed tokens never reach the access log
     return app

@@ -1,3 +1,5 @@
+import time
+
 from litestar.testing import TestClient
 
 from tests.conftest import make_settings
@@ -17,7 +19,21 @@ def test_livez_answers_without_database(tmp_path):
 def test_health_checks_the_database(client):
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json()["status"] == "ok"
+    assert set(response.json()) == {"status", "loop_lag_ms"}
+
+
+def test_health_reports_the_event_loop_lag_and_a_block_raises_it(client):
+    """The lag monitor runs on the app's own event loop: blocking that loop for 0.6 s
+    (a synchronous sleep run on it) shows as a lag of about that much on /health."""
+    time.sleep(0.5)  # let the monitor take a few samples
+    before = client.get("/health").json()["loop_lag_ms"]
+    assert isinstance(before, float | int)
+    assert before < 400
+    client.blocking_portal.call(time.sleep, 0.6)  # a sync callable runs on the event loop thread
+    time.sleep(0.3)
+    after = client.get("/health").json()["loop_lag_ms"]
+    assert after >= 450, after
 
 
 def test_openapi_documents_every_operation_with_a_summary(client):

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tierslieu import i18n
 from tierslieu.errors import DomainError, FieldError
+from tierslieu.runtime import for_log
 
 logger = logging.getLogger("tierslieu")
 
@@ -173,7 +174,7 @@ _STATUS_CODES = {
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if status >= 500:
-        logger.error("HTTP %s on %s: %s", status, request.url.path, exc.detail)
+        logger.error("HTTP %s on %s: %s", status, for_log(request.url.path), for_log(exc.detail))
     code = _STATUS_CODES.get(status, "internal-error" if status >= 500 else "validation-error")
     headers = dict(exc.headers or {})
     return problem_response(request, code=code, status=status, headers=headers)
@@ -197,7 +198,12 @@ def _sqlstate(exc: DBAPIError) -> str:
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    logger.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    logger.exception(
+        "unexpected error on %s %s",
+        for_log(request.method),
+        for_log(request.url.path),
+        exc_info=exc,
+    )
     return problem_response(request, code="internal-error", status=HTTP_500_INTERNAL_SERVER_ERROR)
 
 

@@ -21,10 +21,19 @@ def livez() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/health", summary="Health: one database round trip (503 if it fails)", tags=["système"])
-async def health(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
+@get(
+    "/health",
+    summary="Health: one database round trip (503 if it fails) and the event-loop lag",
+    tags=["système"],
+)
+async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    """``loop_lag_ms``: the worst delay of a 100 ms timer over the last minute."""
+    lag = request.app.state.loop_lag.max_ms()
     try:
         await ping(request.app.state.engine)
     except Exception:  # any driver failure means "not healthy"
-        return Response({"status": "unavailable"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
-    return Response({"status": "ok"})
+        return Response(
+            {"status": "unavailable", "loop_lag_ms": lag},
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    return Response({"status": "ok", "loop_lag_ms": lag})

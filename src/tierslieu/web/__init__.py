@@ -24,6 +24,7 @@ from litestar.types import ControllerRouterHandler
 
 from tierslieu import i18n
 from tierslieu.errors import DomainError, NotFound, Unauthenticated
+from tierslieu.runtime import for_log
 from tierslieu.settings import Settings
 from tierslieu.templating import environment
 from tierslieu.web import text
@@ -88,7 +89,12 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
             _("Cette page n'existe pas, ou vous n'y avez pas accès."),
         )
     if exc.status_code >= 500:
-        logger.error("HTTP %s on %s: %s", exc.status_code, request.url.path, exc.detail)
+        logger.error(
+            "HTTP %s on %s: %s",
+            exc.status_code,
+            for_log(request.url.path),
+            for_log(exc.detail),
+        )
     title, detail = i18n.problem_text(
         {400: "validation-error", 405: "method-not-allowed", 413: "payload-too-large"}.get(
             exc.status_code, "internal-error" if exc.status_code >= 500 else "validation-error"
@@ -99,7 +105,12 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    logger.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    logger.exception(
+        "unexpected error on %s %s",
+        for_log(request.method),
+        for_log(request.url.path),
+        exc_info=exc,
+    )
     _ = text.translator(language_of(request))
     return _error_page(
         request,

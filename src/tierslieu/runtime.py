@@ -1,0 +1,172 @@
+"""Process-wide guards: the request time limit, event-loop lag, safe log text, safe bodies.
+
+Nothing here knows about bookings or calendars; ``app.py`` wires each piece.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from litestar import Request
+from litestar.exceptions import SerializationException
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from tierslieu.errors import DomainError, NotFound
+
+logger = logging.getLogger("tierslieu")
+
+LOG_VALUE_MAX = 300
+
+
+def for_log(value: object) -> str:
+    """A caller-supplied value made safe for one log line.
+
+    Every non-printable character (CR, LF, NUL, other controls, bidirectional overrides)
+    is written as its escape (``\\n``, ``\\x00``, ``\\u202e``), so a caller can neither
+    start a forged log line nor hide text; long values are cut.
+    """
+    text = str(value)
+    if len(text) > LOG_VALUE_MAX:
+        text = text[:LOG_VALUE_MAX] + "…"
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+# --- request time limit ------------------------------------------------------------------
+
+
+class RequestTimedOut(DomainError):
+    code = "request-timeout"
+    status = 503
+    messages = {
+        "fr": (
+            "Requête trop longue",
+            "La requête a dépassé {seconds} s et a été interrompue ; rien n'a été enregistré. "
+            "Réessayez dans un instant.",
+        ),
+        "en": (
+            "Request took too long",
+            "The request ran for more than {seconds} s and was stopped; nothing was saved. "
+            "Try again in a moment.",
+        ),
+    }
+
+
+def request_timeout(
+    seconds: float, release: Callable[[Scope], None]
+) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware factory: a request still running after ``seconds`` is cancelled and
+    answered 503 ``request-timeout``. Once its response has started (a streamed body, a
+    feed) the limit no longer applies. ``release(scope)`` takes the request's database
+    session away so that the error answer does not wait for the interrupted driver call.
+
+    A limit can only interrupt a request that waits (a lock, the database, the network):
+    CPU work that holds the event loop is kept off it elsewhere.
+    """
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            started = False
+            with anyio.CancelScope(deadline=anyio.current_time() + seconds) as limit:
+
+                async def send_and_watch(message: Any) -> None:
+                    nonlocal started
+                    if message["type"] == "http.response.start":
+                        started = True
+                        limit.deadline = math.inf  # the answer is on its way: let it finish
+                    await send(message)
+
+                await app(scope, receive, send_and_watch)
+            if limit.cancelled_caught and not started:
+                logger.warning(
+                    "request cut after %s s: %s %s",
+                    f"{seconds:g}",
+                    scope.get("method", ""),
+                    for_log(scope.get("path", "")),
+                )
+                release(scope)
+                raise RequestTimedOut({"seconds": f"{seconds:g}"}, headers={"Retry-After": "5"})
+
+        return guarded
+
+    return middleware
+
+
+_BACKGROUND: set[asyncio.Task[Any]] = set()
+
+
+def close_later(closer: Callable[[], Any]) -> None:
+    """Run an async clean-up without making the current answer wait for it."""
+
+    async def run() -> None:
+        with contextlib.suppress(Exception):
+            await closer()
+
+    task = asyncio.get_running_loop().create_task(run())
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+# --- paths and bodies a handler cannot take --------------------------------------------------
+
+
+def refuse_nul_in_path(app: ASGIApp) -> ASGIApp:
+    """A path holding a NUL character names no file nor route: 404, not a crash in ``stat``."""
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "\x00" in scope.get("path", ""):
+            raise NotFound()
+        await app(scope, receive, send)
+
+    return guarded
+
+
+class SafeJSONRequest(Request[Any, Any, Any]):
+    """A request whose JSON body that is not UTF-8, or nested too deep for the decoder,
+    is a malformed body (400) like any other JSON syntax error, not a crash."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except (UnicodeDecodeError, RecursionError):
+            raise SerializationException("Malformed JSON: not UTF-8 or nested too deep") from None
+
+
+# --- event-loop lag --------------------------------------------------------------------------
+
+
+class LoopLag:
+    """How late a callback scheduled every ``interval`` seconds actually ran; the maximum
+    over the last ``window`` seconds is what ``/health`` reports as ``loop_lag_ms``."""
+
+    def __init__(self, interval: float = 0.1, window: float = 60.0) -> None:
+        self.interval = interval
+        self.window = window
+        self._samples: deque[tuple[float, float]] = deque()
+        self._expected: float | None = None
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._expected = loop.time() + self.interval
+            await asyncio.sleep(self.interval)
+            now = loop.time()
+            self._samples.append((now, max(0.0, now - self._expected)))
+            while self._samples and self._samples[0][0] < now - self.window:
+                self._samples.popleft()
+
+    def max_ms(self) -> float:
+        """The worst lag of the last window, in milliseconds (one decimal)."""
+        worst = max((lag for _, lag in self._samples), default=0.0)
+        return round(worst * 1000, 1)
