@@ -44,10 +44,16 @@ class ServerProcess:
 
 
 def start_server(
-    settings: Settings, workers: int = 1, log_path: Path | None = None
+    settings: Settings,
+    workers: int = 1,
+    log_path: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> ServerProcess:
-    """Start ``uvicorn --factory tierslieu.app:create_app`` on a free port and wait for /livez."""
+    """Start ``uvicorn --factory tierslieu.app:create_app`` on a free port and wait for /livez.
+
+    ``env`` adds or overrides environment variables of the server (e.g. a setting)."""
     port = free_port()
+    extra_env = env or {}
     env = {
         **os.environ,
         "TIERSLIEU_DATABASE_URL": settings.database_url,
@@ -55,6 +61,7 @@ def start_server(
         "TIERSLIEU_PASSWORD_HASH_PROFILE": settings.password_hash_profile,
         # Storm tests send many failed requests from one address: do not throttle them.
         "TIERSLIEU_LOGIN_MAX_FAILURES_PER_CLIENT": "100000",
+        **extra_env,
     }
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
@@ -96,10 +103,13 @@ def start_server(
 
 @contextmanager
 def running_server(
-    settings: Settings, workers: int = 1, log_path: Path | None = None
+    settings: Settings,
+    workers: int = 1,
+    log_path: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """A server for the duration of the block; yields its base URL."""
-    server = start_server(settings, workers=workers, log_path=log_path)
+    server = start_server(settings, workers=workers, log_path=log_path, env=env)
     try:
         yield server.base_url
     finally:

@@ -85,7 +85,10 @@ def request_timeout(
                     if message["type"] == "http.response.start":
                         started = True
                         limit.deadline = math.inf  # the answer is on its way: let it finish
-                    await send(message)
+                    # A send is never interrupted: an answer ready just after the limit (a cut
+                    # already called) still goes out whole rather than half-written.
+                    with anyio.CancelScope(shield=True):
+                        await send(message)
 
                 await app(scope, receive, send_and_watch)
             if limit.cancelled_caught and not started:

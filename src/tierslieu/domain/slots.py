@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -65,6 +64,17 @@ def days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
     while day <= last:
         yield day
         day += dt.timedelta(days=1)
+
+
+def date_runs(dates: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Runs of consecutive days, as (first, last) pairs, in order."""
+    runs: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(dates)):
+        if runs and day == runs[-1][1] + dt.timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
 
 
 def wall_to_utc(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime | None:
@@ -176,9 +186,25 @@ def local_day_period(day: dt.date, tz: ZoneInfo, days_count: int = 1) -> Period:
     return Period(start, end)
 
 
-@lru_cache(maxsize=64)
+_HOLIDAYS: dict[tuple[str | None, int], frozenset[dt.date]] = {}
+_HOLIDAYS_KEPT = 256
+
+
 def _holiday_calendar(subdivision: str | None, year: int) -> frozenset[dt.date]:
-    return frozenset(holidays.France(years=year, subdiv=subdivision).keys())
+    key = (subdivision, year)
+    known = _HOLIDAYS.get(key)
+    if known is None:
+        if len(_HOLIDAYS) >= _HOLIDAYS_KEPT:
+            _HOLIDAYS.clear()
+        # Computing a year takes tens of milliseconds: callers on an event loop check
+        # holidays_known() first and compute unknown years in a worker thread.
+        known = _HOLIDAYS[key] = frozenset(holidays.France(years=year, subdiv=subdivision).keys())
+    return known
+
+
+def holidays_known(first_day: dt.date, last_day: dt.date, subdivision: str | None) -> bool:
+    """Whether public_holidays() over these dates is a cheap lookup (every year computed)."""
+    return all((subdivision, y) in _HOLIDAYS for y in range(first_day.year, last_day.year + 1))
 
 
 def public_holidays(

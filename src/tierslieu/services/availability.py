@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +20,9 @@ from tierslieu.domain.slots import (
     OpeningRule,
     Period,
     Slot,
+    date_runs,
     expand_slots,
+    holidays_known,
     local_day_period,
     merge,
     opening_periods,
@@ -67,6 +72,23 @@ class Schedule:
         slots = expand_slots(
             self.rules, self.tz, self.first_day, self.last_day, self.asset.capacity
         )
+        return self._open(slots)
+
+    def slots_on(self, days: Iterable[dt.date]) -> list[Slot]:
+        """Like ``slots``, only on the given days (each run of consecutive days at once)."""
+        slots: list[Slot] = []
+        for first, last in date_runs(days):
+            slots += expand_slots(self.rules, self.tz, first, last, self.asset.capacity)
+        return self._open(sorted(slots))
+
+    def opening_on(self, days: Iterable[dt.date]) -> list[Period]:
+        """Like ``opening``, only on the given days."""
+        periods: list[Period] = []
+        for first, last in date_runs(days):
+            periods += opening_periods(self.rules, self.tz, first, last)
+        return subtract(periods, [c.period for c in self.closures])
+
+    def _open(self, slots: list[Slot]) -> list[Slot]:
         holes = merge(c.period for c in self.closures)
         kept: list[Slot] = []
         index = 0
@@ -84,11 +106,27 @@ class Schedule:
         return subtract(periods, [c.period for c in self.closures])
 
     def slots_with_closures(self) -> list[tuple[Slot, ClosedPeriod | None]]:
-        """Every slot of the span with the closure that hits it, if any."""
+        """Every slot of the span with the closure that hits it, if any.
+
+        One sweep over slots and closures sorted by start (closures may overlap each
+        other): about slots + closures steps, not slots × closures.
+        """
         slots = expand_slots(
             self.rules, self.tz, self.first_day, self.last_day, self.asset.capacity
         )
-        return [(s, self.closure_at(s.period)) for s in slots]
+        pending = sorted(self.closures, key=lambda c: c.period.starts_at)
+        active: list[tuple[dt.datetime, int, ClosedPeriod]] = []  # heap by end
+        index, result = 0, []
+        for slot in slots:
+            while index < len(pending) and pending[index].period.starts_at < slot.ends_at:
+                closure = pending[index]
+                heapq.heappush(active, (closure.period.ends_at, index, closure))
+                index += 1
+            while active and active[0][0] <= slot.starts_at:
+                heapq.heappop(active)
+            hit = next((c for _, _, c in active if c.period.overlaps(slot.period)), None)
+            result.append((slot, hit))
+        return result
 
     def raw_opening(self) -> list[Period]:
         """Exclusive asset: opening periods, closures not removed."""
@@ -139,10 +177,12 @@ async def load_schedule(
         )
     ]
     if structure.closed_on_public_holidays:
-        closures += [
-            ClosedPeriod(local_day_period(day, tz), "jour férié")
-            for day in public_holidays(first_day, last_day, structure.holiday_subdivision)
-        ]
+        subdivision = structure.holiday_subdivision
+        if holidays_known(first_day, last_day, subdivision):
+            days = public_holidays(first_day, last_day, subdivision)
+        else:  # a year's first computation is CPU work: off the event loop
+            days = await anyio.to_thread.run_sync(public_holidays, first_day, last_day, subdivision)
+        closures += [ClosedPeriod(local_day_period(day, tz), "jour férié") for day in days]
     return Schedule(
         asset, structure, tz, [to_opening_rule(r) for r in rules], closures, first_day, last_day
     )
@@ -394,13 +434,18 @@ async def bookings_outside_opening(session: AsyncSession, asset: Asset) -> list[
     )
     if not upcoming:
         return []
-    first = upcoming[0].starts_at.astimezone(tz).date() - dt.timedelta(days=1)
-    last = max(b.ends_at for b in upcoming).astimezone(tz).date() + dt.timedelta(days=1)
-    schedule = await load_schedule(session, asset, first, min(last, latest_date(today)))
+    latest = latest_date(today)
+    days: set[dt.date] = set()  # only the days around each booking are expanded
+    for booking in upcoming:
+        first = booking.starts_at.astimezone(tz).date() - dt.timedelta(days=1)
+        last = min(booking.ends_at.astimezone(tz).date() + dt.timedelta(days=1), latest)
+        days.update(first + dt.timedelta(days=n) for n in range((last - first).days + 1))
+    schedule = await load_schedule(session, asset, min(days), max(days))
     if asset.booking_mode == BookingMode.SHARED:
-        open_slots = {(s.starts_at, s.ends_at) for s in schedule.slots()}
+        slots = await anyio.to_thread.run_sync(schedule.slots_on, days)  # CPU: off the loop
+        open_slots = {(s.starts_at, s.ends_at) for s in slots}
         return [b for b in upcoming if (b.starts_at, b.ends_at) not in open_slots]
-    opening = schedule.opening()
+    opening = await anyio.to_thread.run_sync(schedule.opening_on, days)
     return [
         b for b in upcoming if not any(p.contains(Period(b.starts_at, b.ends_at)) for p in opening)
     ]

@@ -463,7 +463,9 @@ async def asset_feed(session: AsyncSession, asset_id: uuid.UUID, window: Window)
         )
     )
     holidays = (
-        public_holidays(first_day, last_day, structure.holiday_subdivision)
+        await anyio.to_thread.run_sync(
+            public_holidays, first_day, last_day, structure.holiday_subdivision
+        )
         if structure.closed_on_public_holidays
         else []
     )
@@ -482,27 +484,31 @@ async def asset_feed(session: AsyncSession, asset_id: uuid.UUID, window: Window)
                 )
             )
         }
-        for slot, closed in schedule.slots_with_closures():
-            if closed is not None or not inside(slot.starts_at, slot.ends_at):
-                continue
-            counter = counters.get(slot.starts_at)
-            taken = counter.taken if counter is not None else 0
-            changed = rules_changed
-            if counter is not None:
-                changed = max(changed, _aware(counter.updated_at))
-            events.append(
-                FeedEvent(
-                    uid=make_uid("slot", f"{asset.id}-{slot.starts_at:%Y%m%dT%H%M%SZ}"),
-                    summary=f"{asset.name} — {_places(slot.capacity - taken, slot.capacity)}",
-                    start=slot.starts_at,
-                    end=slot.ends_at,
-                    last_modified=changed,
-                    location=_address(structure),
-                    transparent=True,
+        taken_at = {k: (c.taken, _aware(c.updated_at)) for k, c in counters.items()}
+        name, address = asset.name, _address(structure)
+
+        def slot_events() -> list[FeedEvent]:  # a year of slots: CPU work, run off the loop
+            found = []
+            for slot, closed in schedule.slots_with_closures():
+                if closed is not None or not inside(slot.starts_at, slot.ends_at):
+                    continue
+                taken, updated = taken_at.get(slot.starts_at, (0, rules_changed))
+                found.append(
+                    FeedEvent(
+                        uid=make_uid("slot", f"{asset_id}-{slot.starts_at:%Y%m%dT%H%M%SZ}"),
+                        summary=f"{name} — {_places(slot.capacity - taken, slot.capacity)}",
+                        start=slot.starts_at,
+                        end=slot.ends_at,
+                        last_modified=max(rules_changed, updated),
+                        location=address,
+                        transparent=True,
+                    )
                 )
-            )
+            return found
+
+        events += await anyio.to_thread.run_sync(slot_events)
     else:
-        for period in schedule.opening():
+        for period in await anyio.to_thread.run_sync(schedule.opening):
             if not inside(period.starts_at, period.ends_at):
                 continue
             events.append(
