@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.conftest import STRUCTURE_A, unique_email
-from tests.web.helpers import sign_in
+from tests.web.helpers import post_form, sign_in
 
 EXTREME_DAYS = ["9999-12-31", "0001-01-01"]
 SLUG = STRUCTURE_A["slug"]
@@ -216,3 +216,33 @@ def test_problem_texts_exist_in_both_languages(client, world):
     assert fr["title"] == "Date hors limites"
     assert en["title"] == "Date out of range"
     assert json.dumps(fr) != json.dumps(en)
+
+
+@pytest.mark.parametrize("day", EXTREME_DAYS)
+def test_web_forms_refuse_extreme_dates_and_store_nothing(client, world, day):
+    """The staff forms (closure, rule) and the booking form give a 4xx page, never a 500."""
+    sign_in(client, world.staff_a.email)
+    garden = world.garden["id"]
+    schedule = f"/structures/{SLUG}/ressources/{garden}/horaires"
+    closure = post_form(
+        client, schedule, f"{schedule}/fermetures", {"starts_on": day, "ends_on": day}
+    )
+    rule = post_form(
+        client,
+        schedule,
+        f"{schedule}/regles",
+        {"weekdays": "2", "start_time": "09:00", "end_time": "12:00", "valid_from": day},
+    )
+    booking = post_form(
+        client,
+        f"/ressources/{garden}",
+        f"/ressources/{garden}/reserver",
+        {"slot": f"{day}T10:00:00+01:00/{day}T11:00:00+01:00", "party_size": "1"},
+    )
+    for response in (closure, rule, booking):
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"].startswith("text/html")
+    staff = world.staff_a.headers
+    assert client.get(f"/api/assets/{garden}/closures", headers=staff).json() == []
+    assert client.get(f"/api/assets/{garden}/availability", headers=staff).json() == []
+    assert client.get(f"/api/structures/{SLUG}/bookings", headers=staff).json() == []

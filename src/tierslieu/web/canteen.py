@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain.canteen import Allergen, Diet
+from tierslieu.domain.horizon import check_date
 from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tierslieu.services import assets, canteen, canteen_orders, canteen_pool, canteen_sheet
 from tierslieu.services.access import has_role, structure_by_slug
@@ -508,6 +509,7 @@ def _service_data(form: dict[str, Any], tariff_codes: list[str]) -> dict[str, An
         day = dt.date.fromisoformat(raw_day)
     except ValueError:
         raise InvalidInput("date", "required" if not raw_day else "bad-format") from None
+    check_date(day, today=utcnow().date(), field="date")  # before any arithmetic on it
     cutoff = _form_time(form, "cutoff")
     first = _form_time(form, "first_pickup")
     last = _form_time(form, "last_pickup")
