@@ -173,8 +173,15 @@ def check_expansion_cost(calendar: Calendar, window_end: dt.datetime) -> None:
         rules = event.get("RRULE")
         if rules is None:
             continue
+        try:
+            start = _naive_utc(event["DTSTART"].dt)
+        except Exception:  # a broken DTSTART: the file is refused, not expanded
+            raise MalformedCalendar({"reason": "DTSTART illisible"}) from None
         for rule in rules if isinstance(rules, list) else [rules]:
-            total += _instances(rule, _naive_utc(event["DTSTART"].dt), end)
+            try:
+                total += _instances(rule, start, end)
+            except (TypeError, ValueError, OverflowError):  # odd values: do not expand
+                total += MAX_EXPANSION + 1
             if total > MAX_EXPANSION:
                 raise RecurrenceTooCostly({"limit": MAX_EXPANSION})
 
