@@ -55,6 +55,8 @@ def start_server(
         "TIERSLIEU_PASSWORD_HASH_PROFILE": settings.password_hash_profile,
         # Storm tests send many failed requests from one address: do not throttle them.
         "TIERSLIEU_LOGIN_MAX_FAILURES_PER_CLIENT": "100000",
+        "TIERSLIEU_REGISTER_MAX_PER_CLIENT": str(settings.register_max_per_client),
+        "TIERSLIEU_TRUSTED_PROXIES": ",".join(settings.trusted_proxies),
     }
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
@@ -72,6 +74,12 @@ def start_server(
             str(workers),
             "--log-level",
             "warning",
+            # As `tierslieu serve`: X-Forwarded-* only from TIERSLIEU_TRUSTED_PROXIES.
+            *(
+                ["--forwarded-allow-ips", ",".join(settings.trusted_proxies)]
+                if settings.trusted_proxies
+                else ["--no-proxy-headers"]
+            ),
         ],
         env=env,
         stdout=log,
