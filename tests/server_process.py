@@ -44,9 +44,15 @@ class ServerProcess:
 
 
 def start_server(
-    settings: Settings, workers: int = 1, log_path: Path | None = None
+    settings: Settings,
+    workers: int = 1,
+    log_path: Path | None = None,
+    *,
+    via_cli: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> ServerProcess:
-    """Start ``uvicorn --factory tierslieu.app:create_app`` on a free port and wait for /livez."""
+    """Start ``uvicorn --factory tierslieu.app:create_app`` (or, ``via_cli``, the production
+    command ``tierslieu serve``) on a free port and wait for /livez."""
     port = free_port()
     env = {
         **os.environ,
@@ -57,10 +63,15 @@ def start_server(
         "TIERSLIEU_LOGIN_MAX_FAILURES_PER_CLIENT": "100000",
         "TIERSLIEU_REGISTER_MAX_PER_CLIENT": str(settings.register_max_per_client),
         "TIERSLIEU_TRUSTED_PROXIES": ",".join(settings.trusted_proxies),
+        **(extra_env or {}),
     }
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    serve = [sys.executable, "-m", "tierslieu.cli", "serve", "--host", "127.0.0.1"]
+    serve += ["--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(
-        [
+        serve
+        if via_cli
+        else [
             sys.executable,
             "-m",
             "uvicorn",
