@@ -543,3 +543,25 @@ def test_d12_guest_names_of_meal_orders_are_checked_too(client, relais):
     response = client.post("/api/meal-orders", json=body, headers=relais.chef.headers)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "guest_name"
+
+
+def test_d4_concurrent_registrations_from_one_client_stop_exactly_at_the_limit(settings):
+    """12 registrations at once from one address against a real server: exactly 10 pass."""
+    import asyncio
+
+    server = start_server(dataclasses.replace(settings, register_max_per_client=10), workers=2)
+
+    async def storm() -> list[int]:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as c:
+            responses = await asyncio.gather(
+                *(
+                    c.post("/api/auth/register", json=register_body(f"storm{i}@evil.test"))
+                    for i in range(12)
+                )
+            )
+        return sorted(r.status_code for r in responses)
+
+    try:
+        assert asyncio.run(storm()) == [202] * 10 + [429] * 2
+    finally:
+        server.stop()
