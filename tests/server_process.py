@@ -48,8 +48,11 @@ def start_server(
     workers: int = 1,
     log_path: Path | None = None,
     env: dict[str, str] | None = None,
+    *,
+    via_cli: bool = False,
 ) -> ServerProcess:
-    """Start ``uvicorn --factory tierslieu.app:create_app`` on a free port and wait for /livez.
+    """Start ``uvicorn --factory tierslieu.app:create_app`` (or, ``via_cli``, the production
+    command ``tierslieu serve``) on a free port and wait for /livez.
 
     ``env`` adds or overrides environment variables of the server (e.g. a setting)."""
     port = free_port()
@@ -61,11 +64,17 @@ def start_server(
         "TIERSLIEU_PASSWORD_HASH_PROFILE": settings.password_hash_profile,
         # Storm tests send many failed requests from one address: do not throttle them.
         "TIERSLIEU_LOGIN_MAX_FAILURES_PER_CLIENT": "100000",
+        "TIERSLIEU_REGISTER_MAX_PER_CLIENT": str(settings.register_max_per_client),
+        "TIERSLIEU_TRUSTED_PROXIES": ",".join(settings.trusted_proxies),
         **extra_env,
     }
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    serve = [sys.executable, "-m", "tierslieu.cli", "serve", "--host", "127.0.0.1"]
+    serve += ["--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(
-        [
+        serve
+        if via_cli
+        else [
             sys.executable,
             "-m",
             "uvicorn",
@@ -79,6 +88,12 @@ def start_server(
             str(workers),
             "--log-level",
             "warning",
+            # As `tierslieu serve`: X-Forwarded-* only from TIERSLIEU_TRUSTED_PROXIES.
+            *(
+                ["--forwarded-allow-ips", ",".join(settings.trusted_proxies)]
+                if settings.trusted_proxies
+                else ["--no-proxy-headers"]
+            ),
         ],
         env=env,
         stdout=log,

@@ -32,6 +32,8 @@ def _run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitab
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from tierslieu.clients import uvicorn_proxy_options
+
     revision = db.current_revision(settings)
     if revision is None:
         print(
@@ -45,7 +47,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
+        # X-Forwarded-* only from TIERSLIEU_TRUSTED_PROXIES (uvicorn's default trusts 127.0.0.1).
+        **uvicorn_proxy_options(settings),
         log_level="info",
         server_header=False,
     )

@@ -85,6 +85,27 @@ class TooManyAttempts(DomainError):
         )
 
 
+class TooManyRegistrations(DomainError):
+    code = "too-many-registrations"
+    status = 429
+    messages: ClassVar[dict[str, tuple[str, str]] | None] = {
+        "fr": (
+            "Trop d'inscriptions",
+            "Trop d'inscriptions depuis cette adresse. Réessayez dans {minutes} minutes.",
+        ),
+        "en": (
+            "Too many registrations",
+            "Too many registrations from this address. Try again in {minutes} minutes.",
+        ),
+    }
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            {"minutes": max(1, round(retry_after_seconds / 60))},
+            headers={"Retry-After": str(retry_after_seconds)},
+        )
+
+
 class Forbidden(DomainError):
     code = "forbidden"
     status = 403

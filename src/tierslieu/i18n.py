@@ -130,8 +130,26 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "en": "Lower-case letters, digits and hyphens, 3 to 60 characters.",
     },
     "weak-password": {
-        "fr": "Le mot de passe doit faire au moins 10 caractères.",
-        "en": "The password must be at least 10 characters long.",
+        "fr": "Le mot de passe doit faire au moins 10 caractères (pas seulement des espaces).",
+        "en": "The password must be at least 10 characters long (not only spaces).",
+    },
+    # --- accounts (password policy, names) ---
+    "common-password": {
+        "fr": "Ce mot de passe est trop courant ou trop simple : choisissez-en un autre "
+        "(par exemple quelques mots sans rapport entre eux).",
+        "en": "This password is too common or too simple: choose another one "
+        "(for example a few unrelated words).",
+    },
+    "wrong-current-password": {
+        "fr": "Le mot de passe actuel est incorrect.",
+        "en": "The current password is wrong.",
+    },
+    "blank-name": {"fr": "Le nom ne peut pas être vide.", "en": "The name cannot be blank."},
+    "invalid-name": {
+        "fr": "Le nom contient des caractères invisibles ou de contrôle (sens d'écriture, "
+        "espace sans largeur…) : retirez-les.",
+        "en": "The name contains invisible or control characters (text direction, "
+        "zero-width space…): remove them.",
     },
     "nul-character": {"fr": "Caractère nul interdit.", "en": "NUL characters are not allowed."},
     "invalid": {"fr": "Valeur invalide.", "en": "Invalid value."},
@@ -140,6 +158,24 @@ FIELD_MESSAGES: dict[str, dict[str, str]] = {
         "en": "Date out of range (from {earliest} to {latest}).",
     },
 }
+
+
+# Texts of successful answers that are not problems, keyed by a short code.
+NOTICES: dict[str, dict[str, str]] = {
+    "registration-accepted": {
+        "fr": "Demande d'inscription enregistrée. Si cette adresse n'avait pas encore de compte, "
+        "il est créé et vous pouvez vous connecter dès maintenant ; sinon, rien n'a changé : "
+        "connectez-vous avec votre mot de passe habituel.",
+        "en": "Registration received. If this address had no account yet, it has been created "
+        "and you can sign in right away; otherwise nothing changed: sign in with your "
+        "usual password.",
+    },
+}
+
+
+def notice(code: str, lang: str) -> str:
+    entry = NOTICES[code]
+    return entry.get(lang) or entry[DEFAULT_LANGUAGE]
 
 
 def negotiate(accept_language: str | None) -> str:

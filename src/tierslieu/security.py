@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 from functools import lru_cache
 
+import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from argon2.profiles import CHEAPEST, RFC_9106_LOW_MEMORY
@@ -21,7 +21,7 @@ def _hasher(profile: str) -> PasswordHasher:
 
 async def hash_password(password: str, profile: str = "default") -> str:
     """Argon2id hash, computed off the event loop (it is deliberately slow)."""
-    return await asyncio.to_thread(_hasher(profile).hash, password)
+    return await anyio.to_thread.run_sync(_hasher(profile).hash, password)
 
 
 async def verify_password(
@@ -29,15 +29,15 @@ async def verify_password(
 ) -> bool:
     """Constant-work check: an unknown account still pays for one verification."""
     hasher = _hasher(profile)
-    target = password_hash or _dummy_hash(profile)
 
     def _verify() -> bool:
+        target = password_hash or _dummy_hash(profile)  # the first dummy hash is slow too
         try:
             return hasher.verify(target, password)
         except (VerificationError, InvalidHashError):
             return False
 
-    ok = await asyncio.to_thread(_verify)
+    ok = await anyio.to_thread.run_sync(_verify)
     return ok and password_hash is not None
 
 

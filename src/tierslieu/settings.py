@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,15 @@ class Settings:
     listing_cache: bool = True
     # A request still running after this many seconds is cut with 503 (request-timeout).
     request_timeout_seconds: float = 30.0
+    # --- accounts: trusted proxies and throttles (see README "Security: accounts") ---
+    # Proxies whose X-Forwarded-For is believed (IPs or CIDRs); none: the socket peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
+    # Registrations accepted per client address in the window, then 429.
+    register_max_per_client: int = 10
+    register_window_minutes: int = 60
+    # Failures on one account (from any clients) after which every attempt waits a little.
+    login_slowdown_after_failures: int = 10
+    login_slowdown_ms: int = 2000
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -108,7 +118,33 @@ class Settings:
             max_body_bytes=get_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             listing_cache=get_bool("LISTING_CACHE", True),
             request_timeout_seconds=request_timeout,
+            trusted_proxies=parse_trusted_proxies(get("TRUSTED_PROXIES", "")),
+            register_max_per_client=get_int(
+                "REGISTER_MAX_PER_CLIENT", defaults.register_max_per_client
+            ),
+            register_window_minutes=get_int(
+                "REGISTER_WINDOW_MINUTES", defaults.register_window_minutes
+            ),
+            login_slowdown_after_failures=get_int(
+                "LOGIN_SLOWDOWN_AFTER_FAILURES", defaults.login_slowdown_after_failures
+            ),
+            login_slowdown_ms=get_int("LOGIN_SLOWDOWN_MS", defaults.login_slowdown_ms),
         )
+
+
+def parse_trusted_proxies(raw: str) -> tuple[str, ...]:
+    """``TIERSLIEU_TRUSTED_PROXIES``: comma-separated IPs or CIDRs, normalised."""
+    networks: list[str] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(
+                f"TIERSLIEU_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+            ) from None
+    return tuple(networks)
 
 
 def normalise_database_url(url: str) -> str:

@@ -119,7 +119,7 @@ def _setup(base: str, settings, people: int) -> dict:
                         "kind": "neighbour",
                     },
                 ).status_code
-                == 201
+                == 202
             )
             neighbours.append(login(email))
     return {"staff": staff, "garden": garden, "room": room, "neighbours": neighbours}

@@ -40,7 +40,7 @@ def _register(c: httpx.Client, email: str, name: str, kind: str = "neighbour") -
         "/api/auth/register",
         json={"email": email, "password": PASSWORD, "display_name": name, "kind": kind},
     )
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
     return _login(c, email)
 
 

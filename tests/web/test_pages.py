@@ -253,7 +253,11 @@ def test_register_then_signed_in(client, world):
             "next": "",
         },
     )
+    # The same answer as for an existing address: to the sign-in page, then sign in.
     assert response.status_code == 303
+    assert response.headers["location"] == "/connexion"
+    assert "vous pouvez vous connecter" in client.get("/connexion").text
+    sign_in(client, "paulette@exemple.test")
     assert "Paulette Durand" in client.get("/mes-reservations").text
     again = post_form(
         client,

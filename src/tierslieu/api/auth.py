@@ -7,25 +7,24 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu import i18n
 from tierslieu.api.deps import bearer_token_of
-from tierslieu.api.schemas import LoginIn, MembershipOut, MeOut, RegisterIn, TokenOut, UserOut
+from tierslieu.api.schemas import (
+    LoginIn,
+    MembershipOut,
+    MeOut,
+    PasswordChangeIn,
+    RegisterIn,
+    RegistrationOut,
+    TokenOut,
+)
+from tierslieu.clients import client_of
 from tierslieu.models import User
 from tierslieu.services import accounts
 from tierslieu.settings import Settings
-
-
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        kind=user.kind,
-        phone=user.phone,
-        locale=user.locale,
-    )
 
 
 class AuthController(Controller):
@@ -34,17 +33,23 @@ class AuthController(Controller):
 
     @post(
         "/register",
-        status_code=HTTP_201_CREATED,
+        status_code=HTTP_202_ACCEPTED,
         summary="Create an account (neighbour or professional)",
     )
     async def register(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
+        lang: NamedDependency[str],
         data: JSONBody[RegisterIn],
-    ) -> UserOut:
-        """Creates a person with no role; unknown fields such as ``role`` are refused (422)."""
-        user = await accounts.register(
+    ) -> RegistrationOut:
+        """Creates a person with no role (unknown fields such as ``role`` are refused, 422).
+
+        The answer is the same 202 whether or not the address already had an account
+        (nothing is created or changed then), so it reveals nobody; a new account can sign
+        in at once. Throttled per client address (429 with Retry-After)."""
+        await accounts.register(
             db_session,
             settings,
             email=data.email,
@@ -53,8 +58,9 @@ class AuthController(Controller):
             kind=data.kind.value,
             phone=data.phone,
             locale=data.locale,
+            client=client_of(request, settings),
         )
-        return user_out(user)
+        return RegistrationOut(status="accepted", detail=i18n.notice("registration-accepted", lang))
 
     @post("/login", status_code=HTTP_200_OK, summary="Sign in and receive a bearer token")
     async def login(
@@ -64,10 +70,14 @@ class AuthController(Controller):
         settings: NamedDependency[Settings],
         data: JSONBody[LoginIn],
     ) -> TokenOut:
-        """Repeated failures per account or per client address are refused with 429."""
-        client = request.client.host if request.client else "unknown"
+        """A client that failed too often on this account, or on any, gets 429 (Retry-After);
+        other clients, the owner included, are not refused."""
         issued = await accounts.login(
-            db_session, settings, email=data.email, password=data.password, client=client
+            db_session,
+            settings,
+            email=data.email,
+            password=data.password,
+            client=client_of(request, settings),
         )
         return TokenOut(token=issued.token, token_type="Bearer", expires_at=issued.expires_at)  # noqa: S106
 
@@ -104,4 +114,30 @@ class MeController(Controller):
                 MembershipOut(structure_slug=s.slug, structure_name=s.name, role=m.role)
                 for m, s in memberships
             ],
+        )
+
+    @post(
+        "/password",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Change my password (revokes my other tokens)",
+    )
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        user: NamedDependency[User],
+        data: JSONBody[PasswordChangeIn],
+    ) -> None:
+        """A wrong current password is a 422 on ``current_password`` and counts as a failed
+        sign-in (429 past the limit); the new one follows the password policy. Every other
+        token of the caller stops working; the one of this request keeps working."""
+        await accounts.change_password(
+            db_session,
+            settings,
+            user,
+            current_password=data.current_password,
+            new_password=data.new_password,
+            client=client_of(request, settings),
+            current_token=bearer_token_of(request),
         )

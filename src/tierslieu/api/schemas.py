@@ -64,6 +64,18 @@ class LoginIn(Strict):
     password: Password
 
 
+class RegistrationOut(msgspec.Struct):
+    """The same answer whether or not the address already had an account."""
+
+    status: str
+    detail: str
+
+
+class PasswordChangeIn(Strict):
+    current_password: Password
+    new_password: Password
+
+
 class TokenOut(msgspec.Struct):
     token: str
     token_type: str
@@ -74,15 +86,6 @@ class MembershipOut(msgspec.Struct):
     structure_slug: str
     structure_name: str
     role: MemberRole
-
-
-class UserOut(msgspec.Struct):
-    id: uuid.UUID
-    email: str
-    display_name: str
-    kind: PersonKind
-    phone: str | None
-    locale: str
 
 
 class MeOut(msgspec.Struct):

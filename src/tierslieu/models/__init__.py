@@ -1,6 +1,6 @@
 """SQLAlchemy tables, one module per aggregate. Importing this registers them all."""
 
-from tierslieu.models.accounts import ApiToken, LoginFailure, User
+from tierslieu.models.accounts import ApiToken, LoginFailure, RegistrationAttempt, User
 from tierslieu.models.base import Base, metadata
 from tierslieu.models.bookings import AvailabilityRule, Booking, Closure, SlotCounter
 from tierslieu.models.canteen import (
@@ -35,6 +35,7 @@ __all__ = [
     "Membership",
     "MenuItem",
     "PickupWindow",
+    "RegistrationAttempt",
     "SlotCounter",
     "Structure",
     "SuspendedMealEntry",

@@ -1,4 +1,4 @@
-"""People, their login tokens and failed login attempts."""
+"""People, their login tokens, failed login attempts and registrations (throttles)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ class ApiToken(Base):
 
 
 class LoginFailure(Base):
-    """One failed login, counted per account and per client address to throttle guessing."""
+    """One failed login (or wrong current password), counted per (account, client) pair,
+    per client and per account to throttle guessing. ``client`` is ``clients.client_key``."""
 
     __tablename__ = "login_failure"
     __table_args__ = (
@@ -54,6 +55,17 @@ class LoginFailure(Base):
     )
 
     email: Mapped[str] = mapped_column(String(254))
+    client: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+
+
+class RegistrationAttempt(Base):
+    """One registration that passed validation (it cost a password hash), counted per client
+    to throttle mass registration. ``client`` is ``clients.client_key`` (a keyed hash)."""
+
+    __tablename__ = "registration_attempt"
+    __table_args__ = (Index("ix_registration_attempt_client_at", "client", "occurred_at"),)
+
     client: Mapped[str] = mapped_column(String(64))
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
 

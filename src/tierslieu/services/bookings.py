@@ -9,6 +9,7 @@ active bookings; on SQLite the overlap check and the insert run in one
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.domain.accounts import clean_person_name
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
     ATTENDANCE_STATUSES,
@@ -109,6 +111,9 @@ async def create_booking(
     is_staff = await has_role(session, user, structure.id, ASSET_MANAGING_ROLES)
     if guest is not None and not is_staff:
         raise GuestNotAllowed()
+    if guest is not None:
+        # The name is printed on sheets and feeds: no blank, bidi-override or invisible name.
+        guest = dataclasses.replace(guest, name=clean_person_name(guest.name, "guest.name"))
     if guest is None:
         check_audience(list(asset.audience), user.kind, is_staff)
     check_dates(now.date(), starts_at=starts_at, ends_at=ends_at)  # staff included

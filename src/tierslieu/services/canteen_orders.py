@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain import canteen as rules
+from tierslieu.domain.accounts import clean_person_name
 from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from tierslieu.models import (
     MealOrder,
@@ -117,6 +118,9 @@ async def place_order(
     menu = await _load_menu(session, data["service_id"], caller)
     structure = menu.structure
     guest_name: str | None = data.get("guest_name")
+    if guest_name is not None:
+        # Printed on the kitchen sheet: no blank, bidi-override or invisible name.
+        guest_name = clean_person_name(guest_name, "guest_name")
     guest_tariff: str | None = data.get("guest_tariff")
     voucher_code: str | None = data.get("voucher_code")
     suspended = int(data.get("suspended_meals") or 0)

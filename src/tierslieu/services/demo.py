@@ -197,13 +197,11 @@ ASSETS: list[dict[str, Any]] = [
 async def load_demo(session: AsyncSession, settings: Settings) -> list[DemoAccount]:
     """Create what is missing of the demo; never duplicate nor overwrite existing rows."""
     users: dict[str, User] = {}
-    password_hash: str | None = None
+    # Hashed off the event loop before the first query: never inside the write transaction.
+    password_hash = await hash_password(DEMO_PASSWORD, settings.password_hash_profile)
     for account in ACCOUNTS:
         user = await session.scalar(select(User).where(User.email == account.email))
         if user is None:
-            password_hash = password_hash or await hash_password(
-                DEMO_PASSWORD, settings.password_hash_profile
-            )
             user = User(
                 email=account.email,
                 password_hash=password_hash,

@@ -1,10 +1,12 @@
-"""Register, sign in and out; « Mes réservations et commandes » with cancel, .ics and feed links."""
+"""Register, sign in and out, « Mon compte » (change the password); « Mes réservations et
+commandes » with cancel, .ics and feed links."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -12,6 +14,8 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu import i18n
+from tierslieu.clients import client_of
 from tierslieu.domain.bookings import CANCELLABLE_STATUSES, owner_may_cancel
 from tierslieu.domain.vocabulary import PersonKind
 from tierslieu.errors import DomainError
@@ -30,10 +34,6 @@ from tierslieu.web.pages import (
 from tierslieu.web.session import SESSION_COOKIE, Viewer, cleared, session_cookie
 
 CANCELLABLE = {s.value for s in CANCELLABLE_STATUSES}
-
-
-def _client(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 class AccountController(Controller):
@@ -68,7 +68,7 @@ class AccountController(Controller):
                 viewer.settings,
                 email=str(form.get("email", "")),
                 password=str(form.get("password", "")),
-                client=_client(request),
+                client=client_of(request, viewer.settings),
             )
         except DomainError as exc:
             return page(
@@ -132,14 +132,13 @@ class AccountController(Controller):
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[Viewer],
     ) -> Template | Redirect:
+        """Same checks as the API. Whether or not the address already had an account, the
+        answer is the same: to the sign-in page with the same message (nobody is revealed)."""
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         next_url = safe_next(str(form.get("next", "")), "/")
-        name = str(form.get("display_name", "")).strip()[:120]
         kind = str(form.get("kind", ""))
         try:
-            if not name:
-                raise _Missing("display_name")
             if kind not in {k.value for k in PersonKind}:
                 raise _Missing("kind")
             await accounts.register(
@@ -147,17 +146,11 @@ class AccountController(Controller):
                 viewer.settings,
                 email=str(form.get("email", "")),
                 password=str(form.get("password", "")),
-                display_name=name,
+                display_name=str(form.get("display_name", "")),
                 kind=kind,
                 phone=str(form.get("phone", "")).strip()[:30] or None,
                 locale=viewer.lang,
-            )
-            issued = await accounts.login(
-                db_session,
-                viewer.settings,
-                email=str(form.get("email", "")),
-                password=str(form.get("password", "")),
-                client=_client(request),
+                client=client_of(request, viewer.settings),
             )
         except (DomainError, _Missing) as exc:
             if isinstance(exc, _Missing):
@@ -177,12 +170,59 @@ class AccountController(Controller):
                 next_url=next_url,
                 status_code=status,
             )
+        login_url = "/connexion" + (f"?next={quote(next_url)}" if next_url != "/" else "")
+        return redirect(
+            request, viewer, login_url, i18n.notice("registration-accepted", viewer.lang)
+        )
+
+    # --- my account ---------------------------------------------------------------------
+
+    @get("/mon-compte", summary="My account (web)")
+    async def account_page(
+        self, request: Request[Any, Any, Any], viewer: NamedDependency[Viewer]
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        return page(request, viewer, "account.html", title=_("Mon compte"))
+
+    @post("/mon-compte/mot-de-passe", summary="Change my password (web form)")
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+    ) -> Template | Redirect:
+        """Same rules as ``POST /api/me/password``: this session stays signed in, every
+        other session and token of the person is signed out."""
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        try:
+            await accounts.change_password(
+                db_session,
+                viewer.settings,
+                viewer.user,
+                current_password=str(form.get("current_password", "")),
+                new_password=str(form.get("new_password", "")),
+                client=client_of(request, viewer.settings),
+                current_token=viewer.token,
+            )
+        except DomainError as exc:
+            return page(
+                request,
+                viewer,
+                "account.html",
+                title=_("Mon compte"),
+                errors=FormErrors.of(exc, viewer.lang),
+                status_code=exc.status,
+            )
         return redirect(
             request,
             viewer,
-            next_url,
-            _("Bienvenue {name} !", name=name),
-            cookies=[session_cookie(request, viewer.settings, issued.token)],
+            "/mon-compte",
+            _("Mot de passe changé. Vos autres sessions ont été déconnectées."),
         )
 
     # --- my bookings and orders -------------------------------------------------------

@@ -376,6 +376,15 @@ EN: dict[str, str] = {
     "Accès refusé": "Access denied",
     "Une erreur inattendue s'est produite ; rien n'a été enregistré.": "An unexpected error occurred; nothing was saved.",
     "Erreur": "Error",
+    # accounts (password change, registration)
+    "Mon compte": "My account",
+    "Nom": "Name",
+    "Changer le mot de passe": "Change the password",
+    "Mot de passe actuel": "Current password",
+    "Nouveau mot de passe": "New password",
+    "Au moins 10 caractères, pas un mot de passe courant.": "At least 10 characters, not a common password.",
+    "Vos autres sessions (autres appareils, applications) seront déconnectées.": "Your other sessions (other devices, apps) will be signed out.",
+    "Mot de passe changé. Vos autres sessions ont été déconnectées.": "Password changed. Your other sessions have been signed out.",
 }
 
 WEEKDAYS = {
