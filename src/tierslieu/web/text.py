@@ -400,3 +400,14 @@ def label_for(lang: str) -> Callable[[str, str], str]:
         return entry[index] if entry else value
 
     return label
+
+
+# --- security: headers and outputs (schema page, one-time secrets) ---------------------------
+EN.update(
+    {
+        "Document OpenAPI (JSON)": "OpenAPI document (JSON)",
+        "Méthode": "Method",
+        "Chemin": "Path",
+        "Résumé": "Summary",
+    }
+)
