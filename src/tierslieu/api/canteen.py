@@ -489,7 +489,7 @@ class MealServiceController(Controller):
         if format == "csv":
             name = f"fiche-cuisine-{sheet.menu.service.service_date.isoformat()}.csv"
             return Response(
-                "\ufeff" + canteen_sheet.sheet_csv(data),
+                canteen_sheet.sheet_csv(data),
                 media_type="text/csv",
                 headers={**headers, "Content-Disposition": f'attachment; filename="{name}"'},
             )
