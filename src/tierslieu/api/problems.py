@@ -122,6 +122,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
 
 
 _FIELD_IN_KEY = re.compile(r"\$\.(?P<path>[\w.\[\]]+)")
+_NESTED_KEY = re.compile(r"` - at `\$\.?")
 
 
 def handle_validation_error(
@@ -138,6 +139,8 @@ def handle_validation_error(
         message = str(item.get("message", ""))
         code, params, named_field = i18n.translate_validation(message)
         key = item.get("key") or named_field or ""
+        # A nested error arrives as "name` - at `$.guest": the innermost field comes first.
+        key = ".".join(reversed(_NESTED_KEY.split(key)))
         path_match = _FIELD_IN_KEY.search(message)
         if named_field and key in {"", "data"}:
             key = named_field

@@ -12,12 +12,13 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.api.schemas import RegisterIn
 from tierslieu.domain.bookings import CANCELLABLE_STATUSES, owner_may_cancel
 from tierslieu.domain.vocabulary import PersonKind
 from tierslieu.errors import DomainError
 from tierslieu.services import accounts, bookings, canteen_orders, feeds
 from tierslieu.services.clock import utcnow
-from tierslieu.web import text
+from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
     login_redirect,
@@ -135,13 +136,14 @@ class AccountController(Controller):
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         next_url = safe_next(str(form.get("next", "")), "/")
-        name = str(form.get("display_name", "")).strip()[:120]
+        name = str(form.get("display_name", "")).strip()
         kind = str(form.get("kind", ""))
         try:
             if not name:
                 raise _Missing("display_name")
             if kind not in {k.value for k in PersonKind}:
                 raise _Missing("kind")
+            forms.parse(RegisterIn, {**_register_fields(form), "display_name": name})  # as the API
             await accounts.register(
                 db_session,
                 viewer.settings,
@@ -149,7 +151,7 @@ class AccountController(Controller):
                 password=str(form.get("password", "")),
                 display_name=name,
                 kind=kind,
-                phone=str(form.get("phone", "")).strip()[:30] or None,
+                phone=str(form.get("phone", "")).strip() or None,
                 locale=viewer.lang,
             )
             issued = await accounts.login(
@@ -304,3 +306,13 @@ def _ics(body: bytes, filename: str) -> Response[bytes]:
             "Cache-Control": "no-store",
         },
     )
+
+
+def _register_fields(form: dict[str, Any]) -> dict[str, Any]:
+    """The registration form's fields as the API's ``RegisterIn`` names them."""
+    return {
+        "email": str(form.get("email", "")),
+        "password": str(form.get("password", "")),
+        "kind": str(form.get("kind", "")),
+        "phone": str(form.get("phone", "")).strip() or None,
+    }

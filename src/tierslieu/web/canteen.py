@@ -13,6 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.api.canteen_schemas import OrderIn
 from tierslieu.domain.canteen import Allergen, Diet
 from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tierslieu.services import assets, canteen, canteen_orders, canteen_pool, canteen_sheet
@@ -20,7 +21,7 @@ from tierslieu.services.access import has_role, structure_by_slug
 from tierslieu.services.canteen import KITCHEN_ROLES, SOCIAL_ROLES
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import clock
-from tierslieu.web import text
+from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
     local_today,
@@ -259,15 +260,16 @@ def _order_data(form: dict[str, Any], voucher: str, lang: str) -> dict[str, Any]
         "lines": lines,
         "pickup_window_id": _uuid(form.get("pickup_window_id"), "pickup_window_id"),
         "suspended_meals": suspended,
-        "note": str(form.get("note", ""))[:500],
+        "note": str(form.get("note", "")),
     }
     if voucher:
-        data["voucher_code"] = voucher[:40]
-        name = str(form.get("guest_name", "")).strip()[:120]
+        data["voucher_code"] = voucher
+        name = str(form.get("guest_name", "")).strip()
         if not name:
             raise InvalidInput("guest_name", "required")
         data["guest_name"] = name
         data["suspended_meals"] = 0
+    forms.parse(OrderIn, data)  # the API's own schema: same lengths, no NUL
     return data
 
 
