@@ -13,9 +13,9 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.api.canteen_schemas import OrderIn
+from tierslieu.api.canteen_schemas import OrderIn, VoucherIn
 from tierslieu.domain.canteen import Allergen, Diet
-from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
+from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from tierslieu.services import assets, canteen, canteen_orders, canteen_pool, canteen_sheet
 from tierslieu.services.access import has_role, structure_by_slug
 from tierslieu.services.canteen import KITCHEN_ROLES, SOCIAL_ROLES
@@ -288,45 +288,7 @@ class KitchenPages(Controller):
     ) -> Template | Redirect:
         if viewer.user is None:
             return login_redirect(request, viewer)
-        _ = text.translator(viewer.lang)
-        structure = await structure_by_slug(db_session, slug)
-        asset = await _canteen(db_session, viewer, asset_id)
-        if asset.structure_id != structure.id:
-            raise NotFound()
-        is_team = await has_role(db_session, viewer.user, structure.id, KITCHEN_ROLES)
-        if not is_team:
-            raise Forbidden()
-        is_social = await has_role(db_session, viewer.user, structure.id, SOCIAL_ROLES)
-        today = local_today(structure.timezone)
-        menus = await canteen.list_menus(
-            db_session,
-            viewer.user,
-            asset_id=asset.id,
-            date_from=today,
-            date_to=today + dt.timedelta(days=WEEK_DAYS - 1),
-            limit=50,
-        )
-        sheets = []
-        for menu in menus:
-            sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, menu.service.id)
-            sheets.append((menu, sheet.views))
-        ledger = vouchers = None
-        if is_social:
-            ledger = await canteen_pool.ledger(db_session, viewer.user, slug, 20, 0)
-            vouchers = await canteen_pool.list_vouchers(db_session, viewer.user, slug)
-        return page(
-            request,
-            viewer,
-            "kitchen.html",
-            title=f"{_('Cuisine et comptoir')} — {asset.name}",
-            asset=asset,
-            structure=structure,
-            tz=structure.timezone,
-            sheets=sheets,
-            ledger=ledger,
-            vouchers=vouchers,
-            order_ref=canteen_orders.order_ref,
-        )
+        return await _counter_page(request, db_session, viewer, slug, asset_id)
 
     @get("/services/nouveau", summary="Meal-service editor (web)")
     async def new_service(
@@ -425,21 +387,22 @@ class KitchenPages(Controller):
         viewer: NamedDependency[Viewer],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
-    ) -> Redirect:
+    ) -> Template | Redirect:
+        """The code is shown on the page that answers the POST, never in a cookie: it is
+        not kept anywhere (only its hash), so it cannot be shown again."""
         if viewer.user is None:
             return login_redirect(request, viewer)
-        _ = text.translator(viewer.lang)
         form = await read_form(request)
         back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
         try:
-            _voucher, code = await canteen_pool.give_voucher(
-                db_session, viewer.user, slug, str(form.get("label", "")).strip()[:200]
+            data = forms.parse(VoucherIn, {"label": str(form.get("label", "")).strip()})
+            voucher, code = await canteen_pool.give_voucher(
+                db_session, viewer.user, slug, data.label
             )
         except DomainError as exc:
             return refusal_redirect(request, viewer, back, exc)
-        return redirect(
-            request, viewer, back, _("Bon créé. Code à remettre à la personne : {code}", code=code)
-        )
+        shown = {"code": code, "label": voucher.label}
+        return await _counter_page(request, db_session, viewer, slug, asset_id, shown, 201)
 
     @post("/bons/{voucher_id:uuid}/annuler", summary="Take back an unused voucher (web)")
     async def cancel_voucher(
@@ -460,6 +423,61 @@ class KitchenPages(Controller):
         except DomainError as exc:
             return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Bon annulé : le repas revient dans la réserve."))
+
+
+async def _counter_page(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    viewer: Viewer,
+    slug: str,
+    asset_id: uuid.UUID,
+    new_voucher: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The kitchen and counter page; ``new_voucher`` shows a code just created, this once."""
+    if viewer.user is None:
+        raise Unauthenticated()
+    _ = text.translator(viewer.lang)
+    structure = await structure_by_slug(db_session, slug)
+    asset = await _canteen(db_session, viewer, asset_id)
+    if asset.structure_id != structure.id:
+        raise NotFound()
+    is_team = await has_role(db_session, viewer.user, structure.id, KITCHEN_ROLES)
+    if not is_team:
+        raise Forbidden()
+    is_social = await has_role(db_session, viewer.user, structure.id, SOCIAL_ROLES)
+    today = local_today(structure.timezone)
+    menus = await canteen.list_menus(
+        db_session,
+        viewer.user,
+        asset_id=asset.id,
+        date_from=today,
+        date_to=today + dt.timedelta(days=WEEK_DAYS - 1),
+        limit=50,
+    )
+    sheets = []
+    for menu in menus:
+        sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, menu.service.id)
+        sheets.append((menu, sheet.views))
+    ledger = vouchers = None
+    if is_social:
+        ledger = await canteen_pool.ledger(db_session, viewer.user, slug, 20, 0)
+        vouchers = await canteen_pool.list_vouchers(db_session, viewer.user, slug)
+    return page(
+        request,
+        viewer,
+        "kitchen.html",
+        title=f"{_('Cuisine et comptoir')} — {asset.name}",
+        asset=asset,
+        structure=structure,
+        tz=structure.timezone,
+        sheets=sheets,
+        ledger=ledger,
+        vouchers=vouchers,
+        order_ref=canteen_orders.order_ref,
+        new_voucher=new_voucher,
+        status_code=status_code,
+    )
 
 
 DISH_ROWS = 5
