@@ -125,3 +125,54 @@ def test_registration_is_refused_like_the_api(client, field, value):
     # No account was created by either path.
     login = client.post("/api/auth/login", json={"email": "nul@exemple.test", "password": PASSWORD})
     assert login.status_code == 401
+
+
+def test_closure_reason_is_refused_like_the_api(client, world, garden):
+    for reason in ("Travaux\x00", "x" * 301):
+        api = client.post(
+            f"/api/assets/{garden['id']}/closures",
+            json={"starts_on": "2027-05-01", "ends_on": "2027-05-01", "reason": reason},
+            headers=world.staff_a.headers,
+        )
+        assert api.status_code == 422, api.text
+        problem = api.json()
+        assert [e["field"] for e in problem["errors"]] == ["reason"]
+        sign_in(client, world.staff_a.email)
+        schedule = f"/structures/ehpad-les-tilleuls/ressources/{garden['id']}/horaires"
+        web = post_form(
+            client,
+            schedule,
+            f"{schedule}/fermetures",
+            {"starts_on": "2027-05-01", "ends_on": "", "reason": reason},
+        )
+        assert web.status_code == 422
+        assert problem["errors"][0]["message"] in web.text
+        listed = client.get(f"/api/assets/{garden['id']}/closures", headers=world.staff_a.headers)
+        assert listed.json() == []
+    web = post_form(
+        client, schedule, f"{schedule}/fermetures", {"starts_on": "2027-05-01", "reason": "Fête"}
+    )
+    assert web.status_code == 303
+    listed = client.get(f"/api/assets/{garden['id']}/closures", headers=world.staff_a.headers)
+    assert [c["reason"] for c in listed.json()] == ["Fête"]
+
+
+def test_tariff_label_is_refused_like_the_api(client, world):
+    slug = "chrs-le-relais"
+    api = client.put(
+        f"/api/structures/{slug}/tariffs/solidaire",
+        json={"label": "Solidaire\x00"},
+        headers=world.manager_b.headers,
+    )
+    assert api.status_code == 422, api.text
+    problem = api.json()
+    sign_in(client, world.manager_b.email)
+    web = post_form(
+        client,
+        f"/structures/{slug}/equipe",
+        f"/structures/{slug}/equipe/tarifs",
+        {"code": "solidaire", "label": "Solidaire\x00", "description": ""},
+    )
+    assert web.status_code == 422
+    assert problem["errors"][0]["message"] in web.text
+    assert client.get(f"/api/structures/{slug}/tariffs").json() == []

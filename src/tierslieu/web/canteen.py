@@ -13,7 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.api.canteen_schemas import OrderIn, VoucherIn
+from tierslieu.api.canteen_schemas import MealServiceIn, OrderIn, VoucherIn
 from tierslieu.domain.canteen import Allergen, Diet
 from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from tierslieu.services import assets, canteen, canteen_orders, canteen_pool, canteen_sheet
@@ -546,7 +546,7 @@ def _service_data(form: dict[str, Any], tariff_codes: list[str]) -> dict[str, An
     allergens = {a.value for a in Allergen}
     diets = {d.value for d in Diet}
     for row in range(DISH_ROWS):
-        name = str(form.get(f"dish{row}_name", "")).strip()[:200]
+        name = str(form.get(f"dish{row}_name", "")).strip()
         if not name:
             continue
         kind = str(form.get(f"dish{row}_kind", "main"))
@@ -561,7 +561,7 @@ def _service_data(form: dict[str, Any], tariff_codes: list[str]) -> dict[str, An
                 "kind": kind
                 if kind in {"starter", "main", "dessert", "formula", "drink"}
                 else "main",
-                "description": str(form.get(f"dish{row}_description", "")).strip()[:1000],
+                "description": str(form.get(f"dish{row}_description", "")).strip(),
                 "portions": _form_int(form, f"dish{row}_portions", 0, 10_000),
                 "allergens": [a for a in form.get(f"dish{row}_allergens[]", []) if a in allergens],
                 "diets": [d for d in form.get(f"dish{row}_diets[]", []) if d in diets],
@@ -570,14 +570,16 @@ def _service_data(form: dict[str, Any], tariff_codes: list[str]) -> dict[str, An
         )
     if not items:
         raise InvalidInput("dish0_name", "required")
-    return {
+    data = {
         "date": day,
         "order_cutoff": dt.datetime.combine(day, cutoff),
         "meal": "lunch",
-        "note": str(form.get("note", "")).strip()[:1000],
+        "note": str(form.get("note", "")).strip(),
         "pickup_windows": windows,
         "items": items,
     }
+    forms.parse(MealServiceIn, data)  # the API's own schema: same lengths, no NUL
+    return data
 
 
 async def _service_editor(
