@@ -104,11 +104,9 @@ def test_the_web_shows_the_code_on_the_answer_page_not_in_a_cookie(client, relai
     counter_url = f"/structures/{RELAIS}/cantine/{relais.asset['id']}"
     counter = client.get(counter_url)
     assert counter.status_code == 200
-    given = client.post(
-        f"{counter_url}/bons",
-        data={"label": "Mme Y", "_csrf_token": csrf_of(counter.text)},
-        follow_redirects=False,
-    )
+    once = re.search(r'name="once" value="([^"]+)"', counter.text).group(1)
+    form = {"label": "Mme Y", "once": once, "_csrf_token": csrf_of(counter.text)}
+    given = client.post(f"{counter_url}/bons", data=form, follow_redirects=False)
     assert given.status_code == 201
     listed = client.get(f"{POOL}/vouchers", headers=nadia.headers).json()
     assert len(listed) == 1
@@ -119,6 +117,16 @@ def test_the_web_shows_the_code_on_the_answer_page_not_in_a_cookie(client, relai
     assert code.endswith(hint)
     assert code not in cookie_payloads(given)
     assert given.headers["cache-control"] == "no-store"
+    assert code not in database_text(settings)
+    # Sending the same form again (a reload of the answer) gives no second voucher and
+    # no code: the person is told the voucher exists and how to take it back.
+    again = client.post(f"{counter_url}/bons", data=form, follow_redirects=False)
+    assert again.status_code == 303
+    assert code not in cookie_payloads(again)
+    after = client.get(counter_url)
+    assert "Bon déjà créé" in after.text and hint in after.text
+    assert len(client.get(f"{POOL}/vouchers", headers=nadia.headers).json()) == 1
+    assert client.get(POOL).json()["balance"] == 1
     assert code not in database_text(settings)
     # The next page shows it no more.
     assert code not in client.get(counter_url).text

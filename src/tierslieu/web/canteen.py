@@ -4,9 +4,11 @@ suspendu, voucher), the confirmation; the kitchen and counter page for the cante
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
@@ -14,11 +16,20 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.api.canteen_schemas import MealServiceIn, OrderIn, VoucherIn
+from tierslieu.api.idempotency import ShownOnce
 from tierslieu.domain.canteen import Allergen, Diet
 from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
-from tierslieu.services import assets, canteen, canteen_orders, canteen_pool, canteen_sheet
+from tierslieu.services import (
+    assets,
+    canteen,
+    canteen_orders,
+    canteen_pool,
+    canteen_sheet,
+    idempotency,
+)
 from tierslieu.services.access import has_role, structure_by_slug
 from tierslieu.services.canteen import KITCHEN_ROLES, SOCIAL_ROLES
+from tierslieu.services.canteen_errors import VoucherCodeShownOnce
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import clock
 from tierslieu.web import forms, text
@@ -389,19 +400,36 @@ class KitchenPages(Controller):
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
         """The code is shown on the page that answers the POST, never in a cookie: it is
-        not kept anywhere (only its hash), so it cannot be shown again."""
+        not kept anywhere (only its hash), so it cannot be shown again. The form carries a
+        one-time key: resubmitting it (a reload) gives no second voucher, only a message."""
         if viewer.user is None:
             return login_redirect(request, viewer)
+        user = viewer.user
         form = await read_form(request)
         back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
         try:
             data = forms.parse(VoucherIn, {"label": str(form.get("label", "")).strip()})
-            voucher, code = await canteen_pool.give_voucher(
-                db_session, viewer.user, slug, data.label
+
+            async def write() -> tuple[int, bytes]:
+                voucher, code = await canteen_pool.give_voucher(
+                    db_session, user, slug, data.label, commit=False
+                )
+                shown = {"id": str(voucher.id), "code_hint": voucher.code_hint}
+                return 201, msgspec.json.encode({**shown, "label": voucher.label, "code": code})
+
+            stored = await idempotency.run_once(
+                db_session,
+                user,
+                "web-voucher:" + (str(form.get("once", "")) or secrets.token_urlsafe(18)),
+                idempotency.fingerprint("POST", request.url.path, data.label.encode()),
+                write,
+                kept=VOUCHER_CODE_ONCE.blank,
             )
+            shown = msgspec.json.decode(stored.body)
+            if stored.replayed:
+                raise VoucherCodeShownOnce(shown)
         except DomainError as exc:
             return refusal_redirect(request, viewer, back, exc)
-        shown = {"code": code, "label": voucher.label}
         return await _counter_page(request, db_session, viewer, slug, asset_id, shown, 201)
 
     @post("/bons/{voucher_id:uuid}/annuler", summary="Take back an unused voucher (web)")
@@ -476,11 +504,13 @@ async def _counter_page(
         vouchers=vouchers,
         order_ref=canteen_orders.order_ref,
         new_voucher=new_voucher,
+        once=secrets.token_urlsafe(18),  # the voucher form's one-time key
         status_code=status_code,
     )
 
 
 DISH_ROWS = 5
+VOUCHER_CODE_ONCE = ShownOnce("code", VoucherCodeShownOnce)
 SERVICE_FIELDS = {"date": "date", "order_cutoff": "cutoff", "pickup_windows[0]": "first_pickup"}
 
 

@@ -408,11 +408,10 @@ EN.update(
         "Méthode": "Method",
         "Chemin": "Path",
         "Résumé": "Summary",
-        "Bon créé{label}. Code à remettre à la personne :": (
-            "Voucher created{label}. Code to hand to the person:"
-        ),
-        "Notez-le ou imprimez cette page maintenant : il ne sera plus affiché.": (
-            "Write it down or print this page now: it will not be shown again."
+        "Bon créé{label}.": "Voucher created{label}.",
+        "Code à remettre à la personne": "Code to hand to the person",
+        "Notez-le ou imprimez cette page maintenant, il ne sera plus affiché.": (
+            "Write it down or print this page now, it will not be shown again."
         ),
     }
 )
