@@ -37,9 +37,11 @@ from tierslieu.api.canteen import (
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.feeds import FeedController, ItemCalendarController, install_log_filter
 from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
+from tierslieu.api.schema_page import schema_render_plugins
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine, read_only
+from tierslieu.headers import security_headers
 from tierslieu.runtime import (
     LoopLag,
     SafeJSONRequest,
@@ -144,7 +146,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "Errors are RFC 9457 problem details, in French unless `Accept-Language: en`."
             ),
             path="/schema",
+            render_plugins=schema_render_plugins(),  # no third-party scripts (D16)
         ),
+        before_send=[security_headers],  # CSP, nosniff, Referrer-Policy, Secure cookies
         # Calendar feeds must never be gzipped (Outlook subscriptions break on it).
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024, exclude=["/ical"]),
         debug=settings.debug,

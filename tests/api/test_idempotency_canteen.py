@@ -56,5 +56,7 @@ def test_a_retried_voucher_debits_the_pool_once(client, relais):
     first = _post(client, f"{POOL}/vouchers", world.staff_b, {"label": "M. D."}, "bon-1")
     assert first.status_code == 201
     retry = _post(client, f"{POOL}/vouchers", world.staff_b, {"label": "M. D."}, "bon-1")
-    assert retry.status_code == 201 and retry.json() == first.json()  # the same code, shown again
+    # The code is shown once and never stored: the retry says the voucher exists (D13).
+    assert retry.status_code == 409 and retry.json()["code"] == "voucher-code-shown-once"
+    assert retry.json()["voucher_id"] == first.json()["id"]
     assert client.get(POOL).json()["balance"] == 1

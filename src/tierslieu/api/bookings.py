@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import uuid
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -16,6 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu import csvout
 from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import Strict
@@ -30,6 +29,7 @@ Weekday = Annotated[int, msgspec.Meta(ge=1, le=7)]
 Reason = Annotated[str, msgspec.Meta(max_length=300)]
 Note = Annotated[str, msgspec.Meta(max_length=1000)]
 
+DAY_SHEET_CSV_HEADER = ["debut", "fin", "nom", "personnes", "telephone", "statut", "note"]
 STATUS_LABELS_FR = {
     "pending": "en attente",
     "confirmed": "confirmée",
@@ -368,25 +368,22 @@ class AvailabilityController(Controller):
         asset, blocks = await bookings.day_sheet(db_session, user, asset_id, date)
         tz = asset.structure.timezone
         if format_ == "csv":
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, delimiter=";")
-            writer.writerow(["debut", "fin", "nom", "personnes", "telephone", "statut", "note"])
-            for block in blocks:
-                for entry in block.entries:
-                    writer.writerow(
-                        [
-                            _local(block.starts_at, tz).strftime("%Y-%m-%d %H:%M"),
-                            _local(block.ends_at, tz).strftime("%H:%M"),
-                            entry.person_name or "",
-                            entry.booking.party_size,
-                            entry.person_phone or "",
-                            STATUS_LABELS_FR.get(entry.booking.status, entry.booking.status),
-                            entry.booking.note,
-                        ]
-                    )
+            rows = [
+                [
+                    _local(block.starts_at, tz).strftime("%Y-%m-%d %H:%M"),
+                    _local(block.ends_at, tz).strftime("%H:%M"),
+                    entry.person_name or "",
+                    entry.booking.party_size,
+                    entry.person_phone or "",
+                    STATUS_LABELS_FR.get(entry.booking.status, entry.booking.status),
+                    entry.booking.note,
+                ]
+                for block in blocks
+                for entry in block.entries
+            ]
             filename = f"feuille-{date.isoformat()}.csv"
             return Response(
-                buffer.getvalue(),
+                csvout.document(DAY_SHEET_CSV_HEADER, rows),
                 media_type="text/csv",
                 headers={
                     "Content-Disposition": f'attachment; filename="{filename}"',

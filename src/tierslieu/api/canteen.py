@@ -39,11 +39,12 @@ from tierslieu.api.canteen_schemas import (
     WithdrawalOut,
 )
 from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from tierslieu.api.idempotency import respond_once
+from tierslieu.api.idempotency import ShownOnce, respond_once
 from tierslieu.api.schemas import given
 from tierslieu.domain import canteen as rules
 from tierslieu.models import SuspendedMealVoucher, Tariff, User
 from tierslieu.services import canteen, canteen_orders, canteen_pool, canteen_sheet
+from tierslieu.services.canteen_errors import VoucherCodeShownOnce
 from tierslieu.services.canteen_orders import OrderView, order_ref
 from tierslieu.services.canteen_pool import pool_price
 from tierslieu.services.clock import utcnow
@@ -293,8 +294,9 @@ class CanteenStructureController(Controller):
     ) -> Response[VoucherOut]:
         """409 ``suspended-meals-pool-empty`` when the pool has nothing left.
 
-        With ``Idempotency-Key`` a retry returns the same voucher (and code) instead of
-        debiting the pool twice; that stored answer is kept 24 hours."""
+        With ``Idempotency-Key`` a retry never debits the pool twice; the code is shown in
+        the first answer only (never stored), so a retry gets 409 ``voucher-code-shown-once``
+        with ``voucher_id`` and ``code_hint``: cancel that voucher if its code was lost."""
 
         async def write(commit: bool) -> tuple[int, VoucherOut]:
             voucher, code = await canteen_pool.give_voucher(
@@ -302,7 +304,9 @@ class CanteenStructureController(Controller):
             )
             return HTTP_201_CREATED, voucher_out(voucher, code)
 
-        return await respond_once(request, db_session, user, write)
+        return await respond_once(
+            request, db_session, user, write, ShownOnce("code", VoucherCodeShownOnce)
+        )
 
     @get("/suspended-meals/vouchers", summary="Vouchers given (manager or staff)")
     async def vouchers(
@@ -489,7 +493,7 @@ class MealServiceController(Controller):
         if format == "csv":
             name = f"fiche-cuisine-{sheet.menu.service.service_date.isoformat()}.csv"
             return Response(
-                "\ufeff" + canteen_sheet.sheet_csv(data),
+                canteen_sheet.sheet_csv(data),
                 media_type="text/csv",
                 headers={**headers, "Content-Disposition": f'attachment; filename="{name}"'},
             )

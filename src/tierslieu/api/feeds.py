@@ -65,12 +65,9 @@ def install_log_filter() -> None:
 # --- responses -------------------------------------------------------------------------------
 
 
-def _security_headers(public: bool) -> dict[str, str]:
-    return {
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": ("public" if public else "private") + ", max-age=900",
-    }
+def _cache_headers(public: bool) -> dict[str, str]:
+    # Referrer-Policy: no-referrer and nosniff come from tierslieu.headers (every /ical/ URL).
+    return {"Cache-Control": ("public" if public else "private") + ", max-age=900"}
 
 
 def _not_modified(request: Request[Any, Any, Any], rendered: feeds.RenderedFeed) -> bool:
@@ -94,7 +91,7 @@ def _feed_headers(rendered: feeds.RenderedFeed, public: bool) -> dict[str, str]:
     return {
         "ETag": rendered.etag,
         "Last-Modified": http_date(rendered.last_modified),
-        **_security_headers(public),
+        **_cache_headers(public),
     }
 
 
@@ -134,7 +131,7 @@ def _ics(body: bytes, filename: str) -> Response[bytes]:
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "ETag": etag_of(body),
-            **_security_headers(False),
+            **_cache_headers(False),
         },
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from litestar import Request, Response
@@ -93,7 +94,7 @@ def problem_response(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": quote(request.url.path),  # percent-encoded, never raw markup (I-2)
         "code": code,
     }
     if fields:
@@ -122,6 +123,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
 
 
 _FIELD_IN_KEY = re.compile(r"\$\.(?P<path>[\w.\[\]]+)")
+_NESTED_KEY = re.compile(r"` - at `\$\.?")
 
 
 def handle_validation_error(
@@ -138,6 +140,8 @@ def handle_validation_error(
         message = str(item.get("message", ""))
         code, params, named_field = i18n.translate_validation(message)
         key = item.get("key") or named_field or ""
+        # A nested error arrives as "name` - at `$.guest": the innermost field comes first.
+        key = ".".join(reversed(_NESTED_KEY.split(key)))
         path_match = _FIELD_IN_KEY.search(message)
         if named_field and key in {"", "data"}:
             key = named_field

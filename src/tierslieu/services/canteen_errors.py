@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tierslieu import i18n
 from tierslieu.errors import Conflict, DomainError
 
@@ -298,3 +300,29 @@ class GuestOrderOneMeal(DomainError):
             "Without an account, a voucher order holds exactly one main course or formula.",
         ),
     }
+
+
+class VoucherCodeShownOnce(Conflict):
+    """A retried voucher creation: the voucher exists, its code was shown once and not kept."""
+
+    code = "voucher-code-shown-once"
+    messages = {
+        "fr": (
+            "Bon déjà créé",
+            "Ce bon a déjà été créé ; son code n'est montré qu'une fois et n'est pas conservé. "
+            "S'il est perdu, annulez le bon finissant par {hint} (le repas revient dans la "
+            "réserve) puis créez-en un autre.",
+        ),
+        "en": (
+            "Voucher already created",
+            "This voucher was already created; its code is shown once and not kept. "
+            "If it was lost, cancel the voucher ending in {hint} (the meal goes back to the "
+            "pool) and create another one.",
+        ),
+    }
+
+    def __init__(self, voucher: dict[str, Any]) -> None:
+        super().__init__(
+            {"hint": voucher.get("code_hint", "")},
+            extra={"voucher_id": voucher.get("id"), "code_hint": voucher.get("code_hint")},
+        )

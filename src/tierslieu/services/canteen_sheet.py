@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import defaultdict
 from typing import Any
 
 import jinja2
 
+from tierslieu import csvout
 from tierslieu.domain import canteen as rules
 from tierslieu.services.canteen_orders import KitchenSheet, OrderView, order_ref
 
@@ -220,36 +219,29 @@ CSV_HEADER = [
 ]
 
 
-def _csv_safe(value: str) -> str:
-    """No spreadsheet formula injection from a customer's note or name."""
-    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
-
-
 def sheet_csv(data: dict[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for w in data["pickup_windows"]:
-        for o in w["orders"]:
-            for line in o["lines"]:
-                writer.writerow(
-                    [
-                        w["label"],
-                        o["reference"],
-                        _csv_safe(o["name"]),
-                        _csv_safe(line["name"]),
-                        line["quantity"],
-                        ", ".join(
-                            rules.ALLERGEN_LABELS_FR.get(a, a)  # type: ignore[call-overload]
-                            for a in line["allergens"]
-                        ),
-                        o["tariff_label"],
-                        f"{o['total_cents'] / 100:.2f}".replace(".", ","),
-                        "oui" if o["paid"] else "non",
-                        o["status_label"],
-                        o["suspended_meals"],
-                        "oui" if o["voucher"] else "non",
-                        _csv_safe(o["note"]),
-                    ]
-                )
-    return out.getvalue()
+    """One line per ordered dish, through ``csvout`` (BOM, ``;``, formulas neutralised)."""
+    rows = [
+        [
+            w["label"],
+            o["reference"],
+            o["name"],
+            line["name"],
+            line["quantity"],
+            ", ".join(
+                rules.ALLERGEN_LABELS_FR.get(a, a)  # type: ignore[call-overload]
+                for a in line["allergens"]
+            ),
+            o["tariff_label"],
+            f"{o['total_cents'] / 100:.2f}".replace(".", ","),
+            "oui" if o["paid"] else "non",
+            o["status_label"],
+            o["suspended_meals"],
+            "oui" if o["voucher"] else "non",
+            o["note"],
+        ]
+        for w in data["pickup_windows"]
+        for o in w["orders"]
+        for line in o["lines"]
+    ]
+    return csvout.document(CSV_HEADER, rows)

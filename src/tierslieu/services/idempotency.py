@@ -103,12 +103,15 @@ async def run_once(
     key: str,
     request_fingerprint: str,
     write: Callable[[], Awaitable[tuple[int, bytes]]],
+    kept: Callable[[bytes], bytes] | None = None,
 ) -> StoredResponse:
     """Run ``write`` at most once per (caller, key).
 
     ``write`` must perform its changes on ``session`` WITHOUT committing and return the
     response (status, body); the stored response is committed with those changes. If
-    ``write`` raises, nothing is stored and the key may be used again.
+    ``write`` raises, nothing is stored and the key may be used again. ``kept(body)`` is
+    what is stored for replays when the body holds a secret shown once (a voucher code):
+    the first caller gets the whole body, the table never holds the secret.
     """
     check_key(key)
     now = utcnow()
@@ -120,7 +123,12 @@ async def run_once(
         await session.execute(
             update(IdempotencyKey)
             .where(IdempotencyKey.id == claimed)
-            .values(state="done", response_status=status, response_body=body, updated_at=utcnow())
+            .values(
+                state="done",
+                response_status=status,
+                response_body=kept(body) if kept else body,
+                updated_at=utcnow(),
+            )
             .execution_options(synchronize_session=False)
         )
         await session.commit()

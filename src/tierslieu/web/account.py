@@ -15,13 +15,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu import i18n
+from tierslieu.api.schemas import RegisterIn
 from tierslieu.clients import client_of
 from tierslieu.domain.bookings import CANCELLABLE_STATUSES, owner_may_cancel
 from tierslieu.domain.vocabulary import PersonKind
 from tierslieu.errors import DomainError
 from tierslieu.services import accounts, bookings, canteen_orders, feeds
 from tierslieu.services.clock import utcnow
-from tierslieu.web import text
+from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
     login_redirect,
@@ -141,6 +142,9 @@ class AccountController(Controller):
         try:
             if kind not in {k.value for k in PersonKind}:
                 raise _Missing("kind")
+            forms.parse(  # as the API
+                RegisterIn, {**_register_fields(form), "display_name": form.get("display_name", "")}
+            )
             await accounts.register(
                 db_session,
                 viewer.settings,
@@ -148,7 +152,7 @@ class AccountController(Controller):
                 password=str(form.get("password", "")),
                 display_name=str(form.get("display_name", "")),
                 kind=kind,
-                phone=str(form.get("phone", "")).strip()[:30] or None,
+                phone=str(form.get("phone", "")).strip() or None,
                 locale=viewer.lang,
                 client=client_of(request, viewer.settings),
             )
@@ -344,3 +348,13 @@ def _ics(body: bytes, filename: str) -> Response[bytes]:
             "Cache-Control": "no-store",
         },
     )
+
+
+def _register_fields(form: dict[str, Any]) -> dict[str, Any]:
+    """The registration form's fields as the API's ``RegisterIn`` names them."""
+    return {
+        "email": str(form.get("email", "")),
+        "password": str(form.get("password", "")),
+        "kind": str(form.get("kind", "")),
+        "phone": str(form.get("phone", "")).strip() or None,
+    }

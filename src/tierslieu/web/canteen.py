@@ -4,24 +4,36 @@ suspendu, voucher), the confirmation; the kitchen and counter page for the cante
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.api.canteen_schemas import MealServiceIn, OrderIn, VoucherIn
+from tierslieu.api.idempotency import ShownOnce
 from tierslieu.domain.canteen import Allergen, Diet
 from tierslieu.domain.horizon import check_date
-from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
-from tierslieu.services import assets, canteen, canteen_orders, canteen_pool, canteen_sheet
+from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tierslieu.services import (
+    assets,
+    canteen,
+    canteen_orders,
+    canteen_pool,
+    canteen_sheet,
+    idempotency,
+)
 from tierslieu.services.access import has_role, structure_by_slug
 from tierslieu.services.canteen import KITCHEN_ROLES, SOCIAL_ROLES
+from tierslieu.services.canteen_errors import VoucherCodeShownOnce
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import clock
-from tierslieu.web import text
+from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
     local_today,
@@ -260,15 +272,16 @@ def _order_data(form: dict[str, Any], voucher: str, lang: str) -> dict[str, Any]
         "lines": lines,
         "pickup_window_id": _uuid(form.get("pickup_window_id"), "pickup_window_id"),
         "suspended_meals": suspended,
-        "note": str(form.get("note", ""))[:500],
+        "note": str(form.get("note", "")),
     }
     if voucher:
-        data["voucher_code"] = voucher[:40]
-        name = str(form.get("guest_name", "")).strip()[:120]
+        data["voucher_code"] = voucher
+        name = str(form.get("guest_name", "")).strip()
         if not name:
             raise InvalidInput("guest_name", "required")
         data["guest_name"] = name
         data["suspended_meals"] = 0
+    forms.parse(OrderIn, data)  # the API's own schema: same lengths, no NUL
     return data
 
 
@@ -287,45 +300,7 @@ class KitchenPages(Controller):
     ) -> Template | Redirect:
         if viewer.user is None:
             return login_redirect(request, viewer)
-        _ = text.translator(viewer.lang)
-        structure = await structure_by_slug(db_session, slug)
-        asset = await _canteen(db_session, viewer, asset_id)
-        if asset.structure_id != structure.id:
-            raise NotFound()
-        is_team = await has_role(db_session, viewer.user, structure.id, KITCHEN_ROLES)
-        if not is_team:
-            raise Forbidden()
-        is_social = await has_role(db_session, viewer.user, structure.id, SOCIAL_ROLES)
-        today = local_today(structure.timezone)
-        menus = await canteen.list_menus(
-            db_session,
-            viewer.user,
-            asset_id=asset.id,
-            date_from=today,
-            date_to=today + dt.timedelta(days=WEEK_DAYS - 1),
-            limit=50,
-        )
-        sheets = []
-        for menu in menus:
-            sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, menu.service.id)
-            sheets.append((menu, sheet.views))
-        ledger = vouchers = None
-        if is_social:
-            ledger = await canteen_pool.ledger(db_session, viewer.user, slug, 20, 0)
-            vouchers = await canteen_pool.list_vouchers(db_session, viewer.user, slug)
-        return page(
-            request,
-            viewer,
-            "kitchen.html",
-            title=f"{_('Cuisine et comptoir')} — {asset.name}",
-            asset=asset,
-            structure=structure,
-            tz=structure.timezone,
-            sheets=sheets,
-            ledger=ledger,
-            vouchers=vouchers,
-            order_ref=canteen_orders.order_ref,
-        )
+        return await _counter_page(request, db_session, viewer, slug, asset_id)
 
     @get("/services/nouveau", summary="Meal-service editor (web)")
     async def new_service(
@@ -424,21 +399,39 @@ class KitchenPages(Controller):
         viewer: NamedDependency[Viewer],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
-    ) -> Redirect:
+    ) -> Template | Redirect:
+        """The code is shown on the page that answers the POST, never in a cookie: it is
+        not kept anywhere (only its hash), so it cannot be shown again. The form carries a
+        one-time key: resubmitting it (a reload) gives no second voucher, only a message."""
         if viewer.user is None:
             return login_redirect(request, viewer)
-        _ = text.translator(viewer.lang)
+        user = viewer.user
         form = await read_form(request)
         back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
         try:
-            _voucher, code = await canteen_pool.give_voucher(
-                db_session, viewer.user, slug, str(form.get("label", "")).strip()[:200]
+            data = forms.parse(VoucherIn, {"label": str(form.get("label", "")).strip()})
+
+            async def write() -> tuple[int, bytes]:
+                voucher, code = await canteen_pool.give_voucher(
+                    db_session, user, slug, data.label, commit=False
+                )
+                shown = {"id": str(voucher.id), "code_hint": voucher.code_hint}
+                return 201, msgspec.json.encode({**shown, "label": voucher.label, "code": code})
+
+            stored = await idempotency.run_once(
+                db_session,
+                user,
+                "web-voucher:" + (str(form.get("once", "")) or secrets.token_urlsafe(18)),
+                idempotency.fingerprint("POST", request.url.path, data.label.encode()),
+                write,
+                kept=VOUCHER_CODE_ONCE.blank,
             )
+            shown = msgspec.json.decode(stored.body)
+            if stored.replayed:
+                raise VoucherCodeShownOnce(shown)
         except DomainError as exc:
             return refusal_redirect(request, viewer, back, exc)
-        return redirect(
-            request, viewer, back, _("Bon créé. Code à remettre à la personne : {code}", code=code)
-        )
+        return await _counter_page(request, db_session, viewer, slug, asset_id, shown, 201)
 
     @post("/bons/{voucher_id:uuid}/annuler", summary="Take back an unused voucher (web)")
     async def cancel_voucher(
@@ -461,7 +454,64 @@ class KitchenPages(Controller):
         return redirect(request, viewer, back, _("Bon annulé : le repas revient dans la réserve."))
 
 
+async def _counter_page(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    viewer: Viewer,
+    slug: str,
+    asset_id: uuid.UUID,
+    new_voucher: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The kitchen and counter page; ``new_voucher`` shows a code just created, this once."""
+    if viewer.user is None:
+        raise Unauthenticated()
+    _ = text.translator(viewer.lang)
+    structure = await structure_by_slug(db_session, slug)
+    asset = await _canteen(db_session, viewer, asset_id)
+    if asset.structure_id != structure.id:
+        raise NotFound()
+    is_team = await has_role(db_session, viewer.user, structure.id, KITCHEN_ROLES)
+    if not is_team:
+        raise Forbidden()
+    is_social = await has_role(db_session, viewer.user, structure.id, SOCIAL_ROLES)
+    today = local_today(structure.timezone)
+    menus = await canteen.list_menus(
+        db_session,
+        viewer.user,
+        asset_id=asset.id,
+        date_from=today,
+        date_to=today + dt.timedelta(days=WEEK_DAYS - 1),
+        limit=50,
+    )
+    sheets = []
+    for menu in menus:
+        sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, menu.service.id)
+        sheets.append((menu, sheet.views))
+    ledger = vouchers = None
+    if is_social:
+        ledger = await canteen_pool.ledger(db_session, viewer.user, slug, 20, 0)
+        vouchers = await canteen_pool.list_vouchers(db_session, viewer.user, slug)
+    return page(
+        request,
+        viewer,
+        "kitchen.html",
+        title=f"{_('Cuisine et comptoir')} — {asset.name}",
+        asset=asset,
+        structure=structure,
+        tz=structure.timezone,
+        sheets=sheets,
+        ledger=ledger,
+        vouchers=vouchers,
+        order_ref=canteen_orders.order_ref,
+        new_voucher=new_voucher,
+        once=secrets.token_urlsafe(18),  # the voucher form's one-time key
+        status_code=status_code,
+    )
+
+
 DISH_ROWS = 5
+VOUCHER_CODE_ONCE = ShownOnce("code", VoucherCodeShownOnce)
 SERVICE_FIELDS = {"date": "date", "order_cutoff": "cutoff", "pickup_windows[0]": "first_pickup"}
 
 
@@ -528,7 +578,7 @@ def _service_data(form: dict[str, Any], tariff_codes: list[str]) -> dict[str, An
     allergens = {a.value for a in Allergen}
     diets = {d.value for d in Diet}
     for row in range(DISH_ROWS):
-        name = str(form.get(f"dish{row}_name", "")).strip()[:200]
+        name = str(form.get(f"dish{row}_name", "")).strip()
         if not name:
             continue
         kind = str(form.get(f"dish{row}_kind", "main"))
@@ -543,7 +593,7 @@ def _service_data(form: dict[str, Any], tariff_codes: list[str]) -> dict[str, An
                 "kind": kind
                 if kind in {"starter", "main", "dessert", "formula", "drink"}
                 else "main",
-                "description": str(form.get(f"dish{row}_description", "")).strip()[:1000],
+                "description": str(form.get(f"dish{row}_description", "")).strip(),
                 "portions": _form_int(form, f"dish{row}_portions", 0, 10_000),
                 "allergens": [a for a in form.get(f"dish{row}_allergens[]", []) if a in allergens],
                 "diets": [d for d in form.get(f"dish{row}_diets[]", []) if d in diets],
@@ -552,14 +602,16 @@ def _service_data(form: dict[str, Any], tariff_codes: list[str]) -> dict[str, An
         )
     if not items:
         raise InvalidInput("dish0_name", "required")
-    return {
+    data = {
         "date": day,
         "order_cutoff": dt.datetime.combine(day, cutoff),
         "meal": "lunch",
-        "note": str(form.get("note", "")).strip()[:1000],
+        "note": str(form.get("note", "")).strip(),
         "pickup_windows": windows,
         "items": items,
     }
+    forms.parse(MealServiceIn, data)  # the API's own schema: same lengths, no NUL
+    return data
 
 
 async def _service_editor(

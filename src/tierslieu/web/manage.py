@@ -11,11 +11,13 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.api.canteen_schemas import TariffIn
+from tierslieu.api.schemas import given
 from tierslieu.domain.vocabulary import MemberRole, PersonKind
 from tierslieu.errors import DomainError, InvalidInput, UnknownPerson
 from tierslieu.services import canteen, structures
 from tierslieu.services.access import require_role, structure_by_slug
-from tierslieu.web import queries, text
+from tierslieu.web import forms, queries, text
 from tierslieu.web.pages import (
     FormErrors,
     login_redirect,
@@ -102,24 +104,22 @@ class ManagePages(Controller):
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         code = str(form.get("code", "")).strip().lower()
-        label = str(form.get("label", "")).strip()[:120]
+        label = str(form.get("label", "")).strip()
         kinds = {k.value for k in PersonKind}
         try:
             if not code:
                 raise InvalidInput("code", "required")
             if not label:
                 raise InvalidInput("label", "required")
-            await canteen.put_tariff(
-                db_session,
-                viewer.user,
-                slug,
-                code,
+            tariff = forms.parse(  # the API's own schema: same lengths, no NUL
+                TariffIn,
                 {
                     "label": label,
-                    "description": str(form.get("description", "")).strip()[:500],
+                    "description": str(form.get("description", "")).strip(),
                     "default_for": [k for k in form.get("default_for[]", []) if k in kinds],
                 },
             )
+            await canteen.put_tariff(db_session, viewer.user, slug, code, given(tariff))
         except DomainError as exc:
             return await _manage_page(
                 request, db_session, viewer, slug,

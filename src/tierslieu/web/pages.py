@@ -145,7 +145,7 @@ def page(
         },
         status_code=status_code,
         cookies=cookies,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        headers={"Cache-Control": "no-store"},  # security headers: tierslieu.headers
         media_type="text/html",
     )
 

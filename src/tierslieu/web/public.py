@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu import i18n
+from tierslieu.api.bookings import BookingIn
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, AssetKind, BookingMode
 from tierslieu.errors import DomainError
 from tierslieu.models import Asset
@@ -22,7 +23,7 @@ from tierslieu.services import assets, availability, bookings
 from tierslieu.services.access import has_role
 from tierslieu.services.bookings import Guest
 from tierslieu.templating import moment
-from tierslieu.web import queries, text
+from tierslieu.web import forms, queries, text
 from tierslieu.web.pages import (
     FormErrors,
     local_today,
@@ -117,19 +118,27 @@ class PublicController(Controller):
             starts_at, ends_at = _requested_period(form, asset, tz, viewer.lang)
             party_size = _whole_number(form.get("party_size", "1"), "party_size", viewer.lang)
             guest_name = str(form.get("guest_name", "")).strip()
-            guest = (
-                Guest(guest_name[:120], str(form.get("guest_phone", "")).strip()[:30] or None)
-                if guest_name
-                else None
+            guest_phone = str(form.get("guest_phone", "")).strip() or None
+            data = forms.parse(  # the API's own schema: same lengths, phone pattern, no NUL
+                BookingIn,
+                {
+                    "asset_id": asset.id,
+                    "starts_at": starts_at,
+                    "ends_at": ends_at,
+                    "party_size": party_size,
+                    "note": str(form.get("note", "")),
+                    "guest": {"name": guest_name, "phone": guest_phone} if guest_name else None,
+                },
             )
+            guest = Guest(data.guest.name, data.guest.phone) if data.guest else None
             view = await bookings.create_booking(
                 db_session,
                 viewer.user,
                 asset_id=asset.id,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                party_size=party_size,
-                note=str(form.get("note", ""))[:1000],
+                starts_at=data.starts_at,
+                ends_at=data.ends_at,
+                party_size=data.party_size,
+                note=data.note,
                 guest=guest,
             )
         except _FormProblem as problem:
@@ -137,7 +146,7 @@ class PublicController(Controller):
                 request, db_session, viewer, asset_id, errors=problem.errors, form=form
             )
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang)
+            errors = FormErrors.of(exc, viewer.lang, FORM_FIELDS)
             return await render_asset(
                 request, db_session, viewer, asset_id, errors=errors, form=form, status=exc.status
             )
@@ -154,6 +163,10 @@ class PublicController(Controller):
         )
         target = f"/structures/{asset.structure.slug}/tableau" if guest else "/mes-reservations"
         return redirect(request, viewer, target, message)
+
+
+# Booking schema fields (as the API names them) → form fields.
+FORM_FIELDS = {"guest.name": "guest_name", "guest.phone": "guest_phone"}
 
 
 class _FormProblem(Exception):

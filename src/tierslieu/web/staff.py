@@ -16,6 +16,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.api.bookings import ClosureIn
 from tierslieu.calendar.errors import CalendarTooLarge
 from tierslieu.calendar.parse import MAX_BYTES
 from tierslieu.domain.bookings import ACTIVE_STATUSES
@@ -25,7 +26,7 @@ from tierslieu.services import assets, availability, bookings, feeds
 from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import render_day_sheet
-from tierslieu.web import text
+from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
     local_today,
@@ -288,15 +289,19 @@ class StaffController(Controller):
         try:
             starts_on = _date(form, "starts_on", required=True)
             ends_on = _date(form, "ends_on", required=False) or starts_on
+            closure = forms.parse(  # the API's own schema: same lengths, no NUL
+                ClosureIn,
+                {"reason": str(form.get("reason", "")), "starts_on": starts_on, "ends_on": ends_on},
+            )
             _asset, _closure, affected = await availability.add_closure(
                 db_session,
                 viewer.user,
                 asset_id,
                 starts_at=None,
                 ends_at=None,
-                starts_on=starts_on,
-                ends_on=ends_on,
-                reason=str(form.get("reason", ""))[:300],
+                starts_on=closure.starts_on,
+                ends_on=closure.ends_on,
+                reason=closure.reason,
             )
         except DomainError as exc:
             return await _schedule_page(

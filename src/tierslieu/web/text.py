@@ -171,7 +171,6 @@ EN: dict[str, str] = {
     "Repas disponibles dans la réserve : {n}": "Meals available in the pool: {n}",
     "Donner un repas suspendu": "Give a pay-it-forward meal",
     "Pour qui (note interne, facultatif)": "For whom (internal note, optional)",
-    "Bon créé. Code à remettre à la personne : {code}": "Voucher created. Code to give to the person: {code}",
     "Bons donnés": "Vouchers given",
     "utilisé": "used",
     "annulé": "cancelled",
@@ -409,3 +408,19 @@ def label_for(lang: str) -> Callable[[str, str], str]:
         return entry[index] if entry else value
 
     return label
+
+
+# --- security: headers and outputs (schema page, one-time secrets) ---------------------------
+EN.update(
+    {
+        "Document OpenAPI (JSON)": "OpenAPI document (JSON)",
+        "Méthode": "Method",
+        "Chemin": "Path",
+        "Résumé": "Summary",
+        "Bon créé{label}.": "Voucher created{label}.",
+        "Code à remettre à la personne": "Code to hand to the person",
+        "Notez-le ou imprimez cette page maintenant, il ne sera plus affiché.": (
+            "Write it down or print this page now, it will not be shown again."
+        ),
+    }
+)
