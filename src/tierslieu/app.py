@@ -34,11 +34,13 @@ from tierslieu.api.canteen import (
 )
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.feeds import FeedController, ItemCalendarController, install_log_filter
+from tierslieu.api.personal_data import GuestErasureController, MyDataController
 from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine, read_only
 from tierslieu.services import listing_cache
+from tierslieu.services.personal_data import start_daily_purge
 from tierslieu.settings import Settings
 from tierslieu.web import web_config
 
@@ -75,6 +77,8 @@ ROUTE_HANDLERS = [
     MealOrderController,
     FeedController,
     ItemCalendarController,
+    MyDataController,
+    GuestErasureController,
 ]
 
 
@@ -96,9 +100,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        purging = start_daily_purge(engine, settings)  # retention (personal data), daily
         try:
             yield
         finally:
+            if purging is not None:
+                purging.cancel()
             await engine.dispose()
 
     web = web_config(settings)  # HTML pages, static files, templates, CSRF for forms

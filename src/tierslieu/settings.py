@@ -34,6 +34,10 @@ class Settings:
     max_body_bytes: int = 1_048_576
     # One-second per-process cache of public listings (off: every read hits the database).
     listing_cache: bool = True
+    # Personal data: guests' contact details are erased this many days after their last
+    # booking or order; the retention purge runs every purge_every_hours (0: never by itself).
+    retention_days: int = 365
+    purge_every_hours: int = 24
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -91,7 +95,15 @@ class Settings:
             password_hash_profile=profile,
             max_body_bytes=get_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             listing_cache=get_bool("LISTING_CACHE", True),
+            retention_days=_at_least(1, "RETENTION_DAYS", get_int("RETENTION_DAYS", 365)),
+            purge_every_hours=_at_least(0, "PURGE_EVERY_HOURS", get_int("PURGE_EVERY_HOURS", 24)),
         )
+
+
+def _at_least(minimum: int, name: str, value: int) -> int:
+    if value < minimum:
+        raise SettingsError(f"TIERSLIEU_{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def normalise_database_url(url: str) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.api.deps import bearer_token_of
+from tierslieu.api.personal_data import DeleteAccountIn, ErasureOut, delete_my_account
 from tierslieu.api.schemas import LoginIn, MembershipOut, MeOut, RegisterIn, TokenOut, UserOut
 from tierslieu.models import User
 from tierslieu.services import accounts
@@ -105,3 +106,17 @@ class MeController(Controller):
                 for m, s in memberships
             ],
         )
+
+    @delete("/", status_code=HTTP_200_OK, summary="Delete the caller's account")
+    async def delete_account(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        user: NamedDependency[User],
+        data: JSONBody[DeleteAccountIn],
+    ) -> ErasureOut:
+        """Needs the password (403 otherwise). Upcoming bookings and unpaid upcoming orders
+        are cancelled; name, e-mail, phone, notes, roles and every token are erased at once;
+        past bookings and orders stay as anonymous rows for the statistics. The last
+        platform admin or the last manager of a structure gets 409 with what to do first."""
+        return await delete_my_account(db_session, settings, user, data)
