@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import replace
 
 import icalendar
 import pytest
@@ -415,3 +416,77 @@ def test_meal_orders_deleted_account_and_erased_guest(client, world):
         client.post(f"/api/meal-orders/{guest['id']}/erase-guest", headers=chef.headers).status_code
         == 404
     )  # the kitchen takes orders; erasing people is for managers and staff
+
+
+# --- the daily purge inside the service ---------------------------------------------------------
+
+
+def test_two_workers_purging_at_once_erase_each_guest_once(client, world, garden, settings):
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from tierslieu import db
+
+    staff = world.staff_a
+    for name in ("Odette Lemaire", "Paul Durand", "Rose Martin"):
+        book(client, staff, garden["id"], TUESDAY_10, guest={"name": name})
+        book(client, staff, garden["id"], SATURDAY_10, guest={"name": name})
+    travel_to(dt.datetime(2028, 5, 1, tzinfo=dt.UTC))
+
+    async def both():
+        engine = db.create_engine(settings)
+        try:
+            sessions = async_sessionmaker(engine, expire_on_commit=False)
+            async with sessions() as one, sessions() as two:
+                return await asyncio.gather(
+                    personal_data.purge(one, settings), personal_data.purge(two, settings)
+                )
+        finally:
+            await engine.dispose()
+
+    reports = asyncio.run(both())
+    assert sum(r.guests for r in reports) == 3
+    assert sum(r.guest_bookings for r in reports) == 6
+    labels = {}
+    for booking_id, (name, _phone, _email) in run_db(settings, _bookings).items():
+        labels.setdefault(name, []).append(booking_id)
+    assert all(n.startswith("anonyme-") for n in labels)
+    assert sorted(len(ids) for ids in labels.values()) == [2, 2, 2]  # three anonymous people
+
+
+def test_the_service_purges_by_itself(client, world, settings):
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from tierslieu import db
+
+    client.post("/api/auth/login", json={"email": "x@exemple.test", "password": "mauvais-mdp"})
+    travel_to(MARCH_15 + dt.timedelta(days=2))
+
+    async def run_briefly():
+        engine = db.create_engine(settings)
+        try:
+            task = asyncio.create_task(
+                personal_data.run_purge_forever(
+                    async_sessionmaker(engine, expire_on_commit=False),
+                    settings,
+                    first_delay=0,
+                    every=3600,
+                )
+            )
+            for _ in range(200):
+                await asyncio.sleep(0.02)
+                async with async_sessionmaker(engine)() as session:
+                    if not (await _count_failures_and_keys(session))[0]:
+                        break
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run_briefly())
+    assert run_db(settings, _count_failures_and_keys) == (0, 0)
+    # The app starts the same task in its lifespan unless TIERSLIEU_PURGE_EVERY_HOURS=0.
+    assert personal_data.start_daily_purge(None, replace(settings, purge_every_hours=0)) is None
