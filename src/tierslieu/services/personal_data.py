@@ -324,7 +324,7 @@ async def _check_still_needed(session: AsyncSession, user: User) -> None:
     The rows counted are locked (PostgreSQL), so two people deleting at once cannot
     both pass; SQLite runs one write transaction at a time anyway.
     """
-    if user.is_admin:
+    if await session.scalar(select(User.is_admin).where(User.id == user.id)):
         admins = (
             await session.scalars(
                 select(User.id)
