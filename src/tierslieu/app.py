@@ -36,6 +36,7 @@ from tierslieu.api.canteen import (
 )
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.feeds import FeedController, ItemCalendarController, install_log_filter
+from tierslieu.api.personal_data import GuestErasureController, MyDataController
 from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
 from tierslieu.api.schema_page import schema_render_plugins
 from tierslieu.api.structures import StructureController
@@ -50,6 +51,7 @@ from tierslieu.runtime import (
     request_timeout,
 )
 from tierslieu.services import listing_cache
+from tierslieu.services.personal_data import start_daily_purge
 from tierslieu.settings import Settings
 from tierslieu.web import web_config
 
@@ -86,6 +88,8 @@ ROUTE_HANDLERS = [
     MealOrderController,
     FeedController,
     ItemCalendarController,
+    MyDataController,
+    GuestErasureController,
 ]
 
 
@@ -110,10 +114,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         monitor = asyncio.get_running_loop().create_task(loop_lag.run())
+        purging = start_daily_purge(engine, settings)  # retention (personal data), daily
         try:
             yield
         finally:
             monitor.cancel()
+            if purging is not None:
+                purging.cancel()
             await engine.dispose()
 
     def release_session(scope: Scope) -> None:

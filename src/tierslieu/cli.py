@@ -87,6 +87,62 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- personal data retention and backups ------------------------------------------------------
+
+
+def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
+    from tierslieu.services.personal_data import purge
+
+    report = _run_with_session(settings, lambda s: purge(s, settings))
+    print(f"Purge des données personnelles (conservation : {settings.retention_days} jours) :")
+    for line in report.lines_fr():
+        print(f"  {line}")
+    return 0
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tierslieu.services.backup import BackupError, backup
+
+    try:
+        result = backup(settings, Path(args.file))
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(
+        f"Sauvegarde écrite : {result.path} ({result.pages} pages, migration {result.revision}, "
+        "PRAGMA integrity_check : ok)."
+    )
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tierslieu.services.backup import BackupError, restore
+
+    try:
+        revision = restore(settings, Path(args.file))
+    except BackupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Base restaurée depuis {args.file} (migration {revision}).")
+    print("Lancez `tierslieu db upgrade` avant de redémarrer le service.")
+    return 0
+
+
+def add_data_commands(sub: Any) -> None:
+    purge = sub.add_parser("purge", help="apply the personal data retention periods now")
+    purge.set_defaults(func=cmd_purge)
+    backup = sub.add_parser("backup", help="copy the SQLite database while the service runs")
+    backup.add_argument("file")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="restore a backup (stop the service first)")
+    restore.add_argument("file")
+    restore.set_defaults(func=cmd_restore)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tierslieu", description="tierslieu — tiers-lieux booking service"
@@ -111,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("email")
     admin.add_argument("--password", required=True)
     admin.set_defaults(func=cmd_create_admin)
+    add_data_commands(sub)
     return parser
 
 

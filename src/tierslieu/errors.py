@@ -139,3 +139,65 @@ class AssetArchived(Conflict):
 class UnknownPerson(DomainError):
     code = "unknown-person"
     status = 422
+
+
+# --- personal data (RGPD) ---------------------------------------------------------
+
+
+class PasswordNotConfirmed(DomainError):
+    code = "password-not-confirmed"
+    status = 403
+    messages = {
+        "fr": (
+            "Mot de passe incorrect",
+            "Le mot de passe ne correspond pas : le compte n'a pas été supprimé.",
+        ),
+        "en": ("Wrong password", "The password does not match: the account was not deleted."),
+    }
+
+
+class LastPlatformAdmin(Conflict):
+    code = "last-admin"
+    messages = {
+        "fr": (
+            "Dernier administrateur",
+            "Vous êtes le dernier administrateur de la plateforme : créez-en un autre "
+            "(`tierslieu create-admin`) avant de supprimer votre compte.",
+        ),
+        "en": (
+            "Last administrator",
+            "You are the platform's last administrator: create another one "
+            "(`tierslieu create-admin`) before deleting your account.",
+        ),
+    }
+
+
+class LastManagerOf(Conflict):
+    code = "last-manager-of"
+    messages = {
+        "fr": (
+            "Dernier responsable",
+            "Vous êtes le dernier responsable de : {structures}. Nommez un autre responsable "
+            "dans chacune avant de supprimer votre compte.",
+        ),
+        "en": (
+            "Last manager",
+            "You are the last manager of: {structures}. Appoint another manager in each "
+            "before deleting your account.",
+        ),
+    }
+
+
+class NotAGuest(Conflict):
+    code = "not-a-guest"
+    messages = {
+        "fr": (
+            "Pas une personne invitée",
+            "Cette réservation appartient à un compte : seule la personne peut supprimer son "
+            "compte (« Mon compte »).",
+        ),
+        "en": (
+            "Not a guest",
+            "This belongs to an account: only its owner can delete it (« Mon compte »).",
+        ),
+    }

@@ -53,6 +53,10 @@ class Settings:
     # Failures on one account (from any clients) after which every attempt waits a little.
     login_slowdown_after_failures: int = 10
     login_slowdown_ms: int = 2000
+    # Personal data: guests' contact details are erased this many days after their last
+    # booking or order; the retention purge runs every purge_every_hours (0: never by itself).
+    retention_days: int = 365
+    purge_every_hours: int = 24
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -129,6 +133,8 @@ class Settings:
                 "LOGIN_SLOWDOWN_AFTER_FAILURES", defaults.login_slowdown_after_failures
             ),
             login_slowdown_ms=get_int("LOGIN_SLOWDOWN_MS", defaults.login_slowdown_ms),
+            retention_days=_at_least(1, "RETENTION_DAYS", get_int("RETENTION_DAYS", 365)),
+            purge_every_hours=_at_least(0, "PURGE_EVERY_HOURS", get_int("PURGE_EVERY_HOURS", 24)),
         )
 
 
@@ -145,6 +151,12 @@ def parse_trusted_proxies(raw: str) -> tuple[str, ...]:
                 f"TIERSLIEU_TRUSTED_PROXIES: {item!r} is not an IP address or network"
             ) from None
     return tuple(networks)
+
+
+def _at_least(minimum: int, name: str, value: int) -> int:
+    if value < minimum:
+        raise SettingsError(f"TIERSLIEU_{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def normalise_database_url(url: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu import i18n
 from tierslieu.api.deps import bearer_token_of
+from tierslieu.api.personal_data import DeleteAccountIn, ErasureOut, delete_my_account
 from tierslieu.api.schemas import (
     LoginIn,
     MembershipOut,
@@ -141,3 +142,17 @@ class MeController(Controller):
             client=client_of(request, settings),
             current_token=bearer_token_of(request),
         )
+
+    @delete("/", status_code=HTTP_200_OK, summary="Delete the caller's account")
+    async def delete_account(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        user: NamedDependency[User],
+        data: JSONBody[DeleteAccountIn],
+    ) -> ErasureOut:
+        """Needs the password (403 otherwise). Upcoming bookings and unpaid upcoming orders
+        are cancelled; name, e-mail, phone, notes, roles and every token are erased at once;
+        past bookings and orders stay as anonymous rows for the statistics. The last
+        platform admin or the last manager of a structure gets 409 with what to do first."""
+        return await delete_my_account(db_session, settings, user, data)

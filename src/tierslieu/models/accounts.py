@@ -25,6 +25,9 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(5), default="fr")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the person deleted their account: the row stays as an anonymous
+    # placeholder (no name, e-mail, phone or password) so statistics still group its bookings.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", lazy="noload", cascade="all, delete-orphan"

@@ -131,3 +131,5 @@ class Booking(Base):
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None
     )
+    # Set when the person's details were erased (guest retention, erasure, deleted account).
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

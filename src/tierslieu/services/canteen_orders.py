@@ -461,51 +461,62 @@ async def cancel_order(session: AsyncSession, user: User, order_id: uuid.UUID) -
     if not is_team and not rules.ordering_open(utcnow(), view.service.order_cutoff):
         raise CancelCutoffPassed()
     try:
-        result = await session.execute(
-            update(MealOrder)
-            .where(MealOrder.id == order.id, MealOrder.status.in_(ACTIVE))
-            .values(status=rules.OrderStatus.CANCELLED.value, cancelled_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise OrderNotCancellable({"status": "annulée"})
-        # Same lock order as place_order (voucher, dishes by id, window): no deadlock.
-        if order.voucher_id is not None:
-            await session.execute(
-                update(SuspendedMealVoucher)
-                .where(SuspendedMealVoucher.id == order.voucher_id)
-                .values(used_at=None)
-                .execution_options(synchronize_session=False)
-            )
-        for line, _item in sorted(view.lines, key=lambda pair: str(pair[0].item_id)):
-            await session.execute(
-                update(MenuItem)
-                .where(MenuItem.id == line.item_id)
-                .values(sold=MenuItem.sold - line.quantity)
-                .execution_options(synchronize_session=False)
-            )
-        await session.execute(
-            update(PickupWindow)
-            .where(PickupWindow.id == order.pickup_window_id)
-            .values(taken=PickupWindow.taken - 1)
-            .execution_options(synchronize_session=False)
-        )
-        if order.paid and order.suspended_meals:
-            await debit(
-                session,
-                order.structure_id,
-                order.suspended_meals,
-                rules.LedgerKind.REFUND,
-                PoolAlreadySpent,
-                order_id=order.id,
-                person_id=order.user_id,
-            )
+        await release_order(session, order, view.lines)
         await session.commit()
     except DomainError:
         await session.rollback()
         raise
     session.expire(order)  # the conditional UPDATEs bypassed the identity map
     return await get_order(session, user, order_id)
+
+
+async def release_order(
+    session: AsyncSession, order: MealOrder, lines: list[tuple[MealOrderLine, MenuItem]]
+) -> None:
+    """Cancel an active order and give back what it held, without committing.
+
+    The portions and the pickup place return (conditional UPDATEs); a voucher becomes
+    usable again; paid-forward meals already credited leave the pool if still there.
+    """
+    result = await session.execute(
+        update(MealOrder)
+        .where(MealOrder.id == order.id, MealOrder.status.in_(ACTIVE))
+        .values(status=rules.OrderStatus.CANCELLED.value, cancelled_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise OrderNotCancellable({"status": "annulée"})
+    # Same lock order as place_order (voucher, dishes by id, window): no deadlock.
+    if order.voucher_id is not None:
+        await session.execute(
+            update(SuspendedMealVoucher)
+            .where(SuspendedMealVoucher.id == order.voucher_id)
+            .values(used_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    for line, _item in sorted(lines, key=lambda pair: str(pair[0].item_id)):
+        await session.execute(
+            update(MenuItem)
+            .where(MenuItem.id == line.item_id)
+            .values(sold=MenuItem.sold - line.quantity)
+            .execution_options(synchronize_session=False)
+        )
+    await session.execute(
+        update(PickupWindow)
+        .where(PickupWindow.id == order.pickup_window_id)
+        .values(taken=PickupWindow.taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+    if order.paid and order.suspended_meals:
+        await debit(
+            session,
+            order.structure_id,
+            order.suspended_meals,
+            rules.LedgerKind.REFUND,
+            PoolAlreadySpent,
+            order_id=order.id,
+            person_id=order.user_id,
+        )
 
 
 async def set_kitchen_status(

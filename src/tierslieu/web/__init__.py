@@ -28,10 +28,11 @@ from tierslieu.runtime import for_log
 from tierslieu.settings import Settings
 from tierslieu.templating import environment
 from tierslieu.web import text
-from tierslieu.web.account import AccountController
+from tierslieu.web.account import AccountController, MyAccountPages
 from tierslieu.web.canteen import CanteenPages, KitchenPages
 from tierslieu.web.manage import ManagePages
 from tierslieu.web.pages import login_redirect, page
+from tierslieu.web.privacy import PrivacyPage
 from tierslieu.web.public import PublicController
 from tierslieu.web.session import Viewer, language_of, provide_viewer
 from tierslieu.web.staff import StaffController
@@ -146,6 +147,8 @@ def web_config(settings: Settings) -> WebConfig:
             ManagePages,
             CanteenPages,
             KitchenPages,
+            MyAccountPages,
+            PrivacyPage,
         ],
         dependencies={"viewer": Provide(provide_viewer)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,

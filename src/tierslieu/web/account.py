@@ -183,12 +183,15 @@ class AccountController(Controller):
 
     @get("/mon-compte", summary="My account (web)")
     async def account_page(
-        self, request: Request[Any, Any, Any], viewer: NamedDependency[Viewer]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
     ) -> Template | Redirect:
+        """Who I am, my roles, changing my password, my data, deleting my account."""
         if viewer.user is None:
             return login_redirect(request, viewer)
-        _ = text.translator(viewer.lang)
-        return page(request, viewer, "account.html", title=_("Mon compte"))
+        return await _account_page(request, db_session, viewer)
 
     @post("/mon-compte/mot-de-passe", summary="Change my password (web form)")
     async def change_password(
@@ -214,11 +217,10 @@ class AccountController(Controller):
                 current_token=viewer.token,
             )
         except DomainError as exc:
-            return page(
+            return await _account_page(
                 request,
+                db_session,
                 viewer,
-                "account.html",
-                title=_("Mon compte"),
                 errors=FormErrors.of(exc, viewer.lang),
                 status_code=exc.status,
             )
@@ -350,6 +352,25 @@ def _ics(body: bytes, filename: str) -> Response[bytes]:
     )
 
 
+async def _account_page(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    viewer: Viewer,
+    **extra: Any,
+) -> Template:
+    assert viewer.user is not None
+    memberships = await accounts.memberships_of(db_session, viewer.user)
+    return page(
+        request,
+        viewer,
+        "account.html",
+        title=text.translator(viewer.lang)("Mon compte"),
+        account=viewer.user,
+        memberships=memberships,
+        **extra,
+    )
+
+
 def _register_fields(form: dict[str, Any]) -> dict[str, Any]:
     """The registration form's fields as the API's ``RegisterIn`` names them."""
     return {
@@ -358,3 +379,98 @@ def _register_fields(form: dict[str, Any]) -> dict[str, Any]:
         "kind": str(form.get("kind", "")),
         "phone": str(form.get("phone", "")).strip() or None,
     }
+
+
+# --- « Mon compte »: my data and deleting my account (personal data, RGPD) ----------------------
+
+
+class MyAccountPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/mon-compte/mes-donnees.json", summary="Download my data as JSON (web)")
+    async def my_data(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+    ) -> Response[bytes] | Redirect:
+        import msgspec
+
+        from tierslieu.api.personal_data import export_out
+        from tierslieu.services import personal_data
+
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        data = export_out(await personal_data.export_of(db_session, viewer.user))
+        return Response(
+            msgspec.json.encode(data),
+            media_type="application/json",
+            headers={
+                "Content-Disposition": 'attachment; filename="mes-donnees-tierslieu.json"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @get("/mon-compte/mes-reservations.ics", summary="Download all my bookings as .ics (web)")
+    async def my_calendar(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+    ) -> Response[bytes] | Redirect:
+        from tierslieu.services import personal_data
+
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        body = await personal_data.export_calendar(db_session, viewer.user)
+        return _ics(body, "mes-reservations-tierslieu.ics")
+
+    @get("/mon-compte/supprimer", summary="Delete my account: confirmation page (web)")
+    async def delete_page(
+        self, request: Request[Any, Any, Any], viewer: NamedDependency[Viewer]
+    ) -> Template | Redirect:
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        return page(request, viewer, "delete_account.html", title=_("Supprimer mon compte"))
+
+    @post("/mon-compte/supprimer", summary="Delete my account (web form)")
+    async def delete_account(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+    ) -> Template | Redirect:
+        from tierslieu.services import personal_data
+
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        try:
+            await personal_data.delete_account(
+                db_session,
+                viewer.settings,
+                viewer.user,
+                password=str(form.get("password", ""))[:200],
+            )
+        except DomainError as exc:
+            errors = FormErrors.of(exc, viewer.lang)
+            if exc.code == "password-not-confirmed":
+                errors.fields["password"] = errors.detail
+            return page(
+                request,
+                viewer,
+                "delete_account.html",
+                title=_("Supprimer mon compte"),
+                errors=errors,
+                status_code=exc.status,
+            )
+        return redirect(
+            request,
+            viewer,
+            "/",
+            _("Votre compte est supprimé. Merci d'avoir utilisé tierslieu."),
+            cookies=[cleared(request, viewer.settings, SESSION_COOKIE)],
+        )
