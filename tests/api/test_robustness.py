@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 
 from tests.conftest import STRUCTURE_A, unique_email
-from tests.web.helpers import post_form, sign_in
+from tests.web.helpers import csrf_of, post_form, sign_in
 
 EXTREME_DAYS = ["9999-12-31", "0001-01-01"]
 SLUG = STRUCTURE_A["slug"]
@@ -246,3 +247,33 @@ def test_web_forms_refuse_extreme_dates_and_store_nothing(client, world, day):
     assert client.get(f"/api/assets/{garden}/closures", headers=staff).json() == []
     assert client.get(f"/api/assets/{garden}/availability", headers=staff).json() == []
     assert client.get(f"/api/structures/{SLUG}/bookings", headers=staff).json() == []
+
+
+def test_the_web_import_refuses_the_secondly_calendar_quickly(client, world):
+    """D2 through the web form: a refusal message (303), then a good file still imports."""
+    sign_in(client, world.staff_a.email)
+    garden = world.garden["id"]
+    schedule = f"/structures/{SLUG}/ressources/{garden}/horaires"
+    stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=20)).strftime("%Y%m%dT%H%M%SZ")
+    secondly = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:r@x\r\n"
+        f"DTSTAMP:20260101T000000Z\r\nDTSTART:{stamp}\r\nDTEND:{stamp[:-3]}01Z\r\n"
+        "RRULE:FREQ=SECONDLY\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+    holiday = secondly.replace(b"RRULE:FREQ=SECONDLY\r\n", b"")
+    holiday = holiday.replace(stamp.encode(), b"20271225T090000Z").replace(
+        stamp[:-3].encode() + b"01Z", b"20271225T100000Z"
+    )
+    for data, expected in ((secondly, 0), (holiday, 1)):
+        token = csrf_of(client.get(schedule).text)
+        began = time.perf_counter()
+        response = client.post(
+            f"{schedule}/import",
+            data={"_csrf_token": token},
+            files={"file": ("c.ics", data, "text/calendar")},
+            follow_redirects=False,
+        )
+        assert time.perf_counter() - began < 2
+        assert response.status_code == 303, response.text
+        closures = client.get(f"/api/assets/{garden}/closures", headers=world.staff_a.headers)
+        assert len(closures.json()) == expected

@@ -826,9 +826,10 @@ async def _import(
         parse_closures, data, timezone=structure.timezone, window_start=start, window_end=end
     )
     # Authorisation is done. Parsing is CPU work: end the transaction first (on SQLite the
-    # queries above hold the write lock), then parse off the event loop; it raises before
-    # any write. The assets are read again in the write transaction that follows.
-    await session.rollback()
+    # queries above hold the write lock; nothing is written yet, and the request's session
+    # does not expire what it loaded on commit), then parse off the event loop; it raises
+    # before any write. The assets are read again in the write transaction that follows.
+    await session.commit()
     closures = await anyio.to_thread.run_sync(parse)
     assets = list(
         await session.scalars(
