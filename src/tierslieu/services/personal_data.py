@@ -283,30 +283,34 @@ async def delete_account(
         raise PasswordNotConfirmed()
 
     now = utcnow()
-    await _check_still_needed(session, user)
-    erasure, assets = await _cancel_upcoming(session, now, Booking.user_id == user.id)
-    orders_cancelled = await _cancel_upcoming_orders(session, now, user.id)
-    bookings_anonymised = await _scrub_rows(session, Booking, Booking.user_id == user.id, now)
-    orders_anonymised = await _scrub_rows(session, MealOrder, MealOrder.user_id == user.id, now)
-    for model in (ApiToken, FeedToken, Membership, TariffAssignment, IdempotencyKey):
-        await session.execute(delete(model).where(model.user_id == user.id))
-    await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
-    await session.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(
-            email=f"supprime-{user.id.hex}@invalid",
-            display_name=ERASED_NAME,
-            phone=None,
-            password_hash="!",  # noqa: S106 (not an argon2 hash: never verifies)
-            locale="fr",
-            is_admin=False,
-            is_active=False,
-            erased_at=now,
-            updated_at=now,
+    try:
+        await _check_still_needed(session, user)
+        erasure, assets = await _cancel_upcoming(session, now, Booking.user_id == user.id)
+        orders_cancelled = await _cancel_upcoming_orders(session, now, user.id)
+        bookings_anonymised = await _scrub_rows(session, Booking, Booking.user_id == user.id, now)
+        orders_anonymised = await _scrub_rows(session, MealOrder, MealOrder.user_id == user.id, now)
+        for model in (ApiToken, FeedToken, Membership, TariffAssignment, IdempotencyKey):
+            await session.execute(delete(model).where(model.user_id == user.id))
+        await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+        await session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(
+                email=f"supprime-{user.id.hex}@invalid",
+                display_name=ERASED_NAME,
+                phone=None,
+                password_hash="!",  # noqa: S106 (not an argon2 hash: never verifies)
+                locale="fr",
+                is_admin=False,
+                is_active=False,
+                erased_at=now,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
+    except DomainError:
+        await session.rollback()  # nothing is half done
+        raise
     await session.commit()
     for asset_id in assets:
         listing_cache.forget(asset_id)
