@@ -12,7 +12,6 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
-from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
@@ -46,7 +45,6 @@ from tierslieu.headers import security_headers
 from tierslieu.runtime import (
     LoopLag,
     SafeJSONRequest,
-    close_later,
     refuse_nul_in_path,
     request_timeout,
 )
@@ -123,12 +121,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 purging.cancel()
             await engine.dispose()
 
-    def release_session(scope: Scope) -> None:
-        """Take a timed-out request's session away; close it once its driver call returns."""
-        session = get_aa_scope_state(scope, db_config.session_scope_key, pop=True)
-        if session is not None:
-            close_later(session.close)
-
     web = web_config(settings)  # HTML pages, static files, templates, CSRF for forms
     app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, *web.route_handlers],
@@ -140,7 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[lifespan],
         # Robustness: requests cut after a time limit (503), NUL paths refused, safe JSON.
         middleware=[
-            request_timeout(settings.request_timeout_seconds, release_session),
+            request_timeout(settings.request_timeout_seconds),
             refuse_nul_in_path,
         ],
         request_class=SafeJSONRequest,

@@ -6,7 +6,6 @@ Nothing here knows about bookings or calendars; ``app.py`` wires each piece.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections import deque
@@ -60,13 +59,11 @@ class RequestTimedOut(DomainError):
     }
 
 
-def request_timeout(
-    seconds: float, release: Callable[[Scope], None]
-) -> Callable[[ASGIApp], ASGIApp]:
+def request_timeout(seconds: float) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware factory: a request still running after ``seconds`` is cancelled and
     answered 503 ``request-timeout``. Once its response has started (a streamed body, a
-    feed) the limit no longer applies. ``release(scope)`` takes the request's database
-    session away so that the error answer does not wait for the interrupted driver call.
+    feed) the limit no longer applies. The interrupted database call invalidates its
+    connection; the request's session is closed as usual when the 503 is sent.
 
     A limit can only interrupt a request that waits (a lock, the database, the network):
     CPU work that holds the event loop is kept off it elsewhere.
@@ -98,27 +95,11 @@ def request_timeout(
                     scope.get("method", ""),
                     for_log(scope.get("path", "")),
                 )
-                release(scope)
                 raise RequestTimedOut({"seconds": f"{seconds:g}"}, headers={"Retry-After": "5"})
 
         return guarded
 
     return middleware
-
-
-_BACKGROUND: set[asyncio.Task[Any]] = set()
-
-
-def close_later(closer: Callable[[], Any]) -> None:
-    """Run an async clean-up without making the current answer wait for it."""
-
-    async def run() -> None:
-        with contextlib.suppress(Exception):
-            await closer()
-
-    task = asyncio.get_running_loop().create_task(run())
-    _BACKGROUND.add(task)
-    task.add_done_callback(_BACKGROUND.discard)
 
 
 # --- paths and bodies a handler cannot take --------------------------------------------------
