@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any
 
 import pytest
-from litestar.testing import TestClient
 
-from tests.conftest import make_settings
-from tests.db_lock import database_locked
-from tierslieu.app import create_app
 from tierslieu.runtime import for_log
 from tierslieu.settings import Settings, SettingsError
 
@@ -38,40 +32,6 @@ def test_for_log_escapes_controls_and_keeps_ordinary_text():
     assert for_log("/x\nWARNING forged\r\x00") == "/x\\nWARNING forged\\r\\x00"
     assert for_log("a\u202eb") == "a\\u202eb"
     assert for_log("y" * 1000).endswith("…") and len(for_log("y" * 1000)) == 301
-
-
-@pytest.fixture
-def slow_client(settings: Settings) -> Any:
-    """The app with a 0.5 s request limit."""
-    limited = make_settings(settings.database_url, request_timeout_seconds=0.5)
-    with TestClient(app=create_app(limited), raise_server_exceptions=False) as test_client:
-        yield test_client
-
-
-def test_a_request_waiting_on_a_held_database_lock_is_cut_with_503(slow_client, settings, caplog):
-    """The test holds the database's lock; a request that needs it waits, then is cut at the
-    limit with a 503 problem, and its log line escapes the caller's path (D14)."""
-    caplog.set_level(logging.INFO, logger="tierslieu")
-    path = "/api/structures/x%0AWARNING%20-%20FORGED/members"
-    with database_locked(settings):
-        began = time.monotonic()
-        response = slow_client.put(
-            path,
-            json={"email": "a@exemple.test", "role": "staff"},
-            headers={"Authorization": "Bearer " + "t" * 43, "Accept-Language": "en"},
-        )
-        elapsed = time.monotonic() - began
-        assert slow_client.get("/livez").status_code == 200  # the process still answers
-    assert response.status_code == 503, response.text
-    assert response.json()["code"] == "request-timeout"
-    assert response.json()["title"] == "Request took too long"
-    assert 0.4 < elapsed < 5
-    cut = [r.getMessage() for r in caplog.records if "request cut" in r.getMessage()]
-    assert cut and "x\\nWARNING - FORGED" in cut[0]
-    _no_forged_line(caplog)
-    # Once the lock is gone the same process serves requests needing the database again.
-    assert slow_client.get("/health").json()["status"] == "ok"
-    assert slow_client.get("/api/structures").status_code == 200
 
 
 def test_the_limit_is_read_from_the_environment():

@@ -258,7 +258,19 @@ def test_the_request_limit_cuts_a_stuck_request_on_a_real_server(settings, tmp_p
                 json={"email": "sophie@les-tilleuls.test", "password": PASSWORD},
             )
             elapsed = time.monotonic() - began
+            # D14: the cut request's log line escapes the caller's path (CR/LF/NUL).
+            forged = c.put(
+                "/api/structures/x%0D%0AWARNING%20-%20FORGED/members",
+                json={"email": "a@exemple.test", "role": "staff"},
+                headers={"Authorization": "Bearer " + "t" * 43},
+            )
         watch.assert_always_answered()
+        assert forged.status_code == 503, forged.text
+        log = (tmp_path / "server.log").read_bytes()
+        assert not any(line.startswith(b"WARNING - FORGED") for line in log.splitlines())
+        assert (
+            b"request cut after 2 s: PUT /api/structures/x\\r\\nWARNING - FORGED/members" in log
+        )
         assert stuck.status_code == 503, stuck.text
         assert stuck.headers["content-type"].startswith("application/problem+json")
         assert stuck.json()["code"] == "request-timeout"
