@@ -35,6 +35,7 @@ from tierslieu.api.canteen import (
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.feeds import FeedController, ItemCalendarController, install_log_filter
 from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
+from tierslieu.api.stats import DirectoryController, StructureStatsController, TerritoryController
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine, read_only
@@ -75,6 +76,10 @@ ROUTE_HANDLERS = [
     MealOrderController,
     FeedController,
     ItemCalendarController,
+    # statistics, territory and open data (issue 15)
+    StructureStatsController,
+    TerritoryController,
+    DirectoryController,
 ]
 
 
