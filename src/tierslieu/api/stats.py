@@ -31,7 +31,6 @@ To = Annotated[
     QueryParameter(name="to", description="Last local day, inclusive (≤ 366 days in all)"),
 ]
 Group = Annotated[Grouping, QueryParameter(description="month or week (ISO, Monday first)")]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def window(first: dt.date | None, last: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -107,7 +106,7 @@ class StructureStatsController(Controller):
         first, last = window(first, last)
         report = await stats.structure_report(db_session, user, slug, first, last, group)
         body = stats_export.tables_xlsx(stats_export.report_tables(report, lang))
-        return download(body, XLSX, stats_export.export_name(report, "xlsx"))
+        return download(body, stats_export.XLSX, stats_export.export_name(report, "xlsx"))
 
 
 class CoordinatorIn(Strict):

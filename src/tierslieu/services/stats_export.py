@@ -20,6 +20,7 @@ from tierslieu.domain.stats import StatsReport
 from tierslieu.web import text
 
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Cell = str | int | float | Decimal | dt.date | dt.datetime | None
 
 

@@ -32,6 +32,7 @@ from tierslieu.web.canteen import CanteenPages, KitchenPages
 from tierslieu.web.manage import ManagePages
 from tierslieu.web.pages import login_redirect, page
 from tierslieu.web.public import PublicController
+from tierslieu.web.report import ReportPages
 from tierslieu.web.session import Viewer, language_of, provide_viewer
 from tierslieu.web.staff import StaffController
 
@@ -135,6 +136,7 @@ def web_config(settings: Settings) -> WebConfig:
             ManagePages,
             CanteenPages,
             KitchenPages,
+            ReportPages,
         ],
         dependencies={"viewer": Provide(provide_viewer)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
