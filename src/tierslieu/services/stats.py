@@ -25,6 +25,7 @@ Definitions (also in the API schema):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -49,6 +50,7 @@ from sqlalchemy.orm import selectinload
 
 from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus, RangeTooLong
 from tierslieu.domain.canteen import LedgerKind, OrderStatus
+from tierslieu.domain.slots import OpeningRule, Period, expand_slots, opening_periods, subtract
 from tierslieu.domain.stats import (
     MAX_STATS_DAYS,
     AssetStats,
@@ -369,15 +371,47 @@ async def _offered_seconds(
 ) -> list[int]:
     """Offered place-seconds per period, from the slot expansion of ``domain/slots.py``."""
     schedule = await load_schedule(session, asset, first_day, last_day)
+    key = (
+        asset.booking_mode == BookingMode.SHARED,
+        tuple(sorted(schedule.rules, key=repr)),
+        tuple(sorted(c.period for c in schedule.closures)),
+        asset.structure.timezone,
+        first_day,
+        last_day,
+        asset.capacity,
+        tuple(periods),
+    )
+    if (last_day - first_day).days + 1 > INLINE_EXPANSION_DAYS and key not in _cached_keys:
+        return list(await anyio.to_thread.run_sync(_offered, *key))
+    return list(_offered(*key))
 
-    def expand() -> list[int]:
-        if asset.booking_mode == BookingMode.SHARED:
-            return offered_seconds_shared(schedule.slots(), periods)
-        return offered_seconds_exclusive(schedule.opening(), periods)
 
-    if (last_day - first_day).days + 1 > INLINE_EXPANSION_DAYS:
-        return await anyio.to_thread.run_sync(expand)
-    return expand()
+_cached_keys: set[tuple[Any, ...]] = set()
+
+
+@functools.lru_cache(maxsize=512)
+def _offered(
+    shared: bool,
+    rules: tuple[OpeningRule, ...],
+    closures: tuple[Period, ...],
+    timezone: str,
+    first_day: dt.date,
+    last_day: dt.date,
+    capacity: int,
+    periods: tuple[StatPeriod, ...],
+) -> tuple[int, ...]:
+    """Pure and keyed by everything it reads (rules, closures, window), so cached: the page,
+    its charts and its downloads ask for the same figures within seconds."""
+    _cached_keys.add((shared, rules, closures, timezone, first_day, last_day, capacity, periods))
+    if len(_cached_keys) > 2048:
+        _cached_keys.clear()
+    tz = ZoneInfo(timezone)
+    if shared:
+        slots = expand_slots(rules, tz, first_day, last_day, capacity)
+        open_slots = [s for s in slots if not any(c.overlaps(s.period) for c in closures)]
+        return tuple(offered_seconds_shared(open_slots, list(periods)))
+    opening = subtract(opening_periods(rules, tz, first_day, last_day), closures)
+    return tuple(offered_seconds_exclusive(opening, list(periods)))
 
 
 # --- canteen --------------------------------------------------------------------------
