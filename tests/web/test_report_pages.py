@@ -95,3 +95,17 @@ def test_directory_search_osm_links_and_open_data(client, world):
     rows = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig")), delimiter=";"))
     record = dict(zip(rows[0], rows[1], strict=True))
     assert record["latitude"] == "48,9022" and record["wheelchair"] == "oui"
+
+
+def test_manager_shares_the_figures_from_the_bilan_staff_cannot(client, known, settings):
+    from tests.web.helpers import post_form
+
+    sign_in(client, known.manager_a.email)
+    response = post_form(client, BILAN, f"{BILAN}/partage", {"share_stats": "1"})
+    assert response.status_code in (200, 303)
+    assert client.get("/api/structures/ehpad-les-tilleuls").json()["share_stats"] is True
+    client.cookies.clear()
+    sign_in(client, known.staff_a.email)
+    assert 'name="share_stats"' not in client.get(BILAN).text
+    post_form(client, BILAN, f"{BILAN}/partage", {})
+    assert client.get("/api/structures/ehpad-les-tilleuls").json()["share_stats"] is True

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import anyio
 import pygal
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
@@ -23,10 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain.stats import Grouping, StatsReport
 from tierslieu.errors import DomainError, NotFound
-from tierslieu.services import stats, stats_export
+from tierslieu.services import stats, stats_export, structures
 from tierslieu.services.access import structure_by_slug
 from tierslieu.web import text
-from tierslieu.web.pages import local_today, login_redirect, page
+from tierslieu.web.pages import (
+    local_today,
+    login_redirect,
+    page,
+    read_form,
+    redirect,
+    refusal_redirect,
+)
 from tierslieu.web.session import Viewer
 
 DayParam = Annotated[str | None, QueryParameter(max_length=10)]
@@ -216,7 +223,30 @@ class ReportPages(Controller):
             group=grouping.value,
             invalid=invalid,
             cell=lambda value: display_cell(value, viewer.lang),
+            is_manager=viewer.role_in(structure) == "manager",
         )
+
+    @post("/partage", summary="Share (or stop sharing) the figures with the territory (web)")
+    async def share(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[Viewer],
+        slug: FromPath[str],
+    ) -> Redirect:
+        """Managers only (the service checks): territory coordinators then see the sums."""
+        if viewer.user is None:
+            return login_redirect(request, viewer)
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        here = f"/structures/{slug}/bilan"
+        try:
+            await structures.update_structure(
+                db_session, viewer.user, slug, {"share_stats": form.get("share_stats") == "1"}
+            )
+        except DomainError as exc:
+            return refusal_redirect(request, viewer, here, exc)
+        return redirect(request, viewer, here, _("Choix de partage enregistré."))
 
     @get("/graphique/{name:str}", summary="One chart of the Bilan as SVG (web)")
     async def chart(

@@ -471,5 +471,7 @@ EN.update(
         "Voir sur OpenStreetMap": "See on OpenStreetMap",
         "Données ouvertes : {geojson} et {csv}, sous {licence}.": "Open data: {geojson} and {csv}, under {licence}.",
         "Partager mes chiffres avec le territoire": "Share my figures with the territory",
+        "La mairie coordinatrice voit alors les totaux de la commune, jamais un nom.": "The coordinating town hall then sees the commune's totals, never a name.",
+        "Choix de partage enregistré.": "Sharing choice saved.",
     }
 )
