@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain.stats import Grouping, hours, occupancy_percent
-from tierslieu.errors import Forbidden, NotFound, UnknownPerson
+from tierslieu.errors import FieldError, Forbidden, NotFound, UnknownPerson
 from tierslieu.models import Structure, TerritoryCoordinator, User
 from tierslieu.services.accounts import check_email
 from tierslieu.services.stats import check_window, compute_report
@@ -60,7 +60,7 @@ async def name_coordinator(
     email = check_email(email)
     person = await session.scalar(select(User).where(User.email == email))
     if person is None:
-        raise UnknownPerson({"email": email}, extra={"errors": [{"field": "email"}]})
+        raise UnknownPerson({"email": email}, fields=[FieldError("email", "invalid")])
     key = commune.strip().lower()
     found = await session.scalar(
         select(TerritoryCoordinator).where(
