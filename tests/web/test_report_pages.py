@@ -109,3 +109,36 @@ def test_manager_shares_the_figures_from_the_bilan_staff_cannot(client, known, s
     assert 'name="share_stats"' not in client.get(BILAN).text
     post_form(client, BILAN, f"{BILAN}/partage", {})
     assert client.get("/api/structures/ehpad-les-tilleuls").json()["share_stats"] is True
+
+
+def test_the_demo_gives_a_manager_a_non_empty_bilan(client, settings):
+    from tests.conftest import run_db
+    from tierslieu.services.demo import DEMO_PASSWORD, load_demo
+
+    run_db(settings, lambda s: load_demo(s, settings))
+    sign_in(client, "sophie@les-tilleuls.test", DEMO_PASSWORD)
+    page = client.get("/structures/ehpad-les-tilleuls/bilan")
+    assert page.status_code == 200
+    token = client.post(
+        "/api/auth/login", json={"email": "claire@le-relais.test", "password": DEMO_PASSWORD}
+    ).json()["token"]
+    import datetime as dt
+
+    today = dt.date.today()
+    window = {"from": (today - dt.timedelta(days=200)).isoformat(), "to": today.isoformat()}
+    relais = client.get(
+        "/api/structures/chrs-le-relais/stats",
+        params=window,
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert sum(t["meals"] for t in relais["canteen"]["by_tariff"]) > 50
+    token = client.post(
+        "/api/auth/login", json={"email": "sophie@les-tilleuls.test", "password": DEMO_PASSWORD}
+    ).json()["token"]
+    tilleuls = client.get(
+        "/api/structures/ehpad-les-tilleuls/stats",
+        params=window,
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    garden = next(a for a in tilleuls["assets"] if a["kind"] == "garden")
+    assert garden["total"]["people"] >= 4 and garden["total"]["occupancy_percent"] > 0

@@ -74,7 +74,11 @@ class StructureStatsController(Controller):
         first, last = window(first, last)
         return await stats.structure_report(db_session, user, slug, first, last, group)
 
-    @get("/stats.csv", summary="The figures as CSV for French spreadsheets")
+    @get(
+        "/stats.csv",
+        summary="The figures as CSV for French spreadsheets",
+        media_type="text/csv",
+    )
     async def stats_csv(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -90,9 +94,13 @@ class StructureStatsController(Controller):
         first, last = window(first, last)
         report = await stats.structure_report(db_session, user, slug, first, last, group)
         body = tables_csv(stats_export.report_tables(report, lang))
-        return download(body, "text/csv; charset=utf-8", stats_export.export_name(report, "csv"))
+        return download(body, "text/csv", stats_export.export_name(report, "csv"))
 
-    @get("/stats.xlsx", summary="The figures as an Excel workbook (one sheet per table)")
+    @get(
+        "/stats.xlsx",
+        summary="The figures as an Excel workbook (one sheet per table)",
+        media_type=stats_export.XLSX,
+    )
     async def stats_xlsx(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -180,7 +188,11 @@ class DirectoryController(Controller):
     path = "/api"
     tags = ["directory"]
 
-    @get("/directory.geojson", summary="Open data: the opened places as GeoJSON (public)")
+    @get(
+        "/directory.geojson",
+        summary="Open data: the opened places as GeoJSON (public)",
+        media_type="application/geo+json",
+    )
     async def geojson(
         self, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
     ) -> Response[bytes]:
@@ -194,7 +206,11 @@ class DirectoryController(Controller):
             headers=_open_data_headers("tierslieu-annuaire.geojson"),
         )
 
-    @get("/directory.csv", summary="Open data: the opened places as CSV (public)")
+    @get(
+        "/directory.csv",
+        summary="Open data: the opened places as CSV (public)",
+        media_type="text/csv",
+    )
     async def csv(
         self, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
     ) -> Response[bytes]:
@@ -207,7 +223,7 @@ class DirectoryController(Controller):
         )
         return Response(
             tables_csv([table]),
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",
             headers=_open_data_headers("tierslieu-annuaire.csv"),
         )
 

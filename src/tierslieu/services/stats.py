@@ -25,9 +25,8 @@ Definitions (also in the API schema):
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -381,15 +380,26 @@ async def _offered_seconds(
         asset.capacity,
         tuple(periods),
     )
-    if (last_day - first_day).days + 1 > INLINE_EXPANSION_DAYS and key not in _cached_keys:
-        return list(await anyio.to_thread.run_sync(_offered, *key))
-    return list(_offered(*key))
+    found = _OFFERED.get(key)
+    if found is None:
+        if (last_day - first_day).days + 1 > INLINE_EXPANSION_DAYS:
+            found = await anyio.to_thread.run_sync(_offered, *key)
+        else:
+            found = _offered(*key)
+        _OFFERED[key] = found
+        while len(_OFFERED) > OFFERED_CACHE_SIZE:
+            _OFFERED.popitem(last=False)
+    else:
+        _OFFERED.move_to_end(key)
+    return list(found)
 
 
-_cached_keys: set[tuple[Any, ...]] = set()
+# Offered hours keyed by everything they depend on (rules, closures, zone, window), so a
+# cached value is never stale: the page, its charts and downloads ask for the same ones.
+OFFERED_CACHE_SIZE = 512
+_OFFERED: OrderedDict[tuple[Any, ...], tuple[int, ...]] = OrderedDict()
 
 
-@functools.lru_cache(maxsize=512)
 def _offered(
     shared: bool,
     rules: tuple[OpeningRule, ...],
@@ -400,11 +410,8 @@ def _offered(
     capacity: int,
     periods: tuple[StatPeriod, ...],
 ) -> tuple[int, ...]:
-    """Pure and keyed by everything it reads (rules, closures, window), so cached: the page,
-    its charts and its downloads ask for the same figures within seconds."""
-    _cached_keys.add((shared, rules, closures, timezone, first_day, last_day, capacity, periods))
-    if len(_cached_keys) > 2048:
-        _cached_keys.clear()
+    """Offered seconds per period: shared slots minus those a closure touches (as the
+    booking rules do), or exclusive opening minus closures."""
     tz = ZoneInfo(timezone)
     if shared:
         slots = expand_slots(rules, tz, first_day, last_day, capacity)

@@ -296,7 +296,7 @@ class ReportPages(Controller):
         report = await stats.structure_report(db_session, viewer.user, slug, start, end, grouping)
         tables = stats_export.report_tables(report, viewer.lang)
         if name.endswith(".csv"):
-            body, media = stats_export.tables_csv(tables), "text/csv; charset=utf-8"
+            body, media = stats_export.tables_csv(tables), "text/csv"
             filename = stats_export.export_name(report, "csv")
         else:
             body, media = stats_export.tables_xlsx(tables), stats_export.XLSX
