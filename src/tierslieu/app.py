@@ -38,6 +38,7 @@ from tierslieu.api.feeds import FeedController, ItemCalendarController, install_
 from tierslieu.api.personal_data import GuestErasureController, MyDataController
 from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
 from tierslieu.api.schema_page import schema_render_plugins
+from tierslieu.api.stats import DirectoryController, StructureStatsController, TerritoryController
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine, read_only
@@ -88,6 +89,10 @@ ROUTE_HANDLERS = [
     ItemCalendarController,
     MyDataController,
     GuestErasureController,
+    # statistics, territory and open data (issue 15)
+    StructureStatsController,
+    TerritoryController,
+    DirectoryController,
 ]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import func, select
 
 from tests.conftest import run_db
@@ -10,10 +13,18 @@ from tierslieu.services.demo import DEMO_PASSWORD, load_demo
 
 
 def _counts(settings):
+    # The demo also has past lunches (the Bilan's history): count the coming week only.
+    today = dt.datetime.now(ZoneInfo("Europe/Paris")).date()
+    upcoming = MealService.service_date >= today
+
     async def work(session):
         return (
-            await session.scalar(select(func.count(MealService.id))),
-            await session.scalar(select(func.count(MenuItem.id))),
+            await session.scalar(select(func.count(MealService.id)).where(upcoming)),
+            await session.scalar(
+                select(func.count(MenuItem.id))
+                .join(MealService, MealService.id == MenuItem.service_id)
+                .where(upcoming)
+            ),
             await session.scalar(select(func.count(Tariff.id))),
         )
 

@@ -268,9 +268,7 @@ def test_the_request_limit_cuts_a_stuck_request_on_a_real_server(settings, tmp_p
         assert forged.status_code == 503, forged.text
         log = (tmp_path / "server.log").read_bytes()
         assert not any(line.startswith(b"WARNING - FORGED") for line in log.splitlines())
-        assert (
-            b"request cut after 2 s: PUT /api/structures/x\\r\\nWARNING - FORGED/members" in log
-        )
+        assert b"request cut after 2 s: PUT /api/structures/x\\r\\nWARNING - FORGED/members" in log
         assert stuck.status_code == 503, stuck.text
         assert stuck.headers["content-type"].startswith("application/problem+json")
         assert stuck.json()["code"] == "request-timeout"

@@ -131,6 +131,8 @@ class StructurePatch(Strict):
     holiday_subdivision: Annotated[str, msgspec.Meta(max_length=10)] | msgspec.UnsetType | None = (
         msgspec.UNSET
     )
+    # Managers let territory coordinators see the structure's figures (never names).
+    share_stats: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class StructureOut(msgspec.Struct):
@@ -147,6 +149,7 @@ class StructureOut(msgspec.Struct):
     description: str
     closed_on_public_holidays: bool
     holiday_subdivision: str | None
+    share_stats: bool = False
 
 
 class MemberIn(Strict):

@@ -44,6 +44,7 @@ def structure_out(s: Structure) -> StructureOut:
         description=s.description,
         closed_on_public_holidays=s.closed_on_public_holidays,
         holiday_subdivision=s.holiday_subdivision,
+        share_stats=s.share_stats,
     )
 
 

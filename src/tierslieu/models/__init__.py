@@ -18,6 +18,7 @@ from tierslieu.models.canteen import (
 from tierslieu.models.feeds import FeedToken
 from tierslieu.models.idempotency import IdempotencyKey
 from tierslieu.models.structures import Asset, Membership, Structure
+from tierslieu.models.territory import TerritoryCoordinator
 
 __all__ = [
     "ApiToken",
@@ -43,6 +44,7 @@ __all__ = [
     "SuspendedMealVoucher",
     "Tariff",
     "TariffAssignment",
+    "TerritoryCoordinator",
     "User",
     "metadata",
 ]

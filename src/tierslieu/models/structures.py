@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -53,6 +54,8 @@ class Structure(Base):
         Boolean, default=True, server_default=true()
     )
     holiday_subdivision: Mapped[str | None] = mapped_column(String(10), default=None)
+    # The managers agree that territory coordinators see this structure's figures (never names).
+    share_stats: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Membership(Base):

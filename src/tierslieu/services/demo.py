@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tierslieu.models import Asset, AvailabilityRule, Membership, Structure, User
 from tierslieu.security import hash_password
 from tierslieu.services.demo_canteen import load_canteen_demo
+from tierslieu.services.demo_stats import load_stats_demo
 from tierslieu.settings import Settings
 
 DEMO_PASSWORD = "demo-tierslieu"
@@ -73,6 +74,12 @@ ACCOUNTS = [
         phone="01 48 00 00 01",
     ),
     DemoAccount("karim@exemple.test", "Karim Benali", "professional", "travaille à côté du CHRS"),
+    DemoAccount(
+        "mairie@romainville.test",
+        "Mairie de Romainville",
+        "professional",
+        "coordinatrice du territoire (Romainville) : chiffres partagés, sans nom",
+    ),
 ]
 
 STRUCTURES: list[dict[str, Any]] = [
@@ -243,6 +250,7 @@ async def load_demo(session: AsyncSession, settings: Settings) -> list[DemoAccou
     await _load_opening_hours(session, structures)
     await session.commit()
     await load_canteen_demo(session, settings)
+    await load_stats_demo(session)  # past bookings and lunches for the Bilan (issue 15)
     return ACCOUNTS
 
 

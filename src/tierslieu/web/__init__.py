@@ -34,6 +34,7 @@ from tierslieu.web.manage import ManagePages
 from tierslieu.web.pages import login_redirect, page
 from tierslieu.web.privacy import PrivacyPage
 from tierslieu.web.public import PublicController
+from tierslieu.web.report import ReportPages
 from tierslieu.web.session import Viewer, language_of, provide_viewer
 from tierslieu.web.staff import StaffController
 
@@ -149,6 +150,7 @@ def web_config(settings: Settings) -> WebConfig:
             KitchenPages,
             MyAccountPages,
             PrivacyPage,
+            ReportPages,
         ],
         dependencies={"viewer": Provide(provide_viewer)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from collections import OrderedDict
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, get, post
@@ -19,7 +20,7 @@ from tierslieu.api.bookings import BookingIn
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, AssetKind, BookingMode
 from tierslieu.errors import DomainError
 from tierslieu.models import Asset
-from tierslieu.services import assets, availability, bookings
+from tierslieu.services import assets, availability, bookings, directory
 from tierslieu.services.access import has_role
 from tierslieu.services.bookings import Guest
 from tierslieu.templating import moment
@@ -38,6 +39,31 @@ from tierslieu.web.session import LANG_COOKIE, Viewer, cookie
 HORIZON_DAYS = 14
 
 
+def search_directory(found: list[Asset], query: str, lang: str) -> list[Asset]:
+    """Assets whose name, structure, commune or kind (in either language) hold every word."""
+    label = text.label_for(lang)
+    words = query.casefold().split()
+
+    def haystack(asset: Asset) -> str:
+        s = asset.structure
+        kinds = [text.LABELS["asset_kind"].get(asset.kind, (asset.kind,)), [asset.kind]]
+        return " ".join(
+            [asset.name, s.name, s.commune, s.postcode, label("structure_kind", s.kind)]
+            + [k for pair in kinds for k in pair]
+        ).casefold()
+
+    return [a for a in found if all(w in haystack(a) for w in words)]
+
+
+def osm_link(structure: Any) -> str:
+    """The place on OpenStreetMap (a plain link: no map, script or tile loads here)."""
+    if structure.latitude is not None and structure.longitude is not None:
+        lat, lon = structure.latitude, structure.longitude
+        return f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=18/{lat}/{lon}"
+    where = ", ".join(p for p in (structure.address, structure.postcode, structure.commune) if p)
+    return "https://www.openstreetmap.org/search?query=" + quote(where)
+
+
 class PublicController(Controller):
     path = "/"
     include_in_schema = False
@@ -51,6 +77,7 @@ class PublicController(Controller):
         commune: Annotated[str | None, QueryParameter(max_length=120)] = None,
         kind: Annotated[str | None, QueryParameter(max_length=20)] = None,
         wheelchair: Annotated[str | None, QueryParameter(max_length=5)] = None,
+        q: Annotated[str | None, QueryParameter(max_length=120)] = None,
     ) -> Template:
         _ = text.translator(viewer.lang)
         kind = kind if kind in {k.value for k in AssetKind} else None
@@ -63,6 +90,8 @@ class PublicController(Controller):
             limit=500,
             offset=0,
         )
+        if q and q.strip():
+            found = search_directory(found, q, viewer.lang)
         grouped: OrderedDict[Any, list[Asset]] = OrderedDict()
         for asset in found:
             grouped.setdefault(asset.structure.id, []).append(asset)
@@ -75,7 +104,14 @@ class PublicController(Controller):
             count=len(found),
             communes=await queries.communes(db_session),
             kinds=[k.value for k in AssetKind],
-            chosen={"commune": commune or "", "kind": kind or "", "wheelchair": bool(wheelchair)},
+            chosen={
+                "commune": commune or "",
+                "kind": kind or "",
+                "wheelchair": bool(wheelchair),
+                "q": (q or "").strip(),
+            },
+            osm_link=osm_link,
+            licence=(directory.LICENCE, directory.LICENCE_URL),
         )
 
     @get("/langue/{code:str}", summary="Choose the interface language (web)")

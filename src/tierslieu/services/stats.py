@@ -1,0 +1,577 @@
+"""Impact statistics of a structure: bookings, use, occupancy, canteen, repas suspendus.
+
+Every figure comes from SQL aggregates (GROUP BY period, asset and kind of person);
+Python only adds up the few grouped rows and expands the opening rules for the
+offered hours. Periods are grouped with a CASE over UTC boundaries computed from the
+structure's local calendar (see ``domain/stats.py``), so SQLite and PostgreSQL agree.
+
+Definitions (also in the API schema):
+- *bookings*, *places*: bookings holding places (pending, confirmed, attended, no-show)
+  whose slot starts in the period, and their places;
+- *people*: different persons with at least one booking not cancelled, declined or
+  marked no-show. An account counts once; a person booked by staff without an account
+  counts once per contact (e-mail, else phone, else name); a booking whose contact was
+  erased counts as its own anonymous person;
+- kinds: the account's kind; without an account, ``resident`` on an asset open only to
+  residents, else ``guest``;
+- *cancelled_late*: cancelled after the asset's cancellation deadline
+  (``cancel_until_minutes`` before the start; assets without a deadline have none);
+- *hours of use*: total length of the distinct slots or intervals that had a booking
+  not cancelled, declined or marked no-show;
+- *occupancy*: booked place-hours (places × length; an exclusive booking holds the whole
+  asset) over offered place-hours (opening rules minus closures and public holidays).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import OrderedDict, defaultdict
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    distinct,
+    extract,
+    false,
+    func,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus, RangeTooLong
+from tierslieu.domain.canteen import LedgerKind, OrderStatus
+from tierslieu.domain.slots import OpeningRule, Period, expand_slots, opening_periods, subtract
+from tierslieu.domain.stats import (
+    MAX_STATS_DAYS,
+    AssetStats,
+    BookingFigures,
+    CanteenStats,
+    Grouping,
+    PersonCategory,
+    PickupFigures,
+    SoldOutDish,
+    StatPeriod,
+    StatsReport,
+    SuspendedFigures,
+    TariffFigures,
+    hours,
+    occupancy_percent,
+    offered_seconds_exclusive,
+    offered_seconds_shared,
+    stat_periods,
+)
+from tierslieu.domain.vocabulary import AssetKind, BookingMode, MemberRole
+from tierslieu.errors import InvalidInput
+from tierslieu.models import (
+    Asset,
+    Booking,
+    MealOrder,
+    MealOrderLine,
+    MealService,
+    MenuItem,
+    PickupWindow,
+    Structure,
+    SuspendedMealEntry,
+    User,
+)
+from tierslieu.services.access import require_role, structure_by_slug
+from tierslieu.services.availability import load_schedule
+
+# Managers and staff read the figures (staff read-only: there is nothing to write here).
+READERS = (MemberRole.MANAGER, MemberRole.STAFF)
+# Longer windows expand their opening rules in a worker thread.
+INLINE_EXPANSION_DAYS = 92
+
+USED = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.ATTENDED)
+MEAL_DISHES = ("main", "formula")
+
+
+def check_window(first_day: dt.date, last_day: dt.date) -> None:
+    if last_day < first_day:
+        raise InvalidInput("to", "invalid")
+    if (last_day - first_day).days + 1 > MAX_STATS_DAYS:
+        raise RangeTooLong({"max_days": MAX_STATS_DAYS})
+
+
+async def structure_report(
+    session: AsyncSession,
+    user: User,
+    slug: str,
+    first_day: dt.date,
+    last_day: dt.date,
+    group: Grouping,
+) -> StatsReport:
+    """The structure's figures over local dates [first_day, last_day] (managers and staff).
+
+    Read-only; 404 for an unknown structure, 403 for anyone but its managers, staff and
+    platform admins; 422 for a window longer than 366 days or reversed.
+    """
+    check_window(first_day, last_day)
+    structure = await structure_by_slug(session, slug)
+    await require_role(session, user, structure.id, READERS)
+    return await compute_report(session, structure, first_day, last_day, group)
+
+
+async def compute_report(
+    session: AsyncSession,
+    structure: Structure,
+    first_day: dt.date,
+    last_day: dt.date,
+    group: Grouping,
+) -> StatsReport:
+    """The figures without authorisation (callers check who may see them)."""
+    tz = ZoneInfo(structure.timezone)
+    periods = stat_periods(first_day, last_day, group, tz)
+    assets = list(
+        await session.scalars(
+            select(Asset)
+            .where(Asset.structure_id == structure.id)
+            .options(selectinload(Asset.structure))
+            .order_by(Asset.name)
+        )
+    )
+    bookable = [a for a in assets if a.kind != AssetKind.CANTEEN]
+    asset_stats = await _booking_stats(session, bookable, periods, first_day, last_day)
+    canteens = [a for a in assets if a.kind == AssetKind.CANTEEN]
+    canteen = (
+        await _canteen_stats(session, structure, tz, periods, first_day, last_day)
+        if canteens
+        else None
+    )
+    return StatsReport(
+        structure=structure.slug,
+        name=structure.name,
+        timezone=structure.timezone,
+        first_day=first_day,
+        last_day=last_day,
+        group=group.value,
+        periods=[p.key for p in periods],
+        assets=asset_stats,
+        canteen=canteen,
+    )
+
+
+# --- SQL helpers ----------------------------------------------------------------------
+
+
+def _epoch(session: AsyncSession, column: Any) -> ColumnElement[int]:
+    """Whole seconds since 1970 of a UTC timestamp column, on either database."""
+    if session.get_bind().dialect.name == "sqlite":
+        return cast(func.strftime("%s", column), Integer)
+    return cast(extract("epoch", column), BigInteger)
+
+
+def _period_of(column: Any, periods: list[StatPeriod]) -> ColumnElement[int]:
+    """Index of the period an instant falls in (the WHERE clause bounds the window)."""
+    return case(*[(column < p.ends_at, index) for index, p in enumerate(periods)], else_=-1)
+
+
+def _day_period_of(column: Any, periods: list[StatPeriod]) -> ColumnElement[int]:
+    return case(*[(column <= p.last_day, index) for index, p in enumerate(periods)], else_=-1)
+
+
+def _count_if(condition: ColumnElement[bool], value: Any = 1) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def _guest_key() -> ColumnElement[str]:
+    """A person booked without an account: their e-mail, else phone, else name."""
+    return func.lower(
+        func.coalesce(
+            func.nullif(func.trim(Booking.guest_email), ""),
+            func.nullif(func.replace(Booking.guest_phone, " ", ""), ""),
+            func.nullif(func.trim(Booking.guest_name), ""),
+        )
+    )
+
+
+# --- bookings -------------------------------------------------------------------------
+
+
+async def _booking_stats(
+    session: AsyncSession,
+    assets: list[Asset],
+    periods: list[StatPeriod],
+    first_day: dt.date,
+    last_day: dt.date,
+) -> list[AssetStats]:
+    if not assets:
+        return []
+    window_start, window_end = periods[0].starts_at, periods[-1].ends_at
+    asset_ids = [a.id for a in assets]
+    residents_only = [a.id for a in assets if set(a.audience) == {"residents"}]
+    held = Booking.status.in_(ACTIVE_STATUSES)
+    used = Booking.status.in_(USED)
+    duration = _epoch(session, Booking.ends_at) - _epoch(session, Booking.starts_at)
+    guest_key = _guest_key()
+    no_account = Booking.user_id.is_(None)
+    category = case(
+        (Booking.user_id.is_not(None), func.coalesce(User.kind, PersonCategory.GUEST.value)),
+        (
+            Booking.asset_id.in_(residents_only) if residents_only else false(),
+            PersonCategory.RESIDENT.value,
+        ),
+        else_=PersonCategory.GUEST.value,
+    )
+    late = and_(
+        Booking.status == BookingStatus.CANCELLED,
+        Asset.cancel_until_minutes > 0,
+        Booking.cancelled_at.is_not(None),
+        _epoch(session, Booking.starts_at) - _epoch(session, Booking.cancelled_at)
+        < Asset.cancel_until_minutes * 60,
+    )
+    in_window = and_(
+        Booking.asset_id.in_(asset_ids),
+        Booking.starts_at >= window_start,
+        Booking.starts_at < window_end,
+    )
+    figures = [
+        _count_if(held),
+        _count_if(held, Booking.party_size),
+        func.count(distinct(case((used, Booking.user_id)))),
+        func.count(distinct(case((and_(used, no_account), guest_key)))),
+        _count_if(and_(used, no_account, guest_key.is_(None))),
+        _count_if(Booking.status == BookingStatus.ATTENDED),
+        _count_if(Booking.status == BookingStatus.ATTENDED, Booking.party_size),
+        _count_if(Booking.status == BookingStatus.NO_SHOW),
+        _count_if(Booking.status == BookingStatus.CANCELLED),
+        _count_if(late),
+        _count_if(Booking.status == BookingStatus.DECLINED),
+        _count_if(held, case((Booking.exclusive, duration), else_=Booking.party_size * duration)),
+    ]
+
+    def grouped(by_period: bool) -> Any:
+        keys: list[Any] = [Booking.asset_id, category.label("category")]
+        if by_period:
+            keys.insert(1, _period_of(Booking.starts_at, periods).label("period"))
+        return (
+            select(*keys, *figures)
+            .select_from(Booking)
+            .join(Asset, Asset.id == Booking.asset_id)
+            .outerjoin(User, User.id == Booking.user_id)
+            .where(in_window)
+            .group_by(*keys)
+        )
+
+    per_period: dict[tuple[uuid.UUID, int], BookingFigures] = {}
+    totals: dict[uuid.UUID, BookingFigures] = {}
+    for asset in assets:
+        totals[asset.id] = BookingFigures(period="total", first_day=first_day, last_day=last_day)
+        for index, p in enumerate(periods):
+            per_period[(asset.id, index)] = BookingFigures(
+                period=p.key, first_day=p.first_day, last_day=p.last_day
+            )
+    for row in (await session.execute(grouped(True))).tuples():
+        asset_id, index, kind, *values = row
+        _add(per_period[(asset_id, index)], kind, values)
+    for row in (await session.execute(grouped(False))).tuples():
+        asset_id, kind, *values = row
+        _add(totals[asset_id], kind, values)
+
+    # Hours of use: distinct booked slots or intervals (a shared slot counts once).
+    intervals = (
+        select(
+            Booking.asset_id.label("asset_id"),
+            _period_of(Booking.starts_at, periods).label("period"),
+            Booking.starts_at,
+            Booking.ends_at,
+        )
+        .where(in_window, used)
+        .distinct()
+        .subquery()
+    )
+    length = _epoch(session, intervals.c.ends_at) - _epoch(session, intervals.c.starts_at)
+    use = select(intervals.c.asset_id, intervals.c.period, func.sum(length)).group_by(
+        intervals.c.asset_id, intervals.c.period
+    )
+    used_seconds: dict[uuid.UUID, int] = defaultdict(int)
+    for asset_id, index, seconds in (await session.execute(use)).tuples():
+        per_period[(asset_id, index)].hours_of_use = hours(seconds)
+        used_seconds[asset_id] += int(seconds or 0)
+
+    result = []
+    for asset in assets:
+        offered = await _offered_seconds(session, asset, periods, first_day, last_day)
+        rows = [per_period[(asset.id, i)] for i in range(len(periods))]
+        for figures_, seconds in zip(rows, offered, strict=True):
+            _finish(figures_, seconds)
+        total = totals[asset.id]
+        total.hours_of_use = hours(used_seconds[asset.id])
+        _finish(total, sum(offered))
+        result.append(
+            AssetStats(
+                asset_id=str(asset.id),
+                name=asset.name,
+                kind=asset.kind,
+                booking_mode=asset.booking_mode,
+                cancel_deadline_minutes=asset.cancel_until_minutes or None,
+                periods=rows,
+                total=total,
+            )
+        )
+    return result
+
+
+def _add(target: BookingFigures, kind: str, values: list[Any]) -> None:
+    (
+        bookings,
+        places,
+        accounts,
+        contacts,
+        anonymous,
+        attended,
+        attended_places,
+        no_show,
+        cancelled,
+        late,
+        declined,
+        booked_seconds,
+    ) = (int(v or 0) for v in values)
+    people = accounts + contacts + anonymous
+    target.bookings += bookings
+    target.places += places
+    target.people += people
+    if people:
+        target.people_by_kind[kind] = target.people_by_kind.get(kind, 0) + people
+    if bookings:
+        target.bookings_by_kind[kind] = target.bookings_by_kind.get(kind, 0) + bookings
+    target.attended += attended
+    target.attended_places += attended_places
+    target.no_show += no_show
+    target.cancelled += cancelled
+    target.cancelled_late += late
+    target.declined += declined
+    # Seconds are kept here until _finish turns them into hours.
+    target.booked_place_hours += booked_seconds
+
+
+def _finish(target: BookingFigures, offered_seconds: int) -> None:
+    booked_seconds = int(target.booked_place_hours)
+    target.booked_place_hours = hours(booked_seconds)
+    target.offered_place_hours = hours(offered_seconds)
+    target.occupancy_percent = occupancy_percent(booked_seconds, offered_seconds)
+
+
+async def _offered_seconds(
+    session: AsyncSession,
+    asset: Asset,
+    periods: list[StatPeriod],
+    first_day: dt.date,
+    last_day: dt.date,
+) -> list[int]:
+    """Offered place-seconds per period, from the slot expansion of ``domain/slots.py``."""
+    schedule = await load_schedule(session, asset, first_day, last_day)
+    key = (
+        asset.booking_mode == BookingMode.SHARED,
+        tuple(sorted(schedule.rules, key=repr)),
+        tuple(sorted(c.period for c in schedule.closures)),
+        asset.structure.timezone,
+        first_day,
+        last_day,
+        asset.capacity,
+        tuple(periods),
+    )
+    found = _OFFERED.get(key)
+    if found is None:
+        if (last_day - first_day).days + 1 > INLINE_EXPANSION_DAYS:
+            found = await anyio.to_thread.run_sync(_offered, *key)
+        else:
+            found = _offered(*key)
+        _OFFERED[key] = found
+        while len(_OFFERED) > OFFERED_CACHE_SIZE:
+            _OFFERED.popitem(last=False)
+    else:
+        _OFFERED.move_to_end(key)
+    return list(found)
+
+
+# Offered hours keyed by everything they depend on (rules, closures, zone, window), so a
+# cached value is never stale: the page, its charts and downloads ask for the same ones.
+OFFERED_CACHE_SIZE = 512
+_OFFERED: OrderedDict[tuple[Any, ...], tuple[int, ...]] = OrderedDict()
+
+
+def _offered(
+    shared: bool,
+    rules: tuple[OpeningRule, ...],
+    closures: tuple[Period, ...],
+    timezone: str,
+    first_day: dt.date,
+    last_day: dt.date,
+    capacity: int,
+    periods: tuple[StatPeriod, ...],
+) -> tuple[int, ...]:
+    """Offered seconds per period: shared slots minus those a closure touches (as the
+    booking rules do), or exclusive opening minus closures."""
+    tz = ZoneInfo(timezone)
+    if shared:
+        slots = expand_slots(rules, tz, first_day, last_day, capacity)
+        open_slots = [s for s in slots if not any(c.overlaps(s.period) for c in closures)]
+        return tuple(offered_seconds_shared(open_slots, list(periods)))
+    opening = subtract(opening_periods(rules, tz, first_day, last_day), closures)
+    return tuple(offered_seconds_exclusive(opening, list(periods)))
+
+
+# --- canteen --------------------------------------------------------------------------
+
+
+async def _canteen_stats(
+    session: AsyncSession,
+    structure: Structure,
+    tz: ZoneInfo,
+    periods: list[StatPeriod],
+    first_day: dt.date,
+    last_day: dt.date,
+) -> CanteenStats:
+    not_cancelled = MealOrder.status != OrderStatus.CANCELLED
+    served = MealOrder.status.not_in((OrderStatus.CANCELLED, OrderStatus.NO_SHOW))
+    in_window = and_(
+        MealService.structure_id == structure.id,
+        MealService.service_date >= first_day,
+        MealService.service_date <= last_day,
+    )
+    period = _day_period_of(MealService.service_date, periods).label("period")
+    meal_line = MenuItem.kind.in_(MEAL_DISHES)
+    lines = (
+        select(
+            period,
+            MealOrder.tariff_code,
+            func.count(distinct(MealOrder.id)),
+            _count_if(and_(served, meal_line), MealOrderLine.quantity),
+            _count_if(
+                MealOrder.paid,
+                (MealOrderLine.quantity - MealOrderLine.free_quantity) * MealOrderLine.unit_cents,
+            ),
+            _count_if(served, MealOrderLine.free_quantity),
+        )
+        .select_from(MealOrder)
+        .join(MealService, MealService.id == MealOrder.service_id)
+        .join(MealOrderLine, MealOrderLine.order_id == MealOrder.id)
+        .join(MenuItem, MenuItem.id == MealOrderLine.item_id)
+        .where(in_window, not_cancelled)
+        .group_by(period, MealOrder.tariff_code)
+        .order_by(period, MealOrder.tariff_code)
+    )
+    by_tariff = [
+        TariffFigures(
+            period=periods[index].key,
+            tariff=tariff,
+            orders=int(orders),
+            meals=int(meals),
+            revenue_cents=int(revenue),
+            suspended_meals_served=int(free),
+        )
+        for index, tariff, orders, meals, revenue, free in (await session.execute(lines)).tuples()
+    ]
+
+    # Repas suspendus: net bought (paid forward minus refunds), net given (vouchers
+    # minus those taken back), and the pool at each period's end (a running sum).
+    window_start, window_end = periods[0].starts_at, periods[-1].ends_at
+    bought_kinds = (LedgerKind.PAID_FORWARD, LedgerKind.REFUND)
+    ledger = (
+        select(
+            _period_of(SuspendedMealEntry.created_at, periods).label("period"),
+            _count_if(SuspendedMealEntry.kind.in_(bought_kinds), SuspendedMealEntry.delta),
+            _count_if(SuspendedMealEntry.kind.not_in(bought_kinds), -SuspendedMealEntry.delta),
+        )
+        .where(
+            SuspendedMealEntry.structure_id == structure.id,
+            SuspendedMealEntry.created_at >= window_start,
+            SuspendedMealEntry.created_at < window_end,
+        )
+        .group_by("period")
+    )
+    moves = {index: (int(b), int(g)) for index, b, g in (await session.execute(ledger)).tuples()}
+    balance = int(
+        await session.scalar(
+            select(func.coalesce(func.sum(SuspendedMealEntry.delta), 0)).where(
+                SuspendedMealEntry.structure_id == structure.id,
+                SuspendedMealEntry.created_at < window_start,
+            )
+        )
+        or 0
+    )
+    suspended = []
+    for index, p in enumerate(periods):
+        bought, given = moves.get(index, (0, 0))
+        balance += bought - given
+        suspended.append(
+            SuspendedFigures(period=p.key, bought=bought, given=given, pool_at_end=balance)
+        )
+
+    windows = (
+        select(PickupWindow.starts_at, func.count(MealOrder.id))
+        .select_from(MealOrder)
+        .join(PickupWindow, PickupWindow.id == MealOrder.pickup_window_id)
+        .join(MealService, MealService.id == MealOrder.service_id)
+        .where(in_window, not_cancelled)
+        .group_by(PickupWindow.starts_at)
+    )
+    per_time: dict[str, int] = defaultdict(int)
+    for starts_at, count in (await session.execute(windows)).tuples():
+        per_time[starts_at.astimezone(tz).strftime("%H:%M")] += int(count)
+
+    last_order = (
+        select(func.max(MealOrder.created_at))
+        .join(MealOrderLine, MealOrderLine.order_id == MealOrder.id)
+        .where(MealOrderLine.item_id == MenuItem.id, not_cancelled)
+        .scalar_subquery()
+    )
+    sold_out_rows = (
+        await session.execute(
+            select(
+                MealService.id,
+                MealService.service_date,
+                MealService.meal,
+                MenuItem.name,
+                MenuItem.portions,
+                last_order,
+            )
+            .join(MealService, MealService.id == MenuItem.service_id)
+            .where(
+                in_window,
+                MenuItem.withdrawn_at.is_(None),
+                MenuItem.portions > 0,
+                MenuItem.sold >= MenuItem.portions,
+            )
+            .order_by(MealService.service_date, MealService.meal, MenuItem.position)
+        )
+    ).tuples()
+    sold_out = []
+    services_with_sold_out: set[uuid.UUID] = set()
+    for service_id, day, meal, dish, portions, at in sold_out_rows:
+        services_with_sold_out.add(service_id)
+        sold_out.append(
+            SoldOutDish(
+                service_date=day,
+                meal=meal,
+                dish=dish,
+                portions=int(portions),
+                sold_out_at=at.astimezone(tz) if at is not None else None,
+            )
+        )
+    # A service is sold out when none of its dishes (not withdrawn) has a portion left.
+    remaining = (
+        select(MealService.id, func.sum(MenuItem.portions - MenuItem.sold))
+        .join(MenuItem, MenuItem.service_id == MealService.id)
+        .where(in_window, MenuItem.withdrawn_at.is_(None))
+        .group_by(MealService.id)
+    )
+    left = {sid: int(n or 0) for sid, n in (await session.execute(remaining)).tuples()}
+    return CanteenStats(
+        by_tariff=by_tariff,
+        suspended_meals=suspended,
+        pickup_windows=[PickupFigures(window=t, orders=n) for t, n in sorted(per_time.items())],
+        sold_out=sold_out,
+        services=len(left),
+        services_sold_out=sum(1 for n in left.values() if n <= 0),
+    )
