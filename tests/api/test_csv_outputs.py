@@ -33,12 +33,19 @@ def test_day_sheet_csv_neutralises_names_phones_and_notes(client, world):
     )
     first = book(client, formula, garden["id"], note="-2+3+cmd|' /C calc'!A0")
     assert first.status_code == 201, first.text
-    second = book(
+    refused = book(  # line breaks in a name are refused at the door (D12)
         client,
         world.staff_a,
         garden["id"],
         guest={"name": "=Guest\r\nBEGIN:VEVENT\r\nSUMMARY:INJ", "phone": "-1+1"},
-        note="@SUM(A1:A9)",
+    )
+    assert refused.status_code == 422, refused.text
+    second = book(
+        client,
+        world.staff_a,
+        garden["id"],
+        guest={"name": "=Guest", "phone": "-1+1"},
+        note="@SUM(A1:A9)\r\nBEGIN:VEVENT\r\nSUMMARY:INJ",
     )
     assert second.status_code == 201, second.text
     third = book(
@@ -71,7 +78,9 @@ def test_day_sheet_csv_neutralises_names_phones_and_notes(client, world):
         "1",
         "'+33 1 23",
     ]
-    assert by_note["'@SUM(A1:A9)"][2] == "'=Guest\r\nBEGIN:VEVENT\r\nSUMMARY:INJ"
-    assert by_note["'@SUM(A1:A9)"][4] == "'-1+1"
+    injected = "'@SUM(A1:A9)\r\nBEGIN:VEVENT\r\nSUMMARY:INJ"
+    assert by_note[injected][2] == "'=Guest"
+    assert by_note[injected][4] == "'-1+1"
+    assert f'"{injected}"' in text  # the line breaks stay inside the quoted cell
     assert by_note["'=1+1"][2] == '\'=HYPERLINK("http://evil.test","x")'
     assert rows[0][0] == TUESDAY_10[:10] + " 10:00" and rows[0][1] == TUESDAY_11[11:16]

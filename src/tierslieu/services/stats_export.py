@@ -8,7 +8,6 @@ formula. Numbers are written by us, never neutralised.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass, field
@@ -16,10 +15,10 @@ from decimal import Decimal
 
 import xlsxwriter
 
+from tierslieu import csvout
 from tierslieu.domain.stats import StatsReport
 from tierslieu.web import text
 
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Cell = str | int | float | Decimal | dt.date | dt.datetime | None
 
@@ -157,38 +156,16 @@ STATS_KINDS = ("neighbour", "resident", "professional", "guest")
 
 
 def csv_cell(value: Cell) -> str:
-    """One cell for a French spreadsheet."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "oui" if value else "non"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%d/%m/%Y %H:%M")
-    if isinstance(value, dt.date):
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        return format(value, "f").replace(".", ",")
-    if isinstance(value, float):
-        return format(value, ".6f").rstrip("0").rstrip(".").replace(".", ",")
-    value = str(value)
-    return "'" + value if value.startswith(FORMULA_LEADS) else value
+    """One cell for a French spreadsheet (the service's one CSV writer, ``csvout``)."""
+    return csvout.cell(value)
 
 
 def tables_csv(tables: list[Table]) -> bytes:
-    """Every table one after the other (title line, header, rows, blank line), UTF-8 + BOM."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    for index, table in enumerate(tables):
-        if index:
-            writer.writerow([])
-        if len(tables) > 1:
-            writer.writerow([csv_cell(table.title)])
-        writer.writerow([csv_cell(c) for c in table.columns])
-        for row in table.rows:
-            writer.writerow([csv_cell(c) for c in row])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """Every table one after the other (title line when several, header, rows), UTF-8 + BOM."""
+    titled = len(tables) > 1
+    return csvout.sections(
+        (table.title if titled else None, table.columns, table.rows) for table in tables
+    ).encode("utf-8")
 
 
 # --- XLSX -----------------------------------------------------------------------------
