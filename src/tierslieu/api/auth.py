@@ -146,6 +146,7 @@ class MeController(Controller):
     @delete("/", status_code=HTTP_200_OK, summary="Delete the caller's account")
     async def delete_account(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         settings: NamedDependency[Settings],
         user: NamedDependency[User],
@@ -155,4 +156,6 @@ class MeController(Controller):
         are cancelled; name, e-mail, phone, notes, roles and every token are erased at once;
         past bookings and orders stay as anonymous rows for the statistics. The last
         platform admin or the last manager of a structure gets 409 with what to do first."""
-        return await delete_my_account(db_session, settings, user, data)
+        return await delete_my_account(
+            db_session, settings, user, data, client_of(request, settings)
+        )

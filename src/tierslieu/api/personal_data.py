@@ -221,10 +221,12 @@ def erasure_out(erasure: personal_data.Erasure) -> ErasureOut:
 
 
 async def delete_my_account(
-    db_session: AsyncSession, settings: Settings, user: User, data: DeleteAccountIn
+    db_session: AsyncSession, settings: Settings, user: User, data: DeleteAccountIn, client: str
 ) -> ErasureOut:
     """DELETE /api/me (routed through ``api.auth.MeController``, which owns that path)."""
-    erasure = await personal_data.delete_account(db_session, settings, user, password=data.password)
+    erasure = await personal_data.delete_account(
+        db_session, settings, user, password=data.password, client=client
+    )
     return erasure_out(erasure)
 
 

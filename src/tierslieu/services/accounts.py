@@ -262,6 +262,26 @@ async def login(
     return IssuedToken(token=token, expires_at=expires_at)
 
 
+async def confirm_password(
+    session: AsyncSession, settings: Settings, user: User, password: str, *, client: str
+) -> _Guard | None:
+    """Check the caller's own password before a sensitive change (password change, account
+    deletion), under the sign-in throttle of this client on this account (429 past the
+    limit). None, recorded as a failed sign-in, when it is wrong. No transaction is open
+    while the password is checked."""
+    await _end_transaction(session)
+    guard = await _guard_login(session, settings, user.email, client)
+    password_hash = await session.scalar(
+        select(User.password_hash).where(User.id == user.id, User.is_active.is_(True))
+    )
+    await session.commit()
+    await _slow_down(settings, guard)
+    if await verify_password(password_hash, password, settings.password_hash_profile):
+        return guard
+    await _record_failure(session, user.email, guard)
+    return None
+
+
 async def change_password(
     session: AsyncSession,
     settings: Settings,
@@ -280,16 +300,8 @@ async def change_password(
     revoked at once; the one used for this request keeps working.
     """
     check_password(new_password, field="new_password", email=user.email)
-    await _end_transaction(session)
-    guard = await _guard_login(session, settings, user.email, client)
-    password_hash = await session.scalar(
-        select(User.password_hash).where(User.id == user.id, User.is_active.is_(True))
-    )
-    await session.commit()
-    await _slow_down(settings, guard)
-    ok = await verify_password(password_hash, current_password, settings.password_hash_profile)
-    if not ok:
-        await _record_failure(session, user.email, guard)
+    guard = await confirm_password(session, settings, user, current_password, client=client)
+    if guard is None:
         raise InvalidInput("current_password", "wrong-current-password")
     new_hash = await hash_password(new_password, settings.password_hash_profile)
     await session.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))

@@ -32,7 +32,6 @@ from tierslieu.errors import (
     NotAGuest,
     NotFound,
     PasswordNotConfirmed,
-    TooManyAttempts,
 )
 from tierslieu.models import (
     ApiToken,
@@ -53,8 +52,7 @@ from tierslieu.models import (
     TariffAssignment,
     User,
 )
-from tierslieu.security import verify_password
-from tierslieu.services import listing_cache
+from tierslieu.services import accounts, listing_cache
 from tierslieu.services.access import require_role
 from tierslieu.services.bookings import _release_places, _transition
 from tierslieu.services.canteen_orders import release_order
@@ -255,7 +253,7 @@ class Erasure:
 
 
 async def delete_account(
-    session: AsyncSession, settings: Settings, user: User, *, password: str
+    session: AsyncSession, settings: Settings, user: User, *, password: str, client: str
 ) -> Erasure:
     """Delete the caller's account after checking their password.
 
@@ -265,21 +263,10 @@ async def delete_account(
     and feed tokens and stored idempotent answers are removed. Past bookings and
     orders stay, anonymous. The last platform admin, or the last manager of a
     structure, is refused (409) with what to do first. A wrong password is 403 and
-    counts as a failed login (the account is throttled like the login form).
+    counts as a failed sign-in of this client (the sign-in throttle applies).
     """
     email = user.email
-    since = utcnow() - dt.timedelta(minutes=settings.login_failure_window_minutes)
-    failures = await session.scalar(
-        select(func.count()).where(LoginFailure.email == email, LoginFailure.occurred_at > since)
-    )
-    if (failures or 0) >= settings.login_max_failures_per_account:
-        await session.rollback()
-        raise TooManyAttempts(settings.login_failure_window_minutes * 60)
-    password_hash = await session.scalar(select(User.password_hash).where(User.id == user.id))
-    await session.commit()  # no transaction is open while the password is checked
-    if not await verify_password(password_hash, password, settings.password_hash_profile):
-        session.add(LoginFailure(email=email, client="account-deletion", occurred_at=utcnow()))
-        await session.commit()
+    if await accounts.confirm_password(session, settings, user, password, client=client) is None:
         raise PasswordNotConfirmed()
 
     now = utcnow()

@@ -454,6 +454,7 @@ class MyAccountPages(Controller):
                 viewer.settings,
                 viewer.user,
                 password=str(form.get("password", ""))[:200],
+                client=client_of(request, viewer.settings),
             )
         except DomainError as exc:
             errors = FormErrors.of(exc, viewer.lang)
