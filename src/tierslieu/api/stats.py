@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from typing import Annotated, Any
 
@@ -195,13 +194,12 @@ class DirectoryController(Controller):
     )
     async def geojson(
         self, db_session: NamedDependency[AsyncSession], settings: NamedDependency[Settings]
-    ) -> Response[bytes]:
+    ) -> Response[dict[str, Any]]:
         """One Point per opened asset at its structure's coordinates, flat properties
         (structure, commune, asset, kind, audience, accessibility). Licence Ouverte 2.0."""
         rows = await directory.directory_rows(db_session)
-        body = json.dumps(directory.geojson(rows, settings.public_url), ensure_ascii=False)
         return Response(
-            body.encode("utf-8"),
+            directory.geojson(rows, settings.public_url),
             media_type="application/geo+json",
             headers=_open_data_headers("tierslieu-annuaire.geojson"),
         )
