@@ -39,7 +39,9 @@ def test_bilan_shows_each_chart_with_its_table_and_no_inline_script(client, know
     assert svg.status_code == 200
     assert svg.headers["content-type"].startswith("image/svg+xml")
     assert "<script" not in svg.text and "Jardin des Tilleuls" in svg.text
-    assert "default-src 'none'" in svg.headers["content-security-policy"]
+    policy = svg.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "style-src 'unsafe-inline'" in policy  # styled
+    assert "script-src" not in policy and svg.headers["x-content-type-options"] == "nosniff"
 
 
 def test_bilan_downloads_use_the_session(client, known):
