@@ -701,6 +701,33 @@ def four_workers(duration: int, workdir: Path, figures: list[Figure]) -> None:
     )
 
 
+def livez_by_workers(duration: int, workdir: Path, figures: list[Figure]) -> None:
+    """``/livez`` with 1, 2 and 4 worker processes: more workers never slower per request
+    (catches Nagle's algorithm left on for accepted connections, uvicorn #3149)."""
+    print("\n== /livez by worker count", flush=True)
+    (workdir / "livez").mkdir(exist_ok=True)
+    settings = fresh_database("sqlite", workdir / "livez")
+    rates: dict[int, Wrk] = {}
+    for workers in (1, 2, 4):
+        process, base = start(settings, workers, workdir / f"server-livez-{workers}w.log")
+        try:
+            rates[workers] = run_wrk(f"{base}/livez", connections=16, duration=duration)
+        finally:
+            process.terminate()
+            process.wait()
+    one = rates[1].rps
+    for workers in (2, 4):
+        w = rates[workers]
+        figures.append(
+            Figure(
+                f"/livez with {workers} workers vs 1",
+                f"{w.rps:,.0f} vs {one:,.0f} req/s = {w.rps / one:.2f}×, p99 {w.p99_ms:.1f} ms",
+                "≥ 0.9×",
+                w.rps / one >= 0.9,
+            )
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -710,6 +737,9 @@ def main() -> int:
     parser.add_argument(
         "--skip-million", action="store_true", help="skip the 1,000,000-booking scale test"
     )
+    parser.add_argument(
+        "--livez-only", action="store_true", help="only /livez with 1, 2 and 4 workers"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
@@ -717,9 +747,11 @@ def main() -> int:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="tierslieu-bench-") as tmp:
         workdir = Path(tmp)
-        for kind in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
+        livez_by_workers(args.duration, workdir, figures)
+        kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+        for kind in [] if args.livez_only else kinds:
             bench(kind, args.duration, workdir, figures, args.skip_million)
-        if args.db in ("postgresql", "both"):
+        if args.db in ("postgresql", "both") and not args.livez_only:
             four_workers(args.duration, workdir, figures)
     print(
         f"\nMachine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "

@@ -30,7 +30,7 @@ def _run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitab
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    from tierslieu.serving import serve
 
     revision = db.current_revision(settings)
     if revision is None:
@@ -39,16 +39,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    uvicorn.run(
-        "tierslieu.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        log_level="info",
-        server_header=False,
-    )
+    try:
+        serve(
+            "tierslieu.app:create_app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+            log_level="info",
+            server_header=False,
+        )
+    except OSError as exc:
+        print(f"Impossible d'écouter sur {args.host}:{args.port} : {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
