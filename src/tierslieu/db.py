@@ -8,9 +8,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tierslieu import sqlite_driver
 from tierslieu.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -27,11 +28,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
     when another writer committed in between. WAL lets readers go on meanwhile.
     """
     kwargs: dict[str, Any] = {"echo": settings.echo_sql}
+    url = make_url(settings.database_url)
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        url = url.set(drivername=sqlite_driver.DRIVER_NAME)  # one thread hop per statement
     else:
         kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
-    engine = create_async_engine(settings.database_url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
     if settings.is_sqlite:
         _install_sqlite_hooks(engine)
     return engine

@@ -18,6 +18,7 @@ from tierslieu.models.canteen import (
 from tierslieu.models.feeds import FeedToken
 from tierslieu.models.idempotency import IdempotencyKey
 from tierslieu.models.structures import Asset, Membership, Structure
+from tierslieu.models.versions import ScheduleVersion
 
 __all__ = [
     "ApiToken",
@@ -35,6 +36,7 @@ __all__ = [
     "Membership",
     "MenuItem",
     "PickupWindow",
+    "ScheduleVersion",
     "SlotCounter",
     "Structure",
     "SuspendedMealEntry",
