@@ -4,8 +4,9 @@ aiosqlite runs each sqlite3 call in its connection's thread; SQLAlchemy's adapte
 four of those calls per statement (cursor, execute, fetchall, close), each a hand-off to
 the thread and back to the event loop. On a busy 2-core machine every hand-off waits for
 the scheduler: a booking made ~40 of them. Here a statement is one function run in that
-same thread (same connection, same order, same errors), so ~10. Everything else is
-SQLAlchemy's dialect unchanged. Engines get it through ``db.create_engine``.
+same thread (same connection, same order, same errors); the BEGIN travels with the first
+statement and an empty COMMIT/ROLLBACK stays home: a listing is 2 hops, a booking 5.
+Everything else is SQLAlchemy's dialect unchanged. Engines get it via ``db.create_engine``.
 """
 
 from __future__ import annotations
@@ -23,12 +24,18 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 
 DRIVER_NAME = "sqlite+tierslieu_aiosqlite"
+# What db.py's "begin" hook sends; kept and sent with the transaction's first statement.
+BEGIN_STATEMENTS = frozenset({"BEGIN", "BEGIN IMMEDIATE"})
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any) -> tuple[Any, ...]:
-    """In aiosqlite's thread: the whole statement, rows included."""
+def _run(
+    connection: sqlite3.Connection, begin: str | None, operation: str, parameters: Any
+) -> tuple[Any, ...]:
+    """In aiosqlite's thread: the pending BEGIN if any, then the whole statement, rows included."""
     cursor = connection.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         if parameters is None:
             cursor.execute(operation)
         else:
@@ -44,9 +51,20 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ()
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
+        connection: OneHopConnection = self._adapt_connection  # type: ignore[assignment]
+        if parameters is None and operation in BEGIN_STATEMENTS:
+            # Sent with the transaction's first statement (one hop less).
+            connection._pending_begin = operation
+            connection._may_be_in_transaction = True
+            self.description, self.lastrowid, self.rowcount = None, -1, -1
+            return
+        begin, connection._pending_begin = connection._pending_begin, None
+        connection._may_be_in_transaction = True
         try:
             description, rows, lastrowid, rowcount = self.await_(
-                self._connection._execute(_run, self._connection._conn, operation, parameters)
+                self._connection._execute(
+                    _run, self._connection._conn, begin, operation, parameters
+                )
             )
         except Exception as error:
             self._adapt_connection._handle_exception(error)
@@ -61,10 +79,31 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    """Also: a COMMIT or ROLLBACK when no statement ran since the last one (the pool's reset
+    on check-in, a read that ended before its first query) costs no hop at all."""
+
+    __slots__ = ("_may_be_in_transaction", "_pending_begin")
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._pending_begin: str | None = None
+        # False only when certain: no statement (so no BEGIN) since the last commit/rollback.
+        self._may_be_in_transaction = True
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
         return super().cursor(server_side) if server_side else OneHopCursor(self)
+
+    def _ends_transaction(self, end: Any) -> None:
+        self._pending_begin = None
+        if self._may_be_in_transaction:
+            end()
+        self._may_be_in_transaction = False
+
+    def commit(self) -> None:
+        self._ends_transaction(super().commit)
+
+    def rollback(self) -> None:
+        self._ends_transaction(super().rollback)
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
