@@ -38,6 +38,7 @@ from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine, read_only
+from tierslieu.loop_lag import LoopLagProbe
 from tierslieu.services import listing_cache
 from tierslieu.settings import Settings
 from tierslieu.web import web_config
@@ -96,9 +97,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        probe = LoopLagProbe() if settings.loop_lag_log else None  # benchmarks only
+        if probe is not None:
+            probe.start()
         try:
             yield
         finally:
+            if probe is not None:
+                await probe.stop()
             await engine.dispose()
 
     web = web_config(settings)  # HTML pages, static files, templates, CSRF for forms

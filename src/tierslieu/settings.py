@@ -34,6 +34,8 @@ class Settings:
     max_body_bytes: int = 1_048_576
     # One-second per-process cache of public listings (off: every read hits the database).
     listing_cache: bool = True
+    # Benchmarks: log the event loop's lag percentiles at shutdown (tierslieu.loop_lag).
+    loop_lag_log: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -91,6 +93,7 @@ class Settings:
             password_hash_profile=profile,
             max_body_bytes=get_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             listing_cache=get_bool("LISTING_CACHE", True),
+            loop_lag_log=get_bool("LOOP_LAG_LOG", False),
         )
 
 
