@@ -42,8 +42,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def read_only(engine: AsyncEngine) -> AsyncEngine:
     """The same pool, for transactions that only read: on SQLite they start with a plain
-    (deferred) BEGIN and run beside the single writer instead of queueing behind it."""
-    return engine.execution_options(**{READ_ONLY_OPTION: True})
+    (deferred) BEGIN and run beside the single writer instead of queueing behind it.
+    Made once per engine (it was rebuilt on every GET request)."""
+    derived = engine.sync_engine.__dict__.get("_tierslieu_read_only")
+    if derived is None:
+        derived = engine.execution_options(**{READ_ONLY_OPTION: True})
+        engine.sync_engine.__dict__["_tierslieu_read_only"] = derived
+    return derived
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
