@@ -43,10 +43,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
 def read_only(engine: AsyncEngine) -> AsyncEngine:
     """The same pool, for transactions that only read: on SQLite they start with a plain
     (deferred) BEGIN and run beside the single writer instead of queueing behind it.
+    On PostgreSQL they run in autocommit: each statement already had its own snapshot
+    (READ COMMITTED), and BEGIN and COMMIT were two round trips of a one-statement listing.
     Made once per engine (it was rebuilt on every GET request)."""
     derived = engine.sync_engine.__dict__.get("_tierslieu_read_only")
     if derived is None:
-        derived = engine.execution_options(**{READ_ONLY_OPTION: True})
+        options: dict[str, Any] = {READ_ONLY_OPTION: True}
+        if engine.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        derived = engine.execution_options(**options)
         engine.sync_engine.__dict__["_tierslieu_read_only"] = derived
     return derived
 
