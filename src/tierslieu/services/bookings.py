@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import BigInteger, Integer, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
@@ -131,6 +132,31 @@ async def create_booking(
     day = starts_at.astimezone(tz).date()
     first, last = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
 
+    status = (
+        BookingStatus.PENDING
+        if asset.requires_approval and not is_staff
+        else BookingStatus.CONFIRMED
+    )
+    created = dt.datetime.now(dt.UTC)  # the real time, like the ORM default (not the test clock)
+    booking = Booking(
+        id=uuid7(),
+        created_at=created,
+        updated_at=created,
+        asset_id=asset.id,
+        user_id=None if guest else user.id,
+        created_by_id=user.id,
+        guest_name=guest.name if guest else None,
+        guest_phone=guest.phone if guest else None,
+        guest_email=guest.email if guest else None,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        party_size=party_size,
+        note=note,
+        status=status.value,
+        exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
+        sequence=0,
+    )
+    inserted = False  # True when the booking row went in with the places (PostgreSQL)
     if asset.booking_mode == BookingMode.SHARED:
         slots = [
             s for s in entry.slots_with_closures(first, last) if s[0].period.overlaps(requested)
@@ -145,16 +171,10 @@ async def create_booking(
         slot, closure = match
         if closure is not None:
             raise AssetClosed({"reason": closure.reason or "fermeture"})
-        if not await _take_places(
-            session,
-            asset,
-            slot.starts_at,
-            slot.ends_at,
-            slot.capacity,
-            party_size,
-            now,
-            entry.version,
-        ):
+        written = await _take_places(
+            session, asset, slot.starts_at, slot.ends_at, slot.capacity, booking, now, entry.version
+        )
+        if written is None:
             # The rules changed between our read and the write (PostgreSQL, another
             # process): nothing was written; check everything again on the new rules.
             schedule_cache.forget(asset.id)
@@ -169,6 +189,7 @@ async def create_booking(
                 guest=guest,
                 commit=commit,
             )
+        inserted = written == WITH_BOOKING
     else:
         schedule = entry.schedule(first, last)
         if not any(p.contains(requested) for p in schedule.raw_opening()):
@@ -188,27 +209,8 @@ async def create_booking(
         if overlapping:
             raise IntervalTaken()
 
-    status = (
-        BookingStatus.PENDING
-        if asset.requires_approval and not is_staff
-        else BookingStatus.CONFIRMED
-    )
-    booking = Booking(
-        asset_id=asset.id,
-        user_id=None if guest else user.id,
-        created_by_id=user.id,
-        guest_name=guest.name if guest else None,
-        guest_phone=guest.phone if guest else None,
-        guest_email=guest.email if guest else None,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        party_size=party_size,
-        note=note,
-        status=status.value,
-        exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
-        sequence=0,
-    )
-    session.add(booking)
+    if not inserted:
+        session.add(booking)
     try:
         await (session.commit() if commit else session.flush())
     except IntegrityError as exc:
@@ -258,13 +260,43 @@ _TAKE_PLACES_SQLITE = text(
     + "SELECT :id, :asset_id, :starts_at, :ends_at, :capacity, :taken, :now, :now "
     + _TAKE_PLACES_TAIL
 ).bindparams(*_TAKE_PLACES_PARAMS)
-# PostgreSQL cannot infer the types of parameters in a SELECT list.
-_TAKE_PLACES_PG = text(
-    _TAKE_PLACES_HEAD
+# PostgreSQL: the booking row in the same statement (one round trip for the whole write);
+# no counter row back, no booking. It cannot infer types of parameters in a SELECT list.
+WITH_BOOKING, PLACES_ONLY = "with-booking", "places-only"
+_BOOKING_COLUMNS = {
+    "id": "UUID",
+    "asset_id": "UUID",
+    "user_id": "UUID",
+    "created_by_id": "UUID",
+    "guest_name": "VARCHAR",
+    "guest_phone": "VARCHAR",
+    "guest_email": "VARCHAR",
+    "starts_at": "TIMESTAMPTZ",
+    "ends_at": "TIMESTAMPTZ",
+    "party_size": "INTEGER",
+    "note": "TEXT",
+    "status": "VARCHAR",
+    "exclusive": "BOOLEAN",
+    "sequence": "INTEGER",
+    "created_at": "TIMESTAMPTZ",
+    "updated_at": "TIMESTAMPTZ",
+}
+_TAKE_PLACES_AND_BOOK_PG = text(
+    "WITH taken AS ("  # noqa: S608 (built once from the constant column names above)
+    + _TAKE_PLACES_HEAD
     + "SELECT CAST(:id AS UUID), CAST(:asset_id AS UUID), CAST(:starts_at AS TIMESTAMPTZ), "
     "CAST(:ends_at AS TIMESTAMPTZ), CAST(:capacity AS INTEGER), CAST(:taken AS INTEGER), "
-    "CAST(:now AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ) " + _TAKE_PLACES_TAIL
-).bindparams(*_TAKE_PLACES_PARAMS)
+    "CAST(:now AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ) "
+    + _TAKE_PLACES_TAIL
+    + ") INSERT INTO booking ("
+    + ", ".join(_BOOKING_COLUMNS)
+    + ") SELECT "
+    + ", ".join(f"CAST(:b_{c} AS {t})" for c, t in _BOOKING_COLUMNS.items())
+    + " FROM taken RETURNING id"
+).bindparams(
+    *_TAKE_PLACES_PARAMS,
+    *(bindparam(f"b_{c}", type_=Booking.__table__.c[c].type) for c in _BOOKING_COLUMNS),
+)
 
 
 async def _take_places(
@@ -273,34 +305,36 @@ async def _take_places(
     starts_at: dt.datetime,
     ends_at: dt.datetime,
     capacity: int,
-    places: int,
+    booking: Booking,
     now: dt.datetime,
     version: int,
-) -> bool:
-    """Atomically take ``places`` in the slot's counter, or raise SlotFull.
+) -> str | None:
+    """Atomically take the booking's places in the slot's counter, or raise SlotFull.
 
-    One statement: insert the counter with ``places`` taken, or on conflict add them to
+    One statement: insert the counter with the places taken, or on conflict add them to
     it only while ``taken + places <= capacity``; and only while the schedule version is
-    still ``version``. False (nothing written) if the version moved.
+    still ``version``. On PostgreSQL the same statement inserts the booking row (a CTE):
+    WITH_BOOKING; on SQLite the caller inserts it: PLACES_ONLY. None (nothing written)
+    if the version moved.
     """
+    places = booking.party_size
     if places <= capacity:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        statement = _TAKE_PLACES_PG if postgres else _TAKE_PLACES_SQLITE
-        taken = await session.execute(
-            statement,
-            {
-                "id": uuid.uuid4(),
-                "asset_id": asset.id,
-                "starts_at": starts_at,
-                "ends_at": ends_at,
-                "capacity": capacity,
-                "taken": places,
-                "now": now,
-                "version": version,
-            },
-        )
-        if taken.first() is not None:
-            return True
+        values: dict[str, object] = {
+            "id": uuid.uuid4(),
+            "asset_id": asset.id,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "capacity": capacity,
+            "taken": places,
+            "now": now,
+            "version": version,
+        }
+        if session.get_bind().dialect.name == "postgresql":
+            values.update({f"b_{c}": getattr(booking, c) for c in _BOOKING_COLUMNS})
+            if (await session.execute(_TAKE_PLACES_AND_BOOK_PG, values)).first() is not None:
+                return WITH_BOOKING
+        elif (await session.execute(_TAKE_PLACES_SQLITE, values)).first() is not None:
+            return PLACES_ONLY
     row = (
         await session.execute(
             select(schedule_cache.version_value(), SlotCounter.taken)
@@ -312,7 +346,7 @@ async def _take_places(
         )
     ).one()
     if row[0] != version:
-        return False
+        return None
     taken = row[1]
     await session.rollback()
     raise SlotFull(
