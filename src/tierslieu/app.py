@@ -43,6 +43,7 @@ from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
 from tierslieu.db import create_engine, read_only
 from tierslieu.headers import security_headers
+from tierslieu.loop_lag import LoopLagProbe
 from tierslieu.runtime import (
     LoopLag,
     SafeJSONRequest,
@@ -118,12 +119,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         monitor = asyncio.get_running_loop().create_task(loop_lag.run())
         purging = start_daily_purge(engine, settings)  # retention (personal data), daily
+        probe = LoopLagProbe() if settings.loop_lag_log else None  # benchmarks only
+        if probe is not None:
+            probe.start()
         try:
             yield
         finally:
             monitor.cancel()
             if purging is not None:
                 purging.cancel()
+            if probe is not None:
+                await probe.stop()
             await engine.dispose()
 
     web = web_config(settings)  # HTML pages, static files, templates, CSRF for forms

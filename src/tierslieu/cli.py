@@ -30,9 +30,8 @@ def _run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitab
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from tierslieu.clients import uvicorn_proxy_options
+    from tierslieu.serving import serve
 
     revision = db.current_revision(settings)
     if revision is None:
@@ -41,17 +40,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    uvicorn.run(
-        "tierslieu.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        # X-Forwarded-* only from TIERSLIEU_TRUSTED_PROXIES (uvicorn's default trusts 127.0.0.1).
-        **uvicorn_proxy_options(settings),
-        log_level="info",
-        server_header=False,
-    )
+    try:
+        serve(
+            "tierslieu.app:create_app",
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            # X-Forwarded-* only from TIERSLIEU_TRUSTED_PROXIES (uvicorn's default trusts 127.0.0.1).
+            **uvicorn_proxy_options(settings),
+            log_level="info",
+            server_header=False,
+        )
+    except OSError as exc:
+        print(f"Impossible d'écouter sur {args.host}:{args.port} : {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

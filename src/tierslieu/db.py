@@ -8,9 +8,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, text
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from tierslieu import sqlite_driver
 from tierslieu.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -27,11 +28,13 @@ def create_engine(settings: Settings) -> AsyncEngine:
     when another writer committed in between. WAL lets readers go on meanwhile.
     """
     kwargs: dict[str, Any] = {"echo": settings.echo_sql}
+    url = make_url(settings.database_url)
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        url = url.set(drivername=sqlite_driver.DRIVER_NAME)  # one thread hop per statement
     else:
         kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
-    engine = create_async_engine(settings.database_url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
     if settings.is_sqlite:
         _install_sqlite_hooks(engine)
     return engine
@@ -39,8 +42,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
 
 def read_only(engine: AsyncEngine) -> AsyncEngine:
     """The same pool, for transactions that only read: on SQLite they start with a plain
-    (deferred) BEGIN and run beside the single writer instead of queueing behind it."""
-    return engine.execution_options(**{READ_ONLY_OPTION: True})
+    (deferred) BEGIN and run beside the single writer instead of queueing behind it.
+    On PostgreSQL they run in autocommit: each statement already had its own snapshot
+    (READ COMMITTED), and BEGIN and COMMIT were two round trips of a one-statement listing.
+    Made once per engine (it was rebuilt on every GET request)."""
+    derived = engine.sync_engine.__dict__.get("_tierslieu_read_only")
+    if derived is None:
+        options: dict[str, Any] = {READ_ONLY_OPTION: True}
+        if engine.dialect.name == "postgresql":
+            options["isolation_level"] = "AUTOCOMMIT"
+        derived = engine.execution_options(**options)
+        engine.sync_engine.__dict__["_tierslieu_read_only"] = derived
+    return derived
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:

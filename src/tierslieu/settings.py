@@ -57,6 +57,8 @@ class Settings:
     # booking or order; the retention purge runs every purge_every_hours (0: never by itself).
     retention_days: int = 365
     purge_every_hours: int = 24
+    # Benchmarks: log the event loop's lag percentiles at shutdown (tierslieu.loop_lag).
+    loop_lag_log: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -135,6 +137,7 @@ class Settings:
             login_slowdown_ms=get_int("LOGIN_SLOWDOWN_MS", defaults.login_slowdown_ms),
             retention_days=_at_least(1, "RETENTION_DAYS", get_int("RETENTION_DAYS", 365)),
             purge_every_hours=_at_least(0, "PURGE_EVERY_HOURS", get_int("PURGE_EVERY_HOURS", 24)),
+            loop_lag_log=get_bool("LOOP_LAG_LOG", False),
         )
 
 

@@ -19,6 +19,7 @@ from tierslieu.models.feeds import FeedToken
 from tierslieu.models.idempotency import IdempotencyKey
 from tierslieu.models.structures import Asset, Membership, Structure
 from tierslieu.models.territory import TerritoryCoordinator
+from tierslieu.models.versions import ScheduleVersion
 
 __all__ = [
     "ApiToken",
@@ -37,6 +38,7 @@ __all__ = [
     "MenuItem",
     "PickupWindow",
     "RegistrationAttempt",
+    "ScheduleVersion",
     "SlotCounter",
     "Structure",
     "SuspendedMealEntry",

@@ -31,9 +31,9 @@ from tierslieu.domain.slots import (
 )
 from tierslieu.domain.vocabulary import BookingMode
 from tierslieu.errors import InvalidInput, NotFound
-from tierslieu.models import Asset, AvailabilityRule, Booking, Closure, SlotCounter, Structure, User
+from tierslieu.models import Asset, AvailabilityRule, Booking, Closure, Structure, User
 from tierslieu.services import listing_cache
-from tierslieu.services.assets import get_asset, managed_asset
+from tierslieu.services.assets import managed_asset
 from tierslieu.services.clock import utcnow
 
 MAX_RANGE_DAYS = 92
@@ -231,44 +231,38 @@ async def _compute_free_slots(
     last_day: dt.date,
     now: dt.datetime,
 ) -> tuple[Asset, list[FreeSlot]]:
-    asset = await get_asset(session, asset_id)
-    schedule = await load_schedule(session, asset, first_day, last_day)
-    span = schedule.span
+    # One statement when the asset is cached under the current schedule version (see
+    # schedule_cache; imported here because it builds on this module's Schedule).
+    from tierslieu.services import schedule_cache
+
+    entry = schedule_cache.cached(asset_id)
+    fresh = entry is None
+    while True:
+        if entry is None:
+            entry = await schedule_cache.load(session, asset_id)
+        asset, span = entry.asset, entry.span(first_day, last_day)
+        if asset.booking_mode == BookingMode.SHARED:
+            version, taken = await schedule_cache.counters_with_version(session, asset.id, span)
+        else:
+            version, busy = await schedule_cache.busy_with_version(
+                session, asset.id, span, tuple(s.value for s in ACTIVE_STATUSES)
+            )
+        if fresh or version == entry.version:
+            break  # just loaded (at least as new as the counters' version), or still current
+        entry, fresh = None, True  # changed since it was cached: load it again, re-read
+    if asset.archived_at is not None:
+        raise NotFound()
     if asset.booking_mode == BookingMode.SHARED:
-        taken = {
-            starts_at: count
-            for starts_at, count in (
-                await session.execute(
-                    select(SlotCounter.starts_at, SlotCounter.taken).where(
-                        SlotCounter.asset_id == asset.id,
-                        SlotCounter.starts_at >= span.starts_at,
-                        SlotCounter.starts_at < span.ends_at,
-                    )
-                )
-            ).tuples()
-        }
         return asset, [
             FreeSlot(
                 s.starts_at, s.ends_at, s.capacity, max(0, s.capacity - taken.get(s.starts_at, 0))
             )
-            for s in schedule.slots()
-            if s.starts_at > now
+            for s, closure in entry.slots_with_closures(first_day, last_day)
+            if closure is None and s.starts_at > now
         ]
-    busy = [
-        Period(b_start, b_end)
-        for b_start, b_end in (
-            await session.execute(
-                select(Booking.starts_at, Booking.ends_at).where(
-                    Booking.asset_id == asset.id,
-                    Booking.status.in_(ACTIVE_STATUSES),
-                    Booking.starts_at < span.ends_at,
-                    Booking.ends_at > span.starts_at,
-                )
-            )
-        ).tuples()
-    ]
     busy.append(Period(span.starts_at, max(now, span.starts_at)))
-    return asset, [FreeSlot(p.starts_at, p.ends_at) for p in subtract(schedule.opening(), busy)]
+    opening = entry.schedule(first_day, last_day).opening()
+    return asset, [FreeSlot(p.starts_at, p.ends_at) for p in subtract(opening, busy)]
 
 
 # --- rules and closures (staff) -------------------------------------------------------

@@ -15,11 +15,10 @@ import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import BigInteger, Integer, bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
 from tierslieu.domain.accounts import clean_person_name
 from tierslieu.domain.bookings import (
@@ -49,7 +48,7 @@ from tierslieu.domain.slots import Period
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import NotFound
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
-from tierslieu.services import listing_cache
+from tierslieu.services import listing_cache, schedule_cache
 from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import as_aware, check_range, load_schedule
@@ -78,11 +77,6 @@ class BookingView:
     caller_is_staff: bool = False
 
 
-def _insert_for(session: AsyncSession):
-    """The dialect's INSERT, for ON CONFLICT DO NOTHING."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 async def create_booking(
     session: AsyncSession,
     user: User,
@@ -105,10 +99,21 @@ async def create_booking(
     together with other rows (an idempotency record).
     """
     now = utcnow()
-    asset = await get_asset(session, asset_id)
-    structure = asset.structure
-    tz = ZoneInfo(structure.timezone)
-    is_staff = await has_role(session, user, structure.id, ASSET_MANAGING_ROLES)
+    # The asset, its rules and closures come from the per-process cache; the version they
+    # were loaded under is read with the caller's role and active bookings, in one statement.
+    entry = schedule_cache.cached(asset_id) or await schedule_cache.load(session, asset_id)
+    version, role, active = await schedule_cache.caller_facts(
+        session, user, entry.asset.structure_id, now
+    )
+    if version != entry.version:
+        entry = await schedule_cache.load(session, asset_id)
+        version, role, active = await schedule_cache.caller_facts(
+            session, user, entry.asset.structure_id, now
+        )
+    asset, structure, tz = entry.asset, entry.structure, entry.tz
+    is_staff = user.is_admin or (role is not None and role in ASSET_MANAGING_ROLES)
+    if asset.archived_at is not None and not is_staff:
+        raise NotFound()
     if guest is not None and not is_staff:
         raise GuestNotAllowed()
     if guest is not None:
@@ -127,16 +132,42 @@ async def create_booking(
             min_notice_minutes=asset.min_notice_minutes,
             max_advance_days=asset.max_advance_days,
         )
-        await _check_person_limit(session, user, structure, now)
+        if active >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
+            raise TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
     check_party_size(party_size, asset.max_party_size)
     requested = Period(starts_at, ends_at)
     day = starts_at.astimezone(tz).date()
-    schedule = await load_schedule(
-        session, asset, day - dt.timedelta(days=1), day + dt.timedelta(days=1)
-    )
+    first, last = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
 
+    status = (
+        BookingStatus.PENDING
+        if asset.requires_approval and not is_staff
+        else BookingStatus.CONFIRMED
+    )
+    created = dt.datetime.now(dt.UTC)  # the real time, like the ORM default (not the test clock)
+    booking = Booking(
+        id=uuid7(),
+        created_at=created,
+        updated_at=created,
+        asset_id=asset.id,
+        user_id=None if guest else user.id,
+        created_by_id=user.id,
+        guest_name=guest.name if guest else None,
+        guest_phone=guest.phone if guest else None,
+        guest_email=guest.email if guest else None,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        party_size=party_size,
+        note=note,
+        status=status.value,
+        exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
+        sequence=0,
+    )
+    inserted = False  # True when the booking row went in with the places (PostgreSQL)
     if asset.booking_mode == BookingMode.SHARED:
-        slots = [s for s in schedule.slots_with_closures() if s[0].period.overlaps(requested)]
+        slots = [
+            s for s in entry.slots_with_closures(first, last) if s[0].period.overlaps(requested)
+        ]
         if not slots:
             raise OutsideOpeningHours()
         match = next(
@@ -147,10 +178,27 @@ async def create_booking(
         slot, closure = match
         if closure is not None:
             raise AssetClosed({"reason": closure.reason or "fermeture"})
-        await _take_places(
-            session, asset, slot.starts_at, slot.ends_at, slot.capacity, party_size, now
+        written = await _take_places(
+            session, asset, slot.starts_at, slot.ends_at, slot.capacity, booking, now, entry.version
         )
+        if written is None:
+            # The rules changed between our read and the write (PostgreSQL, another
+            # process): nothing was written; check everything again on the new rules.
+            schedule_cache.forget(asset.id)
+            return await create_booking(
+                session,
+                user,
+                asset_id=asset_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                party_size=party_size,
+                note=note,
+                guest=guest,
+                commit=commit,
+            )
+        inserted = written == WITH_BOOKING
     else:
+        schedule = entry.schedule(first, last)
         if not any(p.contains(requested) for p in schedule.raw_opening()):
             raise OutsideOpeningHours()
         closure = schedule.closure_at(requested)
@@ -168,27 +216,8 @@ async def create_booking(
         if overlapping:
             raise IntervalTaken()
 
-    status = (
-        BookingStatus.PENDING
-        if asset.requires_approval and not is_staff
-        else BookingStatus.CONFIRMED
-    )
-    booking = Booking(
-        asset_id=asset.id,
-        user_id=None if guest else user.id,
-        created_by_id=user.id,
-        guest_name=guest.name if guest else None,
-        guest_phone=guest.phone if guest else None,
-        guest_email=guest.email if guest else None,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        party_size=party_size,
-        note=note,
-        status=status.value,
-        exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
-        sequence=0,
-    )
-    session.add(booking)
+    if not inserted:
+        session.add(booking)
     try:
         await (session.commit() if commit else session.flush())
     except IntegrityError as exc:
@@ -208,23 +237,73 @@ def _is_exclusion_violation(exc: IntegrityError) -> bool:
     return code == "23P01" or "ex_booking_no_overlap" in str(exc)
 
 
-async def _check_person_limit(
-    session: AsyncSession, user: User, structure: Structure, now: dt.datetime
-) -> None:
-    """OWASP API6: nobody holds every slot of the garden."""
-    active = await session.scalar(
-        select(func.count())
-        .select_from(Booking)
-        .join(Asset, Asset.id == Booking.asset_id)
-        .where(
-            Booking.user_id == user.id,
-            Asset.structure_id == structure.id,
-            Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
-            Booking.ends_at > now,
-        )
-    )
-    if (active or 0) >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
-        raise TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
+# Insert the counter with the places taken, or add them to it while they fit; and only
+# while the schedule version is still the one the checks ran under. Text statements: the
+# dialects' ``INSERT … ON CONFLICT`` constructs are not cacheable (compiled every time, ~1 ms).
+_TAKE_PLACES_TAIL = (
+    "WHERE COALESCE((SELECT value FROM schedule_version WHERE id = 1), 0) = :version "
+    "ON CONFLICT (asset_id, starts_at) DO UPDATE SET "
+    "taken = slot_counter.taken + excluded.taken, capacity = excluded.capacity, "
+    "updated_at = excluded.updated_at "
+    "WHERE slot_counter.taken + excluded.taken <= excluded.capacity "
+    "RETURNING taken"
+)
+_TAKE_PLACES_HEAD = (
+    "INSERT INTO slot_counter "
+    "(id, asset_id, starts_at, ends_at, capacity, taken, created_at, updated_at) "
+)
+_TAKE_PLACES_PARAMS = (
+    bindparam("id", type_=SlotCounter.id.type),
+    bindparam("asset_id", type_=SlotCounter.asset_id.type),
+    bindparam("starts_at", type_=SlotCounter.starts_at.type),
+    bindparam("ends_at", type_=SlotCounter.ends_at.type),
+    bindparam("now", type_=SlotCounter.created_at.type),
+    bindparam("capacity", type_=Integer()),
+    bindparam("taken", type_=Integer()),
+    bindparam("version", type_=BigInteger()),
+)
+_TAKE_PLACES_SQLITE = text(
+    _TAKE_PLACES_HEAD
+    + "SELECT :id, :asset_id, :starts_at, :ends_at, :capacity, :taken, :now, :now "
+    + _TAKE_PLACES_TAIL
+).bindparams(*_TAKE_PLACES_PARAMS)
+# PostgreSQL: the booking row in the same statement (one round trip for the whole write);
+# no counter row back, no booking. It cannot infer types of parameters in a SELECT list.
+WITH_BOOKING, PLACES_ONLY = "with-booking", "places-only"
+_BOOKING_COLUMNS = {
+    "id": "UUID",
+    "asset_id": "UUID",
+    "user_id": "UUID",
+    "created_by_id": "UUID",
+    "guest_name": "VARCHAR",
+    "guest_phone": "VARCHAR",
+    "guest_email": "VARCHAR",
+    "starts_at": "TIMESTAMPTZ",
+    "ends_at": "TIMESTAMPTZ",
+    "party_size": "INTEGER",
+    "note": "TEXT",
+    "status": "VARCHAR",
+    "exclusive": "BOOLEAN",
+    "sequence": "INTEGER",
+    "created_at": "TIMESTAMPTZ",
+    "updated_at": "TIMESTAMPTZ",
+}
+_TAKE_PLACES_AND_BOOK_PG = text(
+    "WITH taken AS ("  # noqa: S608 (built once from the constant column names above)
+    + _TAKE_PLACES_HEAD
+    + "SELECT CAST(:id AS UUID), CAST(:asset_id AS UUID), CAST(:starts_at AS TIMESTAMPTZ), "
+    "CAST(:ends_at AS TIMESTAMPTZ), CAST(:capacity AS INTEGER), CAST(:taken AS INTEGER), "
+    "CAST(:now AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ) "
+    + _TAKE_PLACES_TAIL
+    + ") INSERT INTO booking ("
+    + ", ".join(_BOOKING_COLUMNS)
+    + ") SELECT "
+    + ", ".join(f"CAST(:b_{c} AS {t})" for c, t in _BOOKING_COLUMNS.items())
+    + " FROM taken RETURNING id"
+).bindparams(
+    *_TAKE_PLACES_PARAMS,
+    *(bindparam(f"b_{c}", type_=Booking.__table__.c[c].type) for c in _BOOKING_COLUMNS),
+)
 
 
 async def _take_places(
@@ -233,47 +312,54 @@ async def _take_places(
     starts_at: dt.datetime,
     ends_at: dt.datetime,
     capacity: int,
-    places: int,
+    booking: Booking,
     now: dt.datetime,
-) -> None:
-    """Atomically take ``places`` in the slot's counter, or raise SlotFull."""
-    insert = _insert_for(session)
-    await session.execute(
-        insert(SlotCounter)
-        .values(
-            id=uuid.uuid4(),
-            asset_id=asset.id,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            capacity=capacity,
-            taken=0,
-            created_at=now,
-            updated_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["asset_id", "starts_at"])
-    )
-    result = await session.execute(
-        update(SlotCounter)
-        .where(
-            SlotCounter.asset_id == asset.id,
-            SlotCounter.starts_at == starts_at,
-            SlotCounter.taken + places <= capacity,
-        )
-        .values(taken=SlotCounter.taken + places, capacity=capacity, updated_at=now)
-        .returning(SlotCounter.taken)
-        .execution_options(synchronize_session=False)
-    )
-    if result.first() is None:
-        taken = await session.scalar(
-            select(SlotCounter.taken).where(
-                SlotCounter.asset_id == asset.id, SlotCounter.starts_at == starts_at
+    version: int,
+) -> str | None:
+    """Atomically take the booking's places in the slot's counter, or raise SlotFull.
+
+    One statement: insert the counter with the places taken, or on conflict add them to
+    it only while ``taken + places <= capacity``; and only while the schedule version is
+    still ``version``. On PostgreSQL the same statement inserts the booking row (a CTE):
+    WITH_BOOKING; on SQLite the caller inserts it: PLACES_ONLY. None (nothing written)
+    if the version moved.
+    """
+    places = booking.party_size
+    if places <= capacity:
+        values: dict[str, object] = {
+            "id": uuid.uuid4(),
+            "asset_id": asset.id,
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "capacity": capacity,
+            "taken": places,
+            "now": now,
+            "version": version,
+        }
+        if session.get_bind().dialect.name == "postgresql":
+            values.update({f"b_{c}": getattr(booking, c) for c in _BOOKING_COLUMNS})
+            if (await session.execute(_TAKE_PLACES_AND_BOOK_PG, values)).first() is not None:
+                return WITH_BOOKING
+        elif (await session.execute(_TAKE_PLACES_SQLITE, values)).first() is not None:
+            return PLACES_ONLY
+    row = (
+        await session.execute(
+            select(schedule_cache.version_value(), SlotCounter.taken)
+            .select_from(schedule_cache.one_row())
+            .outerjoin(
+                SlotCounter,
+                (SlotCounter.asset_id == asset.id) & (SlotCounter.starts_at == starts_at),
             )
         )
-        await session.rollback()
-        raise SlotFull(
-            {"remaining": max(0, capacity - (taken or 0)), "requested": places},
-            extra={"remaining": max(0, capacity - (taken or 0))},
-        )
+    ).one()
+    if row[0] != version:
+        return None
+    taken = row[1]
+    await session.rollback()
+    raise SlotFull(
+        {"remaining": max(0, capacity - (taken or 0)), "requested": places},
+        extra={"remaining": max(0, capacity - (taken or 0))},
+    )
 
 
 async def _release_places(session: AsyncSession, booking: Booking, now: dt.datetime) -> None:

@@ -1,0 +1,250 @@
+"""What listings and bookings read besides counters, cached per process under a version.
+
+An asset's row, its structure, opening rules and closures change a few times a week and
+are read on every listing and every booking. Each process keeps them here, with the
+slots they expand to, tagged with the database's ``schedule_version`` number (bumped by
+triggers on every change to those tables, whoever makes it: another worker, a script,
+psql). Every request that uses an entry reads the current number *in the same statement*
+as its own data (counters, the caller's role and active bookings), so a stale entry is
+never used, not even for one request, and nothing is trusted across workers unchecked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tierslieu.domain.bookings import BookingStatus
+from tierslieu.domain.slots import (
+    OpeningRule,
+    Period,
+    Slot,
+    expand_slots,
+    local_day_period,
+    public_holidays,
+)
+from tierslieu.errors import NotFound
+from tierslieu.models import (
+    Asset,
+    AvailabilityRule,
+    Booking,
+    Closure,
+    Membership,
+    ScheduleVersion,
+    SlotCounter,
+    Structure,
+    User,
+)
+from tierslieu.services.availability import ClosedPeriod, Schedule, to_opening_rule
+
+MAX_ASSETS = 4096
+MAX_RANGES_PER_ASSET = 64
+
+
+def _copy(instance: Asset | Structure) -> Asset | Structure:
+    """A transient copy of a loaded row: shared by requests, attached to no session."""
+    mapper = type(instance).__mapper__
+    return type(instance)(**{a.key: getattr(instance, a.key) for a in mapper.column_attrs})
+
+
+@dataclass(slots=True)
+class CachedAsset:
+    version: int
+    asset: Asset
+    structure: Structure
+    tz: ZoneInfo
+    rules: list[OpeningRule]
+    closures: list[ClosedPeriod]  # every closure of the asset (public holidays added per range)
+    _ranges: dict[tuple[dt.date, dt.date], list[tuple[Slot, ClosedPeriod | None]]] = field(
+        default_factory=dict
+    )
+
+    def span(self, first_day: dt.date, last_day: dt.date) -> Period:
+        return Period(
+            local_day_period(first_day, self.tz).starts_at,
+            local_day_period(last_day, self.tz).ends_at,
+        )
+
+    def schedule(self, first_day: dt.date, last_day: dt.date) -> Schedule:
+        """The same Schedule ``availability.load_schedule`` builds, without a query."""
+        span = self.span(first_day, last_day)
+        closures = [c for c in self.closures if c.period.overlaps(span)]
+        if self.structure.closed_on_public_holidays:
+            closures += [
+                ClosedPeriod(local_day_period(day, self.tz), "jour férié")
+                for day in public_holidays(first_day, last_day, self.structure.holiday_subdivision)
+            ]
+        return Schedule(
+            self.asset, self.structure, self.tz, self.rules, closures, first_day, last_day
+        )
+
+    def slots_with_closures(
+        self, first_day: dt.date, last_day: dt.date
+    ) -> list[tuple[Slot, ClosedPeriod | None]]:
+        """Every slot of the range with the closure that hits it (expanded once per range)."""
+        key = (first_day, last_day)
+        found = self._ranges.get(key)
+        if found is None:
+            schedule = self.schedule(first_day, last_day)
+            slots = expand_slots(self.rules, self.tz, first_day, last_day, self.asset.capacity)
+            found = [(s, schedule.closure_at(s.period)) for s in slots]
+            if len(self._ranges) >= MAX_RANGES_PER_ASSET:
+                self._ranges.clear()
+            self._ranges[key] = found
+        return found
+
+
+_entries: dict[uuid.UUID, CachedAsset] = {}
+
+
+def clear() -> None:
+    _entries.clear()
+
+
+def forget(asset_id: uuid.UUID) -> None:
+    _entries.pop(asset_id, None)
+
+
+def version_value():
+    """The current schedule version (0 if its row is missing), as a scalar subquery."""
+    return func.coalesce(
+        select(ScheduleVersion.value).where(ScheduleVersion.id == 1).scalar_subquery(), 0
+    )
+
+
+def one_row():
+    """A one-row FROM clause: ``select(version_value(), X).select_from(one_row()).outerjoin(X,
+    …)`` yields the version with every matching X row, or once with NULLs when none match."""
+    return select(literal(1).label("one")).subquery("one_row")
+
+
+def cached(asset_id: uuid.UUID) -> CachedAsset | None:
+    return _entries.get(asset_id)
+
+
+async def read_version(session: AsyncSession) -> int:
+    return int(await session.scalar(select(version_value())))
+
+
+async def load(session: AsyncSession, asset_id: uuid.UUID) -> CachedAsset:
+    """Read the version, then the asset (404 if absent), its rules and closures: the data is
+    at least as new as the number it is stored under, so a check can only be conservative."""
+    version = await read_version(session)
+    found = (
+        (
+            await session.execute(
+                select(Asset, Structure)
+                .join(Structure, Structure.id == Asset.structure_id)
+                .where(Asset.id == asset_id)
+            )
+        )
+        .tuples()
+        .first()
+    )
+    if found is None:
+        _entries.pop(asset_id, None)
+        raise NotFound()
+    asset, structure = _copy(found[0]), _copy(found[1])
+    asset.structure = structure
+    rules = await session.scalars(
+        select(AvailabilityRule).where(AvailabilityRule.asset_id == asset_id)
+    )
+    closures = await session.scalars(select(Closure).where(Closure.asset_id == asset_id))
+    entry = CachedAsset(
+        version,
+        asset,
+        structure,
+        ZoneInfo(structure.timezone),
+        [to_opening_rule(r) for r in rules],
+        [ClosedPeriod(Period(c.starts_at, c.ends_at), c.reason) for c in closures],
+    )
+    if len(_entries) >= MAX_ASSETS:
+        _entries.clear()
+    _entries[asset_id] = entry
+    return entry
+
+
+# --- the one statement of a listing -------------------------------------------------------
+
+
+async def counters_with_version(
+    session: AsyncSession, asset_id: uuid.UUID, span: Period
+) -> tuple[int, dict[dt.datetime, int]]:
+    """(schedule version, places taken per slot start in ``span``) in one round trip."""
+    rows = await session.execute(
+        select(version_value(), SlotCounter.starts_at, SlotCounter.taken)
+        .select_from(one_row())
+        .outerjoin(
+            SlotCounter,
+            and_(
+                SlotCounter.asset_id == asset_id,
+                SlotCounter.starts_at >= span.starts_at,
+                SlotCounter.starts_at < span.ends_at,
+            ),
+        )
+    )
+    version, taken = 0, {}
+    for value, starts_at, count in rows.tuples():
+        version = value
+        if starts_at is not None:
+            taken[starts_at] = count
+    return int(version), taken
+
+
+async def busy_with_version(
+    session: AsyncSession, asset_id: uuid.UUID, span: Period, active: tuple[str, ...]
+) -> tuple[int, list[Period]]:
+    """(schedule version, active bookings overlapping ``span``) in one round trip."""
+    rows = await session.execute(
+        select(version_value(), Booking.starts_at, Booking.ends_at)
+        .select_from(one_row())
+        .outerjoin(
+            Booking,
+            and_(
+                Booking.asset_id == asset_id,
+                Booking.status.in_(active),
+                Booking.starts_at < span.ends_at,
+                Booking.ends_at > span.starts_at,
+            ),
+        )
+    )
+    version, busy = 0, []
+    for value, starts_at, ends_at in rows.tuples():
+        version = value
+        if starts_at is not None:
+            busy.append(Period(starts_at, ends_at))
+    return int(version), busy
+
+
+# --- the one read of a booking -------------------------------------------------------------
+
+
+async def caller_facts(
+    session: AsyncSession, user: User, structure_id: uuid.UUID, now: dt.datetime
+) -> tuple[int, str | None, int]:
+    """(schedule version, the caller's role in the structure, the caller's upcoming active
+    bookings in the structure) in one round trip."""
+    role = (
+        select(Membership.role)
+        .where(Membership.user_id == user.id, Membership.structure_id == structure_id)
+        .scalar_subquery()
+    )
+    active = (
+        select(func.count())
+        .select_from(Booking)
+        .join(Asset, Asset.id == Booking.asset_id)
+        .where(
+            Booking.user_id == user.id,
+            Asset.structure_id == structure_id,
+            Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
+            Booking.ends_at > now,
+        )
+        .scalar_subquery()
+    )
+    row = (await session.execute(select(version_value(), role, active))).one()
+    return int(row[0]), row[1], int(row[2] or 0)
