@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -132,21 +133,28 @@ class SafeJSONRequest(Request[Any, Any, Any]):
 
 class LoopLag:
     """How late a callback scheduled every ``interval`` seconds actually ran; the maximum
-    over the last ``window`` seconds is what ``/health`` reports as ``loop_lag_ms``."""
+    over the last ``window`` seconds is what ``/health`` reports as ``loop_lag_ms``.
 
-    def __init__(self, interval: float = 0.1, window: float = 60.0) -> None:
+    With ``history`` (benchmarks: ``TIERSLIEU_LOOP_LAG_LOG=1``, 10 ms interval) every lag is
+    also kept, and :meth:`report` prints the percentiles at shutdown for ``benchmarks/run.py``.
+    """
+
+    def __init__(self, interval: float = 0.1, window: float = 60.0, history: int = 0) -> None:
         self.interval = interval
         self.window = window
         self._samples: deque[tuple[float, float]] = deque()
-        self._expected: float | None = None
+        self._history: deque[float] | None = deque(maxlen=history) if history else None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            self._expected = loop.time() + self.interval
+            expected = loop.time() + self.interval
             await asyncio.sleep(self.interval)
             now = loop.time()
-            self._samples.append((now, max(0.0, now - self._expected)))
+            lag = max(0.0, now - expected)
+            self._samples.append((now, lag))
+            if self._history is not None:
+                self._history.append(lag * 1000)
             while self._samples and self._samples[0][0] < now - self.window:
                 self._samples.popleft()
 
@@ -154,3 +162,20 @@ class LoopLag:
         """The worst lag of the last window, in milliseconds (one decimal)."""
         worst = max((lag for _, lag in self._samples), default=0.0)
         return round(worst * 1000, 1)
+
+    def report(self) -> None:
+        """With a history: one ``LOOP_LAG_MS n= p50= p99= max=`` line on stderr (straight
+        there: the line must reach the benchmark whatever logging became)."""
+        if self._history is None:
+            return
+        ordered = sorted(self._history)
+        n = len(ordered)
+
+        def at(q: float) -> float:
+            return ordered[min(n - 1, int(q * n))] if n else 0.0
+
+        print(
+            f"LOOP_LAG_MS n={n} p50={at(0.5):.2f} p99={at(0.99):.2f} max={at(1.0):.2f}",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -57,7 +57,7 @@ class Settings:
     # booking or order; the retention purge runs every purge_every_hours (0: never by itself).
     retention_days: int = 365
     purge_every_hours: int = 24
-    # Benchmarks: log the event loop's lag percentiles at shutdown (tierslieu.loop_lag).
+    # Benchmarks: log the event loop's lag percentiles at shutdown (runtime.LoopLag).
     loop_lag_log: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
