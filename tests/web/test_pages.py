@@ -393,3 +393,23 @@ def test_rendered_attributes_are_well_separated(client, world, garden):
         page = client.get(url)
         assert page.status_code == 200, url
         assert not glued.search(page.text), (url, glued.search(page.text))
+
+
+def test_a_throttled_sign_in_page_says_when_to_come_back(client, world):
+    """The page refuses like the API: 429 with Retry-After, the message on the form."""
+    for _ in range(5):
+        post_form(
+            client,
+            "/connexion",
+            "/connexion",
+            {"email": world.neighbour.email, "password": "pas-le-bon-mot", "next": ""},
+        )
+    refused = post_form(
+        client,
+        "/connexion",
+        "/connexion",
+        {"email": world.neighbour.email, "password": "pas-le-bon-mot", "next": ""},
+    )
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    assert 'role="alert"' in refused.text

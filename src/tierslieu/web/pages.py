@@ -33,11 +33,17 @@ class FormErrors:
     """A refusal shown on a form: a summary (title, detail) and messages per field."""
 
     def __init__(
-        self, title: str = "", detail: str = "", fields: dict[str, str] | None = None
+        self,
+        title: str = "",
+        detail: str = "",
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.title = title
         self.detail = detail
         self.fields = fields or {}
+        # The refusal's own response headers (e.g. Retry-After of a 429), as the API sends.
+        self.headers = headers or {}
 
     def __bool__(self) -> bool:
         return bool(self.title or self.fields)
@@ -58,7 +64,7 @@ class FormErrors:
         for item in exc.extra.get("errors", []) if isinstance(exc.extra, dict) else []:
             if isinstance(item, dict) and item.get("field"):
                 fields.setdefault(str(item["field"]), detail)
-        return cls(title, detail, fields)
+        return cls(title, detail, fields, exc.headers)
 
     @classmethod
     def single(cls, lang: str, field: str, message: str) -> FormErrors:
@@ -127,6 +133,8 @@ def page(
         cookies.append(cleared(request, viewer.settings, FLASH_COOKIE))
     lang = viewer.lang
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    errors = context.get("errors")
+    refusal_headers = errors.headers if isinstance(errors, FormErrors) else {}
     return Template(
         template_name=f"web/{template}",
         context={
@@ -145,7 +153,8 @@ def page(
         },
         status_code=status_code,
         cookies=cookies,
-        headers={"Cache-Control": "no-store"},  # security headers: tierslieu.headers
+        # security headers: tierslieu.headers
+        headers={**refusal_headers, "Cache-Control": "no-store"},
         media_type="text/html",
     )
 
