@@ -537,6 +537,13 @@ async def _transition(
         booking.cancelled_at = now
 
 
+async def release_booking(session: AsyncSession, booking: Booking, now: dt.datetime) -> None:
+    """Cancel an active booking and free its places, in the caller's transaction (no commit):
+    the person's own cancellation and an account's deletion share it."""
+    await _transition(session, booking, CANCELLABLE_STATUSES, BookingStatus.CANCELLED, now)
+    await _release_places(session, booking, now)
+
+
 async def cancel_booking(session: AsyncSession, user: User, booking_id: uuid.UUID) -> BookingView:
     """Cancel: the owner until ``cancel_until_minutes`` before the start, staff at any time.
 
@@ -549,8 +556,7 @@ async def cancel_booking(session: AsyncSession, user: User, booking_id: uuid.UUI
         booking.starts_at, now, view.asset.cancel_until_minutes
     ):
         raise NotCancellable()
-    await _transition(session, booking, CANCELLABLE_STATUSES, BookingStatus.CANCELLED, now)
-    await _release_places(session, booking, now)
+    await release_booking(session, booking, now)
     await session.commit()
     listing_cache.forget(booking.asset_id)
     return view

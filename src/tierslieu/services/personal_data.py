@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Select, and_, delete, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.domain.bookings import CANCELLABLE_STATUSES, BookingStatus
+from tierslieu.domain.bookings import CANCELLABLE_STATUSES
 from tierslieu.domain.canteen import ACTIVE_STATUSES as ACTIVE_ORDER_STATUSES
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, MemberRole
 from tierslieu.errors import (
@@ -54,7 +54,7 @@ from tierslieu.models import (
 )
 from tierslieu.services import accounts, listing_cache
 from tierslieu.services.access import require_role
-from tierslieu.services.bookings import _release_places, _transition
+from tierslieu.services.bookings import release_booking
 from tierslieu.services.canteen_orders import release_order
 from tierslieu.services.clock import utcnow
 from tierslieu.settings import Settings
@@ -368,8 +368,7 @@ async def _cancel_upcoming(
         )
     ).all()
     for booking in upcoming:
-        await _transition(session, booking, CANCELLABLE_STATUSES, BookingStatus.CANCELLED, now)
-        await _release_places(session, booking, now)
+        await release_booking(session, booking, now)
     return len(upcoming), {b.asset_id for b in upcoming}
 
 
