@@ -7,6 +7,7 @@ import itertools
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from tierslieu.csvout import cell as csv_cell
 from tierslieu.domain.slots import Period, Slot
 from tierslieu.domain.stats import (
     Grouping,
@@ -15,7 +16,6 @@ from tierslieu.domain.stats import (
     offered_seconds_shared,
     stat_periods,
 )
-from tierslieu.services.stats_export import csv_cell
 
 PARIS = ZoneInfo("Europe/Paris")
 UTC = dt.UTC

@@ -155,11 +155,6 @@ STATS_KINDS = ("neighbour", "resident", "professional", "guest")
 # --- CSV ------------------------------------------------------------------------------
 
 
-def csv_cell(value: Cell) -> str:
-    """One cell for a French spreadsheet (the service's one CSV writer, ``csvout``)."""
-    return csvout.cell(value)
-
-
 def tables_csv(tables: list[Table]) -> bytes:
     """Every table one after the other (title line when several, header, rows), UTF-8 + BOM."""
     titled = len(tables) > 1

@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 from pygal.style import Style
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu import csvout
 from tierslieu.domain.stats import Grouping, StatsReport
 from tierslieu.errors import DomainError, NotFound
 from tierslieu.services import stats, stats_export, structures
@@ -154,12 +155,10 @@ def display_cell(value: Any, lang: str) -> str:
     """A table cell as people read it: French decimal comma and jj/mm/aaaa in French."""
     if value is None:
         return "—"
+    if isinstance(value, str):
+        return value  # the template escapes it; no spreadsheet reads a page
     if lang == "fr":
-        return (
-            stats_export.csv_cell(value).lstrip("'")
-            if isinstance(value, str)
-            else (stats_export.csv_cell(value))
-        )
+        return csvout.cell(value)  # the French spreadsheet forms are the French reading forms
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, float):
