@@ -546,8 +546,9 @@ class PurgeReport:
 
     def lines_fr(self) -> list[str]:
         return [
+            # "label : N" needs no plural agreement (gettext's ngettext comes with issue 11)
             f"Personnes invitées anonymisées : {self.guests} "
-            f"({self.guest_bookings} réservations, {self.guest_orders} commandes)",
+            f"(réservations : {self.guest_bookings}, commandes : {self.guest_orders})",
             f"Échecs de connexion effacés : {self.login_failures}",
             f"Clés d'idempotence expirées effacées : {self.idempotency_keys}",
             f"Jetons de connexion expirés ou révoqués effacés : {self.api_tokens}",
