@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint bench install install-test clean
+.PHONY: run test lint bench install install-test clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ test: install-test lint
 ## make bench: benchmarks on SQLite and PostgreSQL (needs Debian's wrk); not part of the tests
 bench: install-test
 	$(BIN)/python benchmarks/run.py
+
+## make messages: extract every msgid (French), update the .po catalogues, compile them to .mo
+messages: install-test
+	@mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -k N_ -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d src/tierslieu/locale -D messages --no-location --ignore-obsolete --width 100
+	$(BIN)/pybabel compile -d src/tierslieu/locale -D messages --statistics
 
 lint: install-test
 	$(BIN)/ruff check src tests alembic benchmarks

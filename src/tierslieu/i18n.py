@@ -1,16 +1,140 @@
-"""Interface language: French first, English available.
+"""Interface language: French first (the source language of every msgid), others by gettext.
 
-Problem titles and details live here, keyed by the problem code, so every
-error a person sees has both languages in one place.
+Every text a person reads goes through :func:`gettext` / :func:`ngettext` with a French
+msgid; English lives in ``locale/en/LC_MESSAGES/messages.po`` (compiled to ``.mo`` and
+shipped in the wheel). Adding a language is adding a ``.po`` file there and running
+``make messages``. Placeholders are ``{name}``; they are filled after translation, so a
+translation may move them. ``N_`` marks a msgid for extraction without translating it.
+
+A pseudo-locale (:data:`PSEUDO`, off unless :func:`enable_pseudo` is called, as the tests
+do) wraps every translated text in « ⟦…⟧ »: a text shown without the brackets escaped the
+catalogue.
 """
 
 from __future__ import annotations
 
+import gettext as _gettext
 import re
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from babel.support import Translations
+
 DEFAULT_LANGUAGE = "fr"
-LANGUAGES = ("fr", "en")
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+PSEUDO = "qps"
+_pseudo_enabled = False
+
+
+def _discover_languages() -> tuple[str, ...]:
+    found = sorted(
+        path.parent.parent.name
+        for path in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")
+        if path.parent.parent.name != DEFAULT_LANGUAGE
+    )
+    return (DEFAULT_LANGUAGE, *found)
+
+
+LANGUAGES: tuple[str, ...] = _discover_languages()
+
+# Babel locales used to format dates, numbers and money for each interface language.
+_BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+
+
+def babel_locale(lang: str) -> str:
+    """The Babel locale that formats dates and amounts for ``lang`` (the pseudo-locale: French)."""
+    return _BABEL_LOCALES.get(lang, lang if lang in LANGUAGES else _BABEL_LOCALES["fr"])
+
+
+def N_(message: str) -> str:
+    """Mark a msgid for extraction; it is translated where it is shown."""
+    return message
+
+
+class _Pseudo(_gettext.NullTranslations):
+    """Wraps every text in ⟦…⟧ so a test can see which texts went through the catalogue."""
+
+    def gettext(self, message: str) -> str:
+        return f"⟦{message}⟧"
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        return f"⟦{msgid1 if n == 1 else msgid2}⟧"
+
+    def pgettext(self, context: str, message: str) -> str:
+        return f"⟦{message}⟧"
+
+
+def enable_pseudo(enabled: bool = True) -> None:
+    """Accept :data:`PSEUDO` as a language (tests only)."""
+    global _pseudo_enabled
+    _pseudo_enabled = enabled
+
+
+def accepted(lang: str | None) -> bool:
+    """Whether ``lang`` is an interface language this process serves."""
+    return lang in LANGUAGES or (_pseudo_enabled and lang == PSEUDO)
+
+
+def choose(lang: str | None) -> str:
+    """``lang`` when served, else French."""
+    return lang if lang is not None and accepted(lang) else DEFAULT_LANGUAGE
+
+
+@lru_cache(maxsize=16)
+def _catalogue(lang: str) -> _gettext.NullTranslations:
+    if lang == PSEUDO:
+        return _Pseudo()
+    if lang == DEFAULT_LANGUAGE or lang not in LANGUAGES:
+        return _gettext.NullTranslations()
+    return Translations.load(str(LOCALE_DIR), [lang], DOMAIN)
+
+
+def translations(lang: str) -> _gettext.NullTranslations:
+    """The gettext catalogue of ``lang`` (French: the msgids themselves)."""
+    return _catalogue(lang if accepted(lang) else DEFAULT_LANGUAGE)
+
+
+def _fill(template: str, params: dict[str, Any]) -> str:
+    if not params:
+        return template
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def gettext(lang: str, message: str, **params: Any) -> str:
+    """``message`` (a French msgid) in ``lang``, with ``{placeholders}`` filled."""
+    return _fill(translations(lang).gettext(message), params)
+
+
+def ngettext(lang: str, singular: str, plural: str, n: int, **params: Any) -> str:
+    """The singular or plural form for ``n`` in ``lang``; ``{n}`` is filled with ``n``."""
+    params.setdefault("n", n)
+    return _fill(translations(lang).ngettext(singular, plural, n), params)
+
+
+class Texts:
+    """Texts bound to one language: ``_("…", name=…)`` and ``_.ngettext("…", "…", n)``."""
+
+    __slots__ = ("lang",)
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __call__(self, message: str, **params: Any) -> str:
+        return gettext(self.lang, message, **params)
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        return ngettext(self.lang, singular, plural, n, **params)
+
+
+def texts(lang: str) -> Texts:
+    """Texts of one language, for a page, a problem, a sheet, a mail."""
+    return Texts(lang)
+
 
 # code -> language -> (title, detail template)
 PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
@@ -195,7 +319,7 @@ def negotiate(accept_language: str | None) -> str:
                 except ValueError:
                     quality = 0.0
         primary = tag.split("-")[0]
-        if primary in LANGUAGES and quality > 0:
+        if accepted(primary) and quality > 0:
             ranked.append((-quality, index, primary))
     return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
 

@@ -142,6 +142,7 @@ def page(
             "user": viewer.user,
             "lang": lang,
             "_": text.translator(lang),
+            "ngettext": text.translator(lang).ngettext,
             "label": text.label_for(lang),
             "title": title,
             "flash": flash,

@@ -122,7 +122,7 @@ class PublicController(Controller):
         code: FromPath[str],
         next_: Annotated[str | None, QueryParameter(name="next", max_length=2000)] = None,
     ) -> Redirect:
-        lang = code if code in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+        lang = i18n.choose(code)
         jar = [cookie(request, viewer.settings, LANG_COOKIE, lang, 365 * 24 * 3600)]
         return Redirect(path=safe_next(next_), status_code=303, cookies=jar)
 

@@ -110,7 +110,7 @@ def session_token(request: Request[Any, Any, Any], settings: Settings) -> str | 
 def language_of(request: Request[Any, Any, Any]) -> str:
     """French unless the person chose English with the language link."""
     chosen = request.cookies.get(LANG_COOKIE, "")
-    return chosen if chosen in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    return i18n.choose(chosen)
 
 
 @dataclass
