@@ -104,7 +104,19 @@ class Booking(Base):
         CheckConstraint("party_size >= 1", name="party_size_positive"),
         CheckConstraint("user_id IS NOT NULL OR guest_name IS NOT NULL", name="owner_or_guest"),
         CheckConstraint("sequence >= 0", name="sequence_non_negative"),
-        Index("ix_booking_asset_time", "asset_id", "starts_at"),
+        # Availability and bookings search by (asset, start); the statistics read every
+        # column they need from this index in its order (migration 0010).
+        Index(
+            "ix_booking_stats",
+            "asset_id",
+            "starts_at",
+            "ends_at",
+            "status",
+            "party_size",
+            "exclusive",
+            "cancelled_at",
+            "user_id",
+        ),
         Index("ix_booking_user_time", "user_id", "starts_at"),
     )
 

@@ -42,7 +42,9 @@ from sqlalchemy import (
     extract,
     false,
     func,
+    literal,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -195,6 +197,21 @@ def _guest_key() -> ColumnElement[str]:
 
 
 # --- bookings -------------------------------------------------------------------------
+#
+# Three grouped statements over the window's bookings, each reading the covering index
+# ``ix_booking_stats`` (asset, start, end, status, places, exclusive, cancelled at,
+# account) in its order, so neither a table row nor a sort of the bookings is needed:
+#
+# 1. per booked slot or interval (asset, start, end), the counts by status; then, per
+#    period, those slot rows summed with each slot's length computed once (booked
+#    place-seconds, hours of use) instead of a date conversion per booking;
+# 2. per account and period (bookings held, and whether one was used), then per kind of
+#    account; and the different accounts over the whole window;
+# 3. the same for people booked without an account (their contact, else anonymous),
+#    the only part that reads table rows (the contact is not in the index).
+#
+# Everything but "different people" adds up, so the window's totals are the sums of its
+# periods; the people of the whole window are counted in SQL, not added.
 
 
 async def _booking_stats(
@@ -207,105 +224,87 @@ async def _booking_stats(
     if not assets:
         return []
     window_start, window_end = periods[0].starts_at, periods[-1].ends_at
-    asset_ids = [a.id for a in assets]
-    residents_only = [a.id for a in assets if set(a.audience) == {"residents"}]
-    held = Booking.status.in_(ACTIVE_STATUSES)
-    used = Booking.status.in_(USED)
-    duration = _epoch(session, Booking.ends_at) - _epoch(session, Booking.starts_at)
-    guest_key = _guest_key()
-    no_account = Booking.user_id.is_(None)
-    category = case(
-        (Booking.user_id.is_not(None), func.coalesce(User.kind, PersonCategory.GUEST.value)),
-        (
-            Booking.asset_id.in_(residents_only) if residents_only else false(),
-            PersonCategory.RESIDENT.value,
-        ),
-        else_=PersonCategory.GUEST.value,
-    )
-    late = and_(
-        Booking.status == BookingStatus.CANCELLED,
-        Asset.cancel_until_minutes > 0,
-        Booking.cancelled_at.is_not(None),
-        _epoch(session, Booking.starts_at) - _epoch(session, Booking.cancelled_at)
-        < Asset.cancel_until_minutes * 60,
-    )
     in_window = and_(
-        Booking.asset_id.in_(asset_ids),
+        Booking.asset_id.in_([a.id for a in assets]),
         Booking.starts_at >= window_start,
         Booking.starts_at < window_end,
     )
-    figures = [
-        _count_if(held),
-        _count_if(held, Booking.party_size),
-        func.count(distinct(case((used, Booking.user_id)))),
-        func.count(distinct(case((and_(used, no_account), guest_key)))),
-        _count_if(and_(used, no_account, guest_key.is_(None))),
-        _count_if(Booking.status == BookingStatus.ATTENDED),
-        _count_if(Booking.status == BookingStatus.ATTENDED, Booking.party_size),
-        _count_if(Booking.status == BookingStatus.NO_SHOW),
-        _count_if(Booking.status == BookingStatus.CANCELLED),
-        _count_if(late),
-        _count_if(Booking.status == BookingStatus.DECLINED),
-        _count_if(held, case((Booking.exclusive, duration), else_=Booking.party_size * duration)),
-    ]
-
-    def grouped(by_period: bool) -> Any:
-        keys: list[Any] = [Booking.asset_id, category.label("category")]
-        if by_period:
-            keys.insert(1, _period_of(Booking.starts_at, periods).label("period"))
-        return (
-            select(*keys, *figures)
-            .select_from(Booking)
-            .join(Asset, Asset.id == Booking.asset_id)
-            .outerjoin(User, User.id == Booking.user_id)
-            .where(in_window)
-            .group_by(*keys)
-        )
-
     per_period: dict[tuple[uuid.UUID, int], BookingFigures] = {}
-    totals: dict[uuid.UUID, BookingFigures] = {}
     for asset in assets:
-        totals[asset.id] = BookingFigures(period="total", first_day=first_day, last_day=last_day)
         for index, p in enumerate(periods):
             per_period[(asset.id, index)] = BookingFigures(
                 period=p.key, first_day=p.first_day, last_day=p.last_day
             )
-    for row in (await session.execute(grouped(True))).tuples():
-        asset_id, index, kind, *values = row
-        _add(per_period[(asset_id, index)], kind, values)
-    for row in (await session.execute(grouped(False))).tuples():
-        asset_id, kind, *values = row
-        _add(totals[asset_id], kind, values)
+    # Without an account, a person is a resident on an asset open only to residents.
+    contact_kind = {
+        a.id: PersonCategory.RESIDENT.value
+        if set(a.audience) == {"residents"}
+        else PersonCategory.GUEST.value
+        for a in assets
+    }
+    # (asset, period or WHOLE) -> kind -> [bookings, people]
+    by_kind: dict[tuple[uuid.UUID, int], dict[str, list[int]]] = defaultdict(
+        lambda: defaultdict(lambda: [0, 0])
+    )
+    used_seconds: dict[tuple[uuid.UUID, int], int] = defaultdict(int)
 
-    # Hours of use: distinct booked slots or intervals (a shared slot counts once).
-    intervals = (
-        select(
-            Booking.asset_id.label("asset_id"),
-            _period_of(Booking.starts_at, periods).label("period"),
-            Booking.starts_at,
-            Booking.ends_at,
+    slots = _slot_figures(session, assets, periods, in_window)
+    for asset_id, index, *values in (await session.execute(slots)).tuples():
+        (
+            bookings,
+            places,
+            contact_bookings,
+            attended,
+            attended_places,
+            no_show,
+            cancelled,
+            late,
+            declined,
+            booked_seconds,
+            used,
+        ) = (int(v or 0) for v in values)
+        target = per_period[(asset_id, index)]
+        target.bookings += bookings
+        target.places += places
+        target.attended += attended
+        target.attended_places += attended_places
+        target.no_show += no_show
+        target.cancelled += cancelled
+        target.cancelled_late += late
+        target.declined += declined
+        # Seconds are kept here until _finish turns them into hours.
+        target.booked_place_hours += booked_seconds
+        used_seconds[(asset_id, index)] += used
+        by_kind[(asset_id, index)][contact_kind[asset_id]][0] += contact_bookings
+
+    for asset_id, index, kind, bookings, people in (
+        await session.execute(_account_figures(periods, in_window))
+    ).tuples():
+        counts = by_kind[(asset_id, index)][kind]
+        counts[0] += int(bookings or 0)
+        counts[1] += int(people or 0)
+
+    for asset_id, index, contacts, anonymous in (
+        await session.execute(_contact_figures(periods, in_window))
+    ).tuples():
+        by_kind[(asset_id, index)][contact_kind[asset_id]][1] += int(contacts or 0) + int(
+            anonymous or 0
         )
-        .where(in_window, used)
-        .distinct()
-        .subquery()
-    )
-    length = _epoch(session, intervals.c.ends_at) - _epoch(session, intervals.c.starts_at)
-    use = select(intervals.c.asset_id, intervals.c.period, func.sum(length)).group_by(
-        intervals.c.asset_id, intervals.c.period
-    )
-    used_seconds: dict[uuid.UUID, int] = defaultdict(int)
-    for asset_id, index, seconds in (await session.execute(use)).tuples():
-        per_period[(asset_id, index)].hours_of_use = hours(seconds)
-        used_seconds[asset_id] += int(seconds or 0)
 
     result = []
     for asset in assets:
         offered = await _offered_seconds(session, asset, periods, first_day, last_day)
         rows = [per_period[(asset.id, i)] for i in range(len(periods))]
-        for figures_, seconds in zip(rows, offered, strict=True):
+        total = BookingFigures(period="total", first_day=first_day, last_day=last_day)
+        for index, (figures_, seconds) in enumerate(zip(rows, offered, strict=True)):
+            _set_kinds(figures_, by_kind.get((asset.id, index), {}))
+            for kind, count in figures_.bookings_by_kind.items():
+                by_kind[(asset.id, WHOLE)][kind][0] += count
+            _add_up(total, figures_)
+            figures_.hours_of_use = hours(used_seconds[(asset.id, index)])
             _finish(figures_, seconds)
-        total = totals[asset.id]
-        total.hours_of_use = hours(used_seconds[asset.id])
+        _set_kinds(total, by_kind.get((asset.id, WHOLE), {}))
+        total.hours_of_use = hours(sum(used_seconds[(asset.id, i)] for i in range(len(periods))))
         _finish(total, sum(offered))
         result.append(
             AssetStats(
@@ -321,37 +320,171 @@ async def _booking_stats(
     return result
 
 
-def _add(target: BookingFigures, kind: str, values: list[Any]) -> None:
-    (
-        bookings,
-        places,
-        accounts,
-        contacts,
+# The period index of figures that count the whole window.
+WHOLE = -1
+
+
+def _slot_figures(
+    session: AsyncSession,
+    assets: list[Asset],
+    periods: list[StatPeriod],
+    in_window: ColumnElement[bool],
+) -> Any:
+    """Per asset and period: counts by status, bookings without an account, booked
+    place-seconds and seconds of use, summed from one row per booked slot or interval."""
+    held = Booking.status.in_(ACTIVE_STATUSES)
+    used = Booking.status.in_(USED)
+    deadlines = {a.id: a.cancel_until_minutes * 60 for a in assets if a.cancel_until_minutes > 0}
+    late = (
+        and_(
+            Booking.status == BookingStatus.CANCELLED,
+            Booking.asset_id.in_(list(deadlines)),
+            Booking.cancelled_at.is_not(None),
+            _epoch(session, Booking.starts_at) - _epoch(session, Booking.cancelled_at)
+            < case(*[(Booking.asset_id == a, seconds) for a, seconds in deadlines.items()]),
+        )
+        if deadlines
+        else false()
+    )
+    slot = (
+        select(
+            Booking.asset_id,
+            Booking.starts_at,
+            Booking.ends_at,
+            _count_if(held).label("bookings"),
+            _count_if(held, Booking.party_size).label("places"),
+            _count_if(and_(held, Booking.user_id.is_(None))).label("contact_bookings"),
+            _count_if(Booking.status == BookingStatus.ATTENDED).label("attended"),
+            _count_if(Booking.status == BookingStatus.ATTENDED, Booking.party_size).label(
+                "attended_places"
+            ),
+            _count_if(Booking.status == BookingStatus.NO_SHOW).label("no_show"),
+            _count_if(Booking.status == BookingStatus.CANCELLED).label("cancelled"),
+            _count_if(late).label("late"),
+            _count_if(Booking.status == BookingStatus.DECLINED).label("declined"),
+            # An exclusive booking holds the whole asset for its length.
+            _count_if(held, case((Booking.exclusive, 1), else_=Booking.party_size)).label(
+                "held_places"
+            ),
+            func.max(case((used, 1), else_=0)).label("used"),
+        )
+        .where(in_window)
+        .group_by(Booking.asset_id, Booking.starts_at, Booking.ends_at)
+        .subquery("slot")
+    )
+    length = _epoch(session, slot.c.ends_at) - _epoch(session, slot.c.starts_at)
+    period = _period_of(slot.c.starts_at, periods).label("period")
+    return select(
+        slot.c.asset_id,
+        period,
+        func.sum(slot.c.bookings),
+        func.sum(slot.c.places),
+        func.sum(slot.c.contact_bookings),
+        func.sum(slot.c.attended),
+        func.sum(slot.c.attended_places),
+        func.sum(slot.c.no_show),
+        func.sum(slot.c.cancelled),
+        func.sum(slot.c.late),
+        func.sum(slot.c.declined),
+        func.sum(slot.c.held_places * length),
+        func.sum(slot.c.used * length),
+    ).group_by(slot.c.asset_id, period)
+
+
+def _account_figures(periods: list[StatPeriod], in_window: ColumnElement[bool]) -> Any:
+    """Per asset, period and kind of account: bookings held and different accounts with
+    a booking used; then per asset and kind the different accounts of the whole window
+    (period WHOLE, bookings 0: those add up from the periods)."""
+    used = Booking.status.in_(USED)
+    period = _period_of(Booking.starts_at, periods).label("period")
+    account = (
+        select(
+            Booking.asset_id,
+            period,
+            Booking.user_id,
+            func.count().label("bookings"),
+            func.max(case((used, 1), else_=0)).label("used"),
+        )
+        .where(in_window, Booking.status.in_(ACTIVE_STATUSES), Booking.user_id.is_not(None))
+        .group_by(Booking.asset_id, period, Booking.user_id)
+        .cte("account")
+    )
+    kind = func.coalesce(User.kind, PersonCategory.GUEST.value).label("kind")
+    each_period = (
+        select(
+            account.c.asset_id,
+            account.c.period,
+            kind,
+            func.sum(account.c.bookings),
+            func.sum(account.c.used),
+        )
+        .select_from(account)
+        .outerjoin(User, User.id == account.c.user_id)
+        .group_by(account.c.asset_id, account.c.period, kind)
+    )
+    whole = (
+        select(
+            account.c.asset_id,
+            literal(WHOLE, Integer),
+            kind,
+            literal(0, Integer),
+            func.count(distinct(account.c.user_id)),
+        )
+        .select_from(account)
+        .outerjoin(User, User.id == account.c.user_id)
+        .where(account.c.used == 1)
+        .group_by(account.c.asset_id, kind)
+    )
+    return union_all(each_period, whole)
+
+
+def _contact_figures(periods: list[StatPeriod], in_window: ColumnElement[bool]) -> Any:
+    """Per asset and period, people with a booking used but no account: different
+    contacts, and bookings whose contact was erased (each its own anonymous person);
+    then the same over the whole window (period WHOLE)."""
+    guest_key = _guest_key().label("contact")
+    period = _period_of(Booking.starts_at, periods).label("period")
+    contact = (
+        select(Booking.asset_id, period, guest_key, func.count().label("bookings"))
+        .where(in_window, Booking.status.in_(USED), Booking.user_id.is_(None))
+        .group_by(Booking.asset_id, period, guest_key)
+        .cte("contact")
+    )
+    anonymous = _count_if(contact.c.contact.is_(None), contact.c.bookings)
+    each_period = select(
+        contact.c.asset_id, contact.c.period, func.count(contact.c.contact), anonymous
+    ).group_by(contact.c.asset_id, contact.c.period)
+    whole = select(
+        contact.c.asset_id,
+        literal(WHOLE, Integer),
+        func.count(distinct(contact.c.contact)),
         anonymous,
-        attended,
-        attended_places,
-        no_show,
-        cancelled,
-        late,
-        declined,
-        booked_seconds,
-    ) = (int(v or 0) for v in values)
-    people = accounts + contacts + anonymous
-    target.bookings += bookings
-    target.places += places
-    target.people += people
-    if people:
-        target.people_by_kind[kind] = target.people_by_kind.get(kind, 0) + people
-    if bookings:
-        target.bookings_by_kind[kind] = target.bookings_by_kind.get(kind, 0) + bookings
-    target.attended += attended
-    target.attended_places += attended_places
-    target.no_show += no_show
-    target.cancelled += cancelled
-    target.cancelled_late += late
-    target.declined += declined
-    # Seconds are kept here until _finish turns them into hours.
-    target.booked_place_hours += booked_seconds
+    ).group_by(contact.c.asset_id)
+    return union_all(each_period, whole)
+
+
+def _set_kinds(target: BookingFigures, counts: dict[str, list[int]]) -> None:
+    """Bookings and people by kind, in the kinds' alphabetical order, nonzero ones only."""
+    for kind in sorted(counts):
+        bookings, people = counts[kind]
+        if bookings:
+            target.bookings_by_kind[kind] = bookings
+        if people:
+            target.people_by_kind[kind] = people
+            target.people += people
+
+
+def _add_up(total: BookingFigures, figures: BookingFigures) -> None:
+    """Add a period's figures that add up (not people, kinds or hours) to the total."""
+    total.bookings += figures.bookings
+    total.places += figures.places
+    total.attended += figures.attended
+    total.attended_places += figures.attended_places
+    total.no_show += figures.no_show
+    total.cancelled += figures.cancelled
+    total.cancelled_late += figures.cancelled_late
+    total.declined += figures.declined
+    total.booked_place_hours += figures.booked_place_hours
 
 
 def _finish(target: BookingFigures, offered_seconds: int) -> None:
