@@ -116,6 +116,9 @@ class Booking(Base):
             "exclusive",
             "cancelled_at",
             "user_id",
+            "guest_email",
+            "guest_phone",
+            "guest_name",
         ),
         Index("ix_booking_user_time", "user_id", "starts_at"),
     )

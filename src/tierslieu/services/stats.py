@@ -198,17 +198,17 @@ def _guest_key() -> ColumnElement[str]:
 
 # --- bookings -------------------------------------------------------------------------
 #
-# Three grouped statements over the window's bookings, each reading the covering index
-# ``ix_booking_stats`` (asset, start, end, status, places, exclusive, cancelled at,
-# account) in its order, so neither a table row nor a sort of the bookings is needed:
+# Three grouped statements over the window's bookings, each reading one range of the
+# covering index ``ix_booking_stats`` (asset, start, end, status, places, exclusive,
+# cancelled at, account, contact), never a table row:
 #
-# 1. per booked slot or interval (asset, start, end), the counts by status; then, per
-#    period, those slot rows summed with each slot's length computed once (booked
-#    place-seconds, hours of use) instead of a date conversion per booking;
+# 1. per booked slot or interval (asset, start, end: the index's order, so no sort), the
+#    counts by status; then, per period, those slot rows summed with each slot's length
+#    computed once (booked place-seconds, hours of use) instead of a date conversion per
+#    booking;
 # 2. per account and period (bookings held, and whether one was used), then per kind of
-#    account; and the different accounts over the whole window;
-# 3. the same for people booked without an account (their contact, else anonymous),
-#    the only part that reads table rows (the contact is not in the index).
+#    account; and the different accounts of the whole window from the same rows;
+# 3. the same for people booked without an account (their contact, else anonymous).
 #
 # Everything but "different people" adds up, so the window's totals are the sums of its
 # periods; the people of the whole window are counted in SQL, not added.
@@ -332,8 +332,6 @@ def _slot_figures(
 ) -> Any:
     """Per asset and period: counts by status, bookings without an account, booked
     place-seconds and seconds of use, summed from one row per booked slot or interval."""
-    held = Booking.status.in_(ACTIVE_STATUSES)
-    used = Booking.status.in_(USED)
     deadlines = {a.id: a.cancel_until_minutes * 60 for a in assets if a.cancel_until_minutes > 0}
     late = (
         and_(
@@ -346,37 +344,55 @@ def _slot_figures(
         if deadlines
         else false()
     )
-    slot = (
+    # Per slot and status, in the index's order (no sort; few expressions per booking).
+    status = (
         select(
             Booking.asset_id,
             Booking.starts_at,
             Booking.ends_at,
-            _count_if(held).label("bookings"),
-            _count_if(held, Booking.party_size).label("places"),
-            _count_if(and_(held, Booking.user_id.is_(None))).label("contact_bookings"),
-            _count_if(Booking.status == BookingStatus.ATTENDED).label("attended"),
-            _count_if(Booking.status == BookingStatus.ATTENDED, Booking.party_size).label(
-                "attended_places"
-            ),
-            _count_if(Booking.status == BookingStatus.NO_SHOW).label("no_show"),
-            _count_if(Booking.status == BookingStatus.CANCELLED).label("cancelled"),
-            _count_if(late).label("late"),
-            _count_if(Booking.status == BookingStatus.DECLINED).label("declined"),
+            Booking.status,
+            func.count().label("bookings"),
+            func.sum(Booking.party_size).label("places"),
+            func.count(Booking.user_id).label("accounts"),
             # An exclusive booking holds the whole asset for its length.
-            _count_if(held, case((Booking.exclusive, 1), else_=Booking.party_size)).label(
-                "held_places"
-            ),
-            func.max(case((used, 1), else_=0)).label("used"),
+            func.sum(case((Booking.exclusive, 1), else_=Booking.party_size)).label("held_places"),
+            _count_if(late).label("late"),
         )
         .where(in_window)
-        .group_by(Booking.asset_id, Booking.starts_at, Booking.ends_at)
+        .group_by(Booking.asset_id, Booking.starts_at, Booking.ends_at, Booking.status)
+        .subquery("slot_status")
+    )
+    held = status.c.status.in_(ACTIVE_STATUSES)
+    attended = status.c.status == BookingStatus.ATTENDED
+    length = _epoch(session, status.c.ends_at) - _epoch(session, status.c.starts_at)
+    # Per slot: its period and length computed once.
+    slot = (
+        select(
+            status.c.asset_id,
+            _period_of(status.c.starts_at, periods).label("period"),
+            length.label("length"),
+            _count_if(held, status.c.bookings).label("bookings"),
+            _count_if(held, status.c.places).label("places"),
+            _count_if(held, status.c.bookings - status.c.accounts).label("contact_bookings"),
+            _count_if(attended, status.c.bookings).label("attended"),
+            _count_if(attended, status.c.places).label("attended_places"),
+            _count_if(status.c.status == BookingStatus.NO_SHOW, status.c.bookings).label("no_show"),
+            _count_if(status.c.status == BookingStatus.CANCELLED, status.c.bookings).label(
+                "cancelled"
+            ),
+            func.sum(status.c.late).label("late"),
+            _count_if(status.c.status == BookingStatus.DECLINED, status.c.bookings).label(
+                "declined"
+            ),
+            _count_if(held, status.c.held_places).label("held_places"),
+            func.max(case((status.c.status.in_(USED), 1), else_=0)).label("used"),
+        )
+        .group_by(status.c.asset_id, status.c.starts_at, status.c.ends_at)
         .subquery("slot")
     )
-    length = _epoch(session, slot.c.ends_at) - _epoch(session, slot.c.starts_at)
-    period = _period_of(slot.c.starts_at, periods).label("period")
     return select(
         slot.c.asset_id,
-        period,
+        slot.c.period,
         func.sum(slot.c.bookings),
         func.sum(slot.c.places),
         func.sum(slot.c.contact_bookings),
@@ -386,9 +402,9 @@ def _slot_figures(
         func.sum(slot.c.cancelled),
         func.sum(slot.c.late),
         func.sum(slot.c.declined),
-        func.sum(slot.c.held_places * length),
-        func.sum(slot.c.used * length),
-    ).group_by(slot.c.asset_id, period)
+        func.sum(slot.c.held_places * slot.c.length),
+        func.sum(slot.c.used * slot.c.length),
+    ).group_by(slot.c.asset_id, slot.c.period)
 
 
 def _account_figures(periods: list[StatPeriod], in_window: ColumnElement[bool]) -> Any:
