@@ -27,6 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import OrderedDict, defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,9 +46,10 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    text,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 
 from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus, RangeTooLong
@@ -130,7 +133,46 @@ async def compute_report(
     last_day: dt.date,
     group: Grouping,
 ) -> StatsReport:
-    """The figures without authorisation (callers check who may see them)."""
+    """The figures without authorisation (callers check who may see them), all read in
+    one transaction: one snapshot of the database (see ``_one_snapshot``)."""
+    async with _one_snapshot(session) as reading:
+        return await _report(reading, structure, first_day, last_day, group)
+
+
+# PostgreSQL: memory for the report's groupings (HashAggregate, sorts) before they spill
+# to disk; SET LOCAL, so only for the report's own transaction.
+REPORT_WORK_MEM = "64MB"
+
+
+@asynccontextmanager
+async def _one_snapshot(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A session whose statements all see the same snapshot of the database.
+
+    SQLite: the request's own transaction already does (WAL: a reader keeps the snapshot
+    of its first read until it ends). PostgreSQL: statements of a GET request run in
+    autocommit, and under READ COMMITTED each statement sees a newer snapshot anyway, so
+    the report opens its own read-only REPEATABLE READ transaction on another pooled
+    connection (the figures of bookings and of people are then counted from the same
+    bookings even while others book)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield session
+        return
+    engine = AsyncEngine(bind).execution_options(
+        isolation_level="REPEATABLE READ", postgresql_readonly=True
+    )
+    async with AsyncSession(engine, expire_on_commit=False) as reading, reading.begin():
+        await reading.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+        yield reading
+
+
+async def _report(
+    session: AsyncSession,
+    structure: Structure,
+    first_day: dt.date,
+    last_day: dt.date,
+    group: Grouping,
+) -> StatsReport:
     tz = ZoneInfo(structure.timezone)
     periods = stat_periods(first_day, last_day, group, tz)
     assets = list(
