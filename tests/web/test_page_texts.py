@@ -120,8 +120,10 @@ FRENCH_DATE_WORDS = re.compile(
     r"déc|h|min|er)\b",
     re.IGNORECASE,
 )
-ORDER_REF = re.compile(r"\b[A-Z0-9]{4}-?[A-Z0-9]{2,}\b")
-SUSPENDED_CODE = re.compile(r"\b[A-Z0-9]{4,}(?:-[A-Z0-9]{4,})+\b")
+ORDER_REF = re.compile(r"\b[0-9A-F]{6}\b")  # an order reference at the counter
+SUSPENDED_CODE = re.compile(
+    r"\b[A-Z]{2}(?:-[A-Z0-9]{4}){3}\b|…[A-Z0-9]{4}\b"
+)  # voucher codes, hints
 
 
 def _pending_problem_patterns() -> list[re.Pattern[str]]:
@@ -238,12 +240,59 @@ def error_states(client: TestClient[Any], url: str, html: str) -> Iterator[tuple
             yield f"POST {action} (empty)", response.text
 
 
-def flashes(client: TestClient[Any], world: World, canteen: dict[str, Any]) -> Iterator[str]:
-    """Pages right after an action: the one-time message is a text too."""
-    csrf = csrf_of(client.get("/mes-reservations").text)
-    yield client.post(
-        "/mes-reservations/abonnement", data={"_csrf_token": csrf}, follow_redirects=True
-    ).text
+def _post(client: TestClient[Any], page_url: str, action: str, data: dict[str, Any]) -> str:
+    csrf = csrf_of(client.get(page_url).text)
+    response = client.post(action, data={**data, "_csrf_token": csrf}, follow_redirects=True)
+    assert response.status_code < 500, f"POST {action}: {response.status_code}"
+    return response.text
+
+
+def _done(html: str, marker: str) -> str:
+    assert marker in html and "flash-error" not in html and 'role="alert"' not in html, html
+    return html
+
+
+def after_actions(
+    client: TestClient[Any], role: str, world: World, scene: dict[str, Any]
+) -> Iterator[tuple[str, str]]:
+    """Pages right after an action (the one-time message is a text too), and the error page."""
+    canteen = f"/cantine/{scene['canteen']['id']}"
+    yield "not found", client.get("/ressources/00000000-0000-0000-0000-000000000000").text
+    if role == "anonymous":
+        return
+    yield "new feed link", _post(client, "/mes-reservations", "/mes-reservations/abonnement", {})
+    if role == "neighbour":
+        garden = f"/ressources/{world.garden['id']}"
+        slot = re.search(r'name="slot" value="([^"]+)"(?! disabled)', client.get(garden).text)
+        assert slot, "no free slot on the garden page"
+        yield (
+            "booked",
+            _post(client, garden, f"{garden}/reserver", {"slot": slot.group(1), "party_size": "1"}),
+        )
+    if role == "admin":  # the professional has already ordered in the scene
+        service = scene["service"]
+        curry = next(i for i in service["items"] if i["name"].startswith("Curry"))
+        data = {
+            "service_id": service["id"],
+            f"qty-{curry['id']}": "1",
+            "pickup_window_id": service["pickup_windows"][1]["id"],
+        }
+        yield "ordered", _done(_post(client, canteen, f"{canteen}/commander", data), 'class="ref"')
+    if role == "staff":
+        board = "/structures/ehpad-les-tilleuls/tableau"
+        yield (
+            "staff feed link",
+            _post(client, board, "/structures/ehpad-les-tilleuls/calendrier-equipe", {}),
+        )
+    if role == "manager":  # the social team gives pay-it-forward meals
+        counter = f"/structures/chrs-le-relais/cantine/{scene['canteen']['id']}"
+        once = re.search(r'name="once" value="([^"]*)"', client.get(counter + "/").text)
+        data = {"label": "Lucienne Roux", "once": once.group(1) if once else ""}
+        yield (
+            "voucher given",
+            _done(_post(client, counter + "/", f"{counter}/bons", data), "voucher-code"),
+        )
+    yield "signed out", _post(client, "/", "/deconnexion", {})
 
 
 # --- the people -------------------------------------------------------------------------------
@@ -284,6 +333,12 @@ def scene(client: TestClient[Any], world: World) -> dict[str, Any]:
         headers=world.professional.headers,
     )
     assert order.status_code == 201, order.text
+    paid = client.post(  # a paid order fills the pay-it-forward pool
+        f"/api/meal-orders/{order.json()['id']}/status",
+        json={"status": "ready", "paid": True},
+        headers=chef.headers,
+    )
+    assert paid.status_code == 200, paid.text
     rule = {
         "weekdays": [1, 2, 3, 4, 5, 6, 7],
         "start_time": "00:00",
@@ -345,9 +400,8 @@ def _walk(client: TestClient[Any], world: World, scene: dict[str, Any], lang: st
             yield role, url, html
             for where, state in error_states(client, url, html):
                 yield role, where, state
-        if email is not None:
-            for html in flashes(client, world, scene["canteen"]):
-                yield role, "after an action", html
+        for where, html in after_actions(client, role, world, scene):
+            yield role, where, html
 
 
 @pytest.fixture
