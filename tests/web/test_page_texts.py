@@ -433,3 +433,14 @@ def test_english_pages_hold_no_french(client, world, scene):
                 problems.setdefault(text.strip(), set()).add(f"{role} {where}")
     report = "\n".join(f"{t!r}  ({sorted(w)[0]})" for t, w in sorted(problems.items()))
     assert not problems, f"French left on English pages:\n{report}"
+
+
+def test_attendance_buttons_are_named_without_a_middle_dot(client, world, scene):
+    """Screen readers speak « absent point e »: the accessible names are neutral words."""
+    sign_in(client, world.staff_a.email)
+    with frozen(scene["now"]):
+        board = client.get("/structures/ehpad-les-tilleuls/tableau").text
+    names = [t for t in read(board).texts if t.startswith(("Noter la présence", "Noter l'absence"))]
+    assert "Noter l'absence : Lucienne Roux" in names
+    assert "Noter la présence : Jeanne Martin" in names
+    assert not [t for t in names if "·" in t]
