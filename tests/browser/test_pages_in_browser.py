@@ -45,7 +45,7 @@ def _long(day: dt.date) -> str:
 def test_directory_filters_and_language(page, server, world):
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Ressources ouvertes du territoire")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Annuaire des ressources")
     check_page(page, "annuaire")
     page.get_by_label("Commune").select_option("Bondy")
     page.get_by_label("Seulement les lieux accessibles en fauteuil roulant").check()
@@ -53,7 +53,7 @@ def test_directory_filters_and_language(page, server, world):
     expect(page.get_by_role("heading", name="Jardin des Tilleuls")).to_be_visible()
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Opened resources of the territory")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Directory of resources")
     check_page(page, "directory-en")
     page.get_by_role("link", name="Français").click()
     expect(page.locator("html")).to_have_attribute("lang", "fr")

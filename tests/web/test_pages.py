@@ -50,7 +50,7 @@ def test_language_switch_sets_a_cookie_and_stays_local(client, world):
     assert response.headers["location"] == "/"
     page = client.get("/")
     assert '<html lang="en">' in page.text
-    assert "Opened resources of the territory" in page.text
+    assert "Directory of resources" in page.text
     # Never an open redirect.
     away = client.get("/langue/fr?next=//evil.example/", follow_redirects=False)
     assert away.headers["location"] == "/"

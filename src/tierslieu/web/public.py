@@ -99,7 +99,7 @@ class PublicController(Controller):
             request,
             viewer,
             "directory.html",
-            title=_("Ressources ouvertes du territoire"),
+            title=_("Annuaire des ressources"),
             groups=[(items[0].structure, items) for items in grouped.values()],
             count=len(found),
             communes=await queries.communes(db_session),
