@@ -11,21 +11,32 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_currency
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tierslieu import i18n
+
 
 def long_date(day: dt.date | dt.datetime, lang: str = "fr", tz: str | None = None) -> str:
     """« mardi 6 avril 2027 »."""
     if isinstance(day, dt.datetime):
         day = day.astimezone(ZoneInfo(tz)) if tz else day
         day = day.date()
-    return format_date(day, format="full", locale=lang)
+    return format_date(day, format="full", locale=i18n.babel_locale(lang))
 
 
 def clock(moment: dt.datetime, lang: str = "fr", tz: str | None = None) -> str:
     """« 10 h 00 » in French, « 10:00 » in English, in the structure's zone."""
     local = moment.astimezone(ZoneInfo(tz)) if tz else moment
-    if lang == "fr":
+    locale = i18n.babel_locale(lang)
+    if locale.startswith("fr"):
         return f"{local.hour} h {local.minute:02d}"
-    return format_time(local.time(), format="HH:mm", locale=lang)
+    return format_time(local.time(), format="HH:mm", locale=locale)
+
+
+def time_of_day(value: dt.time, lang: str = "fr") -> str:
+    """A wall-clock time without a date (an opening rule): « 9 h 00 » in French, « 09:00 » in English."""
+    locale = i18n.babel_locale(lang)
+    if locale.startswith("fr"):
+        return f"{value.hour} h {value.minute:02d}"
+    return format_time(value, format="HH:mm", locale=locale)
 
 
 def moment(value: dt.datetime, lang: str = "fr", tz: str | None = None) -> str:
@@ -37,7 +48,7 @@ def money(cents: int | None, lang: str = "fr") -> str:
     """Integer cents as euros: « 9,50 € » in French, « €9.50 » in English."""
     if cents is None:
         return ""
-    return format_currency(cents / 100, "EUR", locale="fr_FR" if lang == "fr" else "en_GB")
+    return format_currency(cents / 100, "EUR", locale=i18n.babel_locale(lang))
 
 
 @lru_cache(maxsize=1)
@@ -51,6 +62,7 @@ def environment() -> Environment:
     env.filters["long_date"] = long_date
     env.filters["clock"] = clock
     env.filters["moment"] = moment
+    env.filters["time_of_day"] = time_of_day
     env.filters["money"] = money
     return env
 

@@ -23,7 +23,7 @@ def test_scenario_7_bilan_charts_tables_and_downloads(page, server, world, setti
     off_loop(build_known_months, settings, world)
     sign_in(page, world.manager_a.email, PASSWORD)
     page.goto("/structures/ehpad-les-tilleuls/tableau")
-    page.get_by_role("link", name="Bilan", exact=True).click()
+    page.get_by_role("link", name="Bilan de EHPAD Les Tilleuls", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Bilan de EHPAD Les Tilleuls")
     page.get_by_label("Du", exact=True).fill("2026-02-01")
     page.get_by_label("Au", exact=True).fill("2026-03-31")
@@ -41,11 +41,11 @@ def test_scenario_7_bilan_charts_tables_and_downloads(page, server, world, setti
             "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
         )
     occupancy = page.get_by_role(
-        "table", name="Données du graphique — Taux d'occupation par période (%)"
+        "table", name="Données du graphique : Taux d'occupation par période (%)"
     )
     expect(occupancy.get_by_role("row", name="2026-03 4,7")).to_be_visible()
     people = page.get_by_role(
-        "table", name="Données du graphique — Personnes différentes par période"
+        "table", name="Données du graphique : Personnes différentes par période"
     )
     expect(people.get_by_role("row", name="2026-03 5")).to_be_visible()
     expect(people.get_by_role("row", name="2026-02 1")).to_be_visible()
@@ -86,9 +86,9 @@ def test_scenario_7_canteen_bilan(page, server, world, settings):
     off_loop(build_known_months, settings, world)
     sign_in(page, world.manager_b.email, PASSWORD)
     page.goto("/structures/chrs-le-relais/bilan?from=2026-02-01&to=2026-03-31&group=month")
-    meals = page.get_by_role("table", name="Données du graphique — Repas par tarif")
+    meals = page.get_by_role("table", name="Données du graphique : Repas par tarif")
     expect(meals.get_by_role("row", name="2026-03 2 1 1")).to_be_visible()
-    suspended = page.get_by_role("table", name="Données du graphique — Repas suspendus")
+    suspended = page.get_by_role("table", name="Données du graphique : Repas suspendus")
     expect(suspended.get_by_role("row", name="2026-03 1 1 3")).to_be_visible()
     expect(page.get_by_text("Couscous")).to_be_visible()
     check_page(page, "bilan-cantine")

@@ -70,7 +70,7 @@ def test_scenarios_3_and_4_lunch_order_kitchen_and_voucher(page, server, world, 
     # The chef reads the production sheet and works the counter.
     sign_in(page, chef.email, PASSWORD)
     page.goto("/structures/chrs-le-relais/tableau")
-    page.get_by_role("link", name="Tableau de bord — Cantine du Relais").click()
+    page.get_by_role("link", name="Cuisine et comptoir — Cantine du Relais").click()
     check_page(page, "cantine-comptoir")
     row = page.get_by_role("row").filter(has_text=ref)
     expect(row).to_contain_text("Karim Benali")
@@ -80,7 +80,7 @@ def test_scenarios_3_and_4_lunch_order_kitchen_and_voucher(page, server, world, 
         "button", name=f"Prête — {ref}"
     ).click()
     expect(page.get_by_role("row").filter(has_text=ref)).to_contain_text("prête")
-    page.get_by_role("link", name=re.compile("Feuille de production")).first.click()
+    page.get_by_role("link", name=re.compile("Fiche de production")).first.click()
     expect(page.locator("body")).to_contain_text("Curry de légumes")
     expect(page.locator("body")).to_contain_text("12:15")
     check_page(page, "cantine-feuille-de-production")
@@ -90,7 +90,7 @@ def test_scenarios_3_and_4_lunch_order_kitchen_and_voucher(page, server, world, 
     # Scenario 4: a social worker gives the pooled meal; the person orders with the code.
     sign_in(page, world.staff_b.email, PASSWORD)
     page.goto("/structures/chrs-le-relais/tableau")
-    page.get_by_role("link", name="Tableau de bord — Cantine du Relais").click()
+    page.get_by_role("link", name="Cuisine et comptoir — Cantine du Relais").click()
     expect(page.get_by_text("Repas disponibles dans la réserve : 1")).to_be_visible()
     page.get_by_label("Pour qui (note interne, facultatif)").fill("M. Ali, suivi par Nadia")
     page.get_by_role("button", name="Donner un repas suspendu").click()

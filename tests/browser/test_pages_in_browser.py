@@ -45,15 +45,15 @@ def _long(day: dt.date) -> str:
 def test_directory_filters_and_language(page, server, world):
     page.goto("/")
     expect(page.locator("html")).to_have_attribute("lang", "fr")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Ressources ouvertes du territoire")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Annuaire des ressources")
     check_page(page, "annuaire")
     page.get_by_label("Commune").select_option("Bondy")
-    page.get_by_label("Accessible en fauteuil roulant uniquement").check()
+    page.get_by_label("Seulement les lieux accessibles en fauteuil roulant").check()
     page.get_by_role("button", name="Filtrer").click()
     expect(page.get_by_role("heading", name="Jardin des Tilleuls")).to_be_visible()
     page.get_by_role("link", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Opened resources of the territory")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Directory of resources")
     check_page(page, "directory-en")
     page.get_by_role("link", name="Français").click()
     expect(page.locator("html")).to_have_attribute("lang", "fr")
@@ -82,7 +82,7 @@ def test_scenario_2_a_neighbour_registers_and_books_a_full_slot_says_so(page, se
     page.get_by_label("Adresse e-mail").fill("odette@exemple.test")
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
-    expect(page.get_by_text("Bienvenue Odette Lambert !")).to_be_visible()
+    expect(page.get_by_text("Bienvenue, Odette !")).to_be_visible()
 
     page.goto(f"/ressources/{world.garden['id']}")
     check_page(page, "ressource")
@@ -156,7 +156,7 @@ def test_scenario_1_staff_book_on_behalf_print_the_sheet_mark_a_no_show(
 ):
     tomorrow = open_garden_daily(server, world)
     sign_in(page, world.manager_a.email, PASSWORD)
-    page.get_by_role("link", name="Tableau de bord · EHPAD Les Tilleuls").click()
+    page.get_by_role("link", name="Tableau de bord — EHPAD Les Tilleuls").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("EHPAD Les Tilleuls")
     check_page(page, "tableau-de-bord")
     page.get_by_role("link", name="Réserver pour quelqu'un — Jardin des Tilleuls").click()
@@ -194,14 +194,14 @@ def test_scenario_1_staff_book_on_behalf_print_the_sheet_mark_a_no_show(
     page.goto("/structures/ehpad-les-tilleuls/tableau")
     today_table = page.locator("section").filter(has_text="Aujourd'hui").get_by_role("table")
     expect(today_table).to_contain_text("Mme Martin")
-    today_table.get_by_role("button", name="Marquer absent·e : Mme Martin").click()
+    today_table.get_by_role("button", name="Noter l'absence : Mme Martin").click()
     expect(page.get_by_role("status")).to_contain_text("Présence enregistrée.")
     today_table = page.locator("section").filter(has_text="Aujourd'hui").get_by_role("table")
     expect(today_table.get_by_role("row").filter(has_text="Mme Martin")).to_contain_text("absent·e")
 
     # The staff feed: every booking of the structure, names included, in Sophie's calendar.
     page.get_by_role("button", name="Créer un nouveau lien d'abonnement").click()
-    https_link = page.get_by_label("Lien https (Google Agenda, Outlook)").input_value()
+    https_link = page.get_by_label("Adresse pour Google Agenda ou Outlook").input_value()
     assert "/ical/structures/ehpad-les-tilleuls/" in https_link
     feed = httpx.get(server + "/" + https_link.split("/", 3)[3])
     assert feed.status_code == 200 and "Mme Martin" in feed.text
@@ -213,8 +213,8 @@ def test_subscribe_links_and_rotation(page, server, world):
     sign_in(page, world.neighbour.email, PASSWORD)
     page.goto("/mes-reservations")
     page.get_by_role("button", name="Créer un nouveau lien d'abonnement").click()
-    https_link = page.get_by_label("Lien https (Google Agenda, Outlook)").input_value()
-    webcal_link = page.get_by_label("Lien webcal (Calendrier Apple, Thunderbird)").input_value()
+    https_link = page.get_by_label("Adresse pour Google Agenda ou Outlook").input_value()
+    webcal_link = page.get_by_label("Adresse pour Calendrier Apple ou Thunderbird").input_value()
     assert https_link.startswith("http") and https_link.endswith(".ics")
     assert webcal_link.startswith("webcal://")
     assert webcal_link.split("://", 1)[1] == https_link.split("://", 1)[1]
@@ -225,7 +225,7 @@ def test_subscribe_links_and_rotation(page, server, world):
     assert "BEGIN:VCALENDAR" in feed.text and "Jardin des Tilleuls" in feed.text
     # The link is shown once.
     page.reload()
-    expect(page.get_by_label("Lien https (Google Agenda, Outlook)")).to_have_count(0)
+    expect(page.get_by_label("Adresse pour Google Agenda ou Outlook")).to_have_count(0)
     # A new link kills the old one.
     page.get_by_role("button", name="Créer un nouveau lien d'abonnement").click()
     assert httpx.get(server + path).status_code == 404
@@ -247,7 +247,7 @@ def test_opening_rules_and_closures_editor(page, server, world):
     page.get_by_label("samedi").check()
     page.get_by_label("Début").fill("09:00")
     page.get_by_label("Fin").fill("12:00")
-    page.get_by_label("Créneaux de (minutes) (facultatif)").fill("60")
+    page.get_by_label("Durée d'un créneau (en minutes, facultatif)").fill("60")
     page.get_by_role("button", name="Ajouter la règle").click()
     expect(page.get_by_role("status")).to_contain_text("Règle ajoutée.")
     expect(page.get_by_role("table")).to_contain_text("mardi, samedi")
@@ -265,11 +265,11 @@ def test_opening_rules_and_closures_editor(page, server, world):
         f"DTSTART;VALUE=DATE:{start}\r\nSUMMARY:Formation du personnel\r\n"
         "END:VEVENT\r\nEND:VCALENDAR\r\n"
     )
-    page.get_by_label("Fichier .ics").set_input_files(
+    page.get_by_label("Fichier d'agenda (.ics)").set_input_files(
         files=[{"name": "fermetures.ics", "mimeType": "text/calendar", "buffer": ics.encode()}]
     )
     page.get_by_role("button", name="Importer", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("1 fermeture(s) créée(s)")
+    expect(page.get_by_role("status")).to_contain_text("1 fermeture créée")
     expect(page.get_by_role("main")).to_contain_text("Formation du personnel")
 
 
@@ -315,11 +315,11 @@ def test_manager_members_and_tariffs(page, server, world):
     page.get_by_role("button", name="Enregistrer", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Équipe mise à jour.")
     expect(page.get_by_role("row").filter(has_text="Karim Benali")).to_contain_text("équipe")
-    page.get_by_label("Code (minuscules, ex. solidaire)").fill("habitant")
+    page.get_by_label("Nom court du tarif").fill("habitant")
     page.get_by_label("Nom affiché").fill("Habitant")
     page.get_by_label("habitants").check()
     page.get_by_role("button", name="Enregistrer le tarif").click()
     expect(page.get_by_role("status")).to_contain_text("Tarif enregistré.")
     expect(page.get_by_role("main")).to_contain_text(
-        "Habitant (habitant) — par défaut pour habitants"
+        "Habitant — tarif appliqué d'office aux habitants"
     )

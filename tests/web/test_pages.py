@@ -50,7 +50,7 @@ def test_language_switch_sets_a_cookie_and_stays_local(client, world):
     assert response.headers["location"] == "/"
     page = client.get("/")
     assert '<html lang="en">' in page.text
-    assert "Opened resources of the territory" in page.text
+    assert "Directory of resources" in page.text
     # Never an open redirect.
     away = client.get("/langue/fr?next=//evil.example/", follow_redirects=False)
     assert away.headers["location"] == "/"
@@ -66,7 +66,7 @@ def test_asset_page_shows_slots_in_local_time_and_places_left(client, world, gar
         page = client.get(f"/ressources/{garden['id']}")
         assert "mardi 6 avril 2027" in page.text
         assert "10 h 00 – 11 h 00" in page.text
-        assert "8 place(s) libre(s) sur 8" in page.text
+        assert "8 places libres sur 8" in page.text
 
 
 def test_form_without_csrf_token_is_refused(client, world, garden):
@@ -157,7 +157,7 @@ def test_booking_is_post_redirect_get_with_a_confirmation(client, world, garden)
         # The message shows once.
         assert "Réservation confirmée" not in client.get("/mes-reservations").text
         asset_page = client.get(f"/ressources/{garden['id']}")
-        assert "6 place(s) libre(s) sur 8" in asset_page.text
+        assert "6 places libres sur 8" in asset_page.text
 
 
 def test_full_slot_shows_a_clear_message_not_an_error_page(client, world, garden):

@@ -87,7 +87,7 @@ class AccountController(Controller):
             request,
             viewer,
             next_url,
-            _("Bienvenue {name} !", name=user.display_name if user else ""),
+            _("Bienvenue, {name} !", name=first_name(user.display_name) if user else ""),
             cookies=[session_cookie(request, viewer.settings, issued.token)],
         )
 
@@ -330,7 +330,7 @@ class AccountController(Controller):
             request,
             viewer,
             "/mes-reservations#calendrier",
-            _("Un nouveau lien remplace le précédent, qui cesse aussitôt de fonctionner."),
+            _("Votre nouveau lien d'abonnement est prêt ; l'ancien ne fonctionne plus."),
             links={"https": links.https, "webcal": links.webcal},
         )
 
@@ -339,6 +339,14 @@ class _Missing(Exception):
     def __init__(self, field: str) -> None:
         super().__init__(field)
         self.field = field
+
+
+def first_name(display_name: str) -> str:
+    """« Sophie » of « Sophie Bernard », to greet a person (a title such as « Mme » keeps the name)."""
+    words = display_name.split()
+    if len(words) < 2 or words[0].endswith(".") or words[0].lower() in {"mme", "m", "mlle", "dr"}:
+        return display_name.strip()
+    return words[0]
 
 
 def _ics(body: bytes, filename: str) -> Response[bytes]:

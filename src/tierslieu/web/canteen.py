@@ -49,14 +49,19 @@ WEEK_DAYS = 7
 
 
 def _left(delta: dt.timedelta, lang: str) -> str:
+    """How long ordering stays open, in words: « 2 jours et 12 heures », « 40 minutes »."""
+    _ = text.translator(lang)
     minutes = max(0, int(delta.total_seconds() // 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    if lang == "en":
-        parts = [f"{days} d"] if days else []
-        return " ".join([*parts, f"{hours} h {mins:02d} min"])
-    parts = [f"{days} j"] if days else []
-    return " ".join([*parts, f"{hours} h {mins:02d}"])
+    day_text = _.ngettext("{n} jour", "{n} jours", days)
+    hour_text = _.ngettext("{n} heure", "{n} heures", hours)
+    minute_text = _.ngettext("{n} minute", "{n} minutes", mins)
+    if days:  # beyond a day, minutes do not matter
+        return _("{first} et {second}", first=day_text, second=hour_text) if hours else day_text
+    if hours:
+        return _("{first} et {second}", first=hour_text, second=minute_text) if mins else hour_text
+    return minute_text
 
 
 async def _canteen(db_session: AsyncSession, viewer: Viewer, asset_id: uuid.UUID) -> Any:
@@ -112,7 +117,7 @@ async def _menus_page(
         request,
         viewer,
         "canteen.html",
-        title=f"{asset.name} — {_('Menus de la semaine')}",
+        title=_("Menus de la semaine — {name}", name=asset.name),
         asset=asset,
         structure=asset.structure,
         tz=tz,
@@ -175,8 +180,15 @@ class CanteenPages(Controller):
         if viewer.user is not None:
             return redirect(request, viewer, f"/mes-commandes/{view.order.id}")
         tz = view.structure.timezone
-        what = ", ".join(f"{line.quantity} × {item.name}" for line, item in view.lines)
-        when = f"{clock(view.window.starts_at, viewer.lang, tz)} – {clock(view.window.ends_at, viewer.lang, tz)}"
+        what = ", ".join(
+            _("{quantity} × {dish}", quantity=line.quantity, dish=item.name)
+            for line, item in view.lines
+        )
+        when = _(
+            "de {start} à {end}",
+            start=clock(view.window.starts_at, viewer.lang, tz),
+            end=clock(view.window.ends_at, viewer.lang, tz),
+        )
         return redirect(
             request,
             viewer,
@@ -496,7 +508,7 @@ async def _counter_page(
         request,
         viewer,
         "kitchen.html",
-        title=f"{_('Cuisine et comptoir')} — {asset.name}",
+        title=_("Cuisine et comptoir — {name}", name=asset.name),
         asset=asset,
         structure=structure,
         tz=structure.timezone,
@@ -646,7 +658,7 @@ async def _service_editor(
         request,
         viewer,
         "service_editor.html",
-        title=f"{_('Publier un menu')} — {asset.name}",
+        title=_("Publier un menu — {name}", name=asset.name),
         asset=asset,
         structure=structure,
         tariffs=await canteen.list_tariffs(db_session, slug),

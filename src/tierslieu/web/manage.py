@@ -196,7 +196,7 @@ async def _manage_page(
         request,
         viewer,
         "manage.html",
-        title=f"{_('Équipe et tarifs')} — {structure.name}",
+        title=_("Équipe et tarifs — {name}", name=structure.name),
         structure=structure,
         members=await structures.list_members(db_session, viewer.user, slug),
         tariffs=await canteen.list_tariffs(db_session, slug),

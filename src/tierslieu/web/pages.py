@@ -98,8 +98,10 @@ def refusal_redirect(
     request: Request[Any, Any, Any], viewer: Viewer, to: str, exc: DomainError
 ) -> Redirect:
     """POST-redirect-GET after a refused action: the rule's title and detail, once, as an error."""
+    _ = text.translator(viewer.lang)
     errors = FormErrors.of(exc, viewer.lang)
-    return redirect(request, viewer, to, f"{errors.title} : {errors.detail}", k="error")
+    message = _("{title} : {detail}", title=errors.title, detail=errors.detail)
+    return redirect(request, viewer, to, message, k="error")
 
 
 def login_redirect(request: Request[Any, Any, Any], viewer: Viewer) -> Redirect:

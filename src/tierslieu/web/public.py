@@ -99,7 +99,7 @@ class PublicController(Controller):
             request,
             viewer,
             "directory.html",
-            title=_("Ressources ouvertes du territoire"),
+            title=_("Annuaire des ressources"),
             groups=[(items[0].structure, items) for items in grouped.values()],
             count=len(found),
             communes=await queries.communes(db_session),
@@ -187,11 +187,15 @@ class PublicController(Controller):
                 request, db_session, viewer, asset_id, errors=errors, form=form, status=exc.status
             )
         b = view.booking
-        what = f"{asset.name}, {moment(b.starts_at, viewer.lang, asset.structure.timezone)}, " + _(
-            "{n} personne(s)", n=b.party_size
+        what = _.ngettext(
+            "{asset}, {when}, {n} personne",
+            "{asset}, {when}, {n} personnes",
+            b.party_size,
+            asset=asset.name,
+            when=moment(b.starts_at, viewer.lang, asset.structure.timezone),
         )
         if guest is not None:
-            what = f"{guest.name} — {what}"
+            what = _("{name} — {what}", name=guest.name, what=what)
         message = (
             _("Demande envoyée, en attente de validation : {what}.", what=what)
             if b.status == "pending"

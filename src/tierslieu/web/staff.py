@@ -103,7 +103,7 @@ class StaffController(Controller):
             request,
             viewer,
             "dashboard.html",
-            title=f"{_('Tableau de bord')} — {structure.name}",
+            title=_("Tableau de bord — {name}", name=structure.name),
             structure=structure,
             tz=structure.timezone,
             role=role,
@@ -265,9 +265,10 @@ class StaffController(Controller):
         )
         message = _("Règle supprimée.")
         if affected:
-            message += " " + _(
-                "Attention : {n} réservation(s) tombent hors des horaires d'ouverture.",
-                n=len(affected),
+            message += " " + _.ngettext(
+                "Attention : {n} réservation tombe hors des horaires d'ouverture.",
+                "Attention : {n} réservations tombent hors des horaires d'ouverture.",
+                len(affected),
             )
         return redirect(
             request, viewer, f"/structures/{slug}/ressources/{asset_id}/horaires", message
@@ -311,9 +312,10 @@ class StaffController(Controller):
             )  # fmt: skip
         message = _("Fermeture ajoutée.")
         if affected:
-            message += " " + _(
-                "Attention : {n} réservation(s) tombent hors des horaires d'ouverture.",
-                n=len(affected),
+            message += " " + _.ngettext(
+                "Attention : {n} réservation tombe hors des horaires d'ouverture.",
+                "Attention : {n} réservations tombent hors des horaires d'ouverture.",
+                len(affected),
             )
         return redirect(
             request, viewer, f"/structures/{slug}/ressources/{asset_id}/horaires", message
@@ -342,16 +344,19 @@ class StaffController(Controller):
             result = await feeds.import_asset_closures(db_session, viewer.user, asset_id, data)
         except DomainError as exc:
             return refusal_redirect(request, viewer, back, exc)
-        message = _(
-            "Import terminé : {created} fermeture(s) créée(s), {updated} modifiée(s), {unchanged} inchangée(s).",
-            created=result.created,
-            updated=result.updated,
-            unchanged=result.unchanged,
+        counts = ", ".join(
+            (
+                _.ngettext("{n} fermeture créée", "{n} fermetures créées", result.created),
+                _.ngettext("{n} modifiée", "{n} modifiées", result.updated),
+                _.ngettext("{n} inchangée", "{n} inchangées", result.unchanged),
+            )
         )
+        message = _("Import terminé : {counts}.", counts=counts)
         if result.bookings_affected:
-            message += " " + _(
-                "Attention : {n} réservation(s) tombent hors des horaires d'ouverture.",
-                n=result.bookings_affected,
+            message += " " + _.ngettext(
+                "Attention : {n} réservation tombe hors des horaires d'ouverture.",
+                "Attention : {n} réservations tombent hors des horaires d'ouverture.",
+                result.bookings_affected,
             )
         return redirect(request, viewer, back, message)
 
@@ -371,7 +376,7 @@ class StaffController(Controller):
             request,
             viewer,
             f"/structures/{slug}/tableau",
-            _("Un nouveau lien remplace le précédent, qui cesse aussitôt de fonctionner."),
+            _("Votre nouveau lien d'abonnement est prêt ; l'ancien ne fonctionne plus."),
             links={"https": links.https, "webcal": links.webcal},
         )
 
@@ -483,13 +488,13 @@ async def _schedule_page(
         request,
         viewer,
         "schedule.html",
-        title=f"{_('Horaires et fermetures')} — {asset.name}",
+        title=_("Horaires et fermetures — {name}", name=asset.name),
         asset=asset,
         structure=asset.structure,
         tz=asset.structure.timezone,
         rules=rules,
         closures=closures,
-        weekdays=text.WEEKDAYS[viewer.lang],
+        weekdays=text.weekdays(viewer.lang),
         rule_errors=rule_errors or FormErrors(),
         rule_form=rule_form or {"valid_from": local_today(asset.structure.timezone).isoformat()},
         closure_errors=closure_errors or FormErrors(),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from babel.dates import get_day_names
+
 from tierslieu import i18n
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -103,10 +105,11 @@ LABELS["diet"] = {
     "texture_modified": ("texture modifiée", "texture-modified"),
 }
 
-WEEKDAYS = {
-    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
-    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
-}
+
+def weekdays(lang: str) -> list[str]:
+    """Monday to Sunday in ``lang``, from Babel (« lundi » … « dimanche »)."""
+    names = get_day_names("wide", locale=i18n.babel_locale(lang))
+    return [names[day] for day in range(7)]
 
 
 def translator(lang: str) -> i18n.Texts:
@@ -115,11 +118,11 @@ def translator(lang: str) -> i18n.Texts:
 
 
 def label_for(lang: str) -> Callable[[str, str], str]:
-    index = 1 if lang == "en" else 0
-
     def label(table: str, value: str) -> str:
         entry = LABELS.get(table, {}).get(value)
-        return entry[index] if entry else value
+        if not entry:
+            return value
+        return entry[1] if lang == "en" else i18n.gettext(lang, entry[0])
 
     return label
 
