@@ -25,14 +25,20 @@ from tierslieu.services.clock import utcnow
 from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
-    login_redirect,
     page,
     read_form,
     redirect,
-    refusal_redirect,
+    refusals_to,
     safe_next,
 )
-from tierslieu.web.session import SESSION_COOKIE, Viewer, cleared, session_cookie
+from tierslieu.web.session import (
+    SESSION_COOKIE,
+    SIGNED_IN,
+    SignedIn,
+    Viewer,
+    cleared,
+    session_cookie,
+)
 
 CANCELLABLE = {s.value for s in CANCELLABLE_STATUSES}
 
@@ -181,29 +187,27 @@ class AccountController(Controller):
 
     # --- my account ---------------------------------------------------------------------
 
-    @get("/mon-compte", summary="My account (web)")
+    @get("/mon-compte", summary="My account (web)", dependencies=SIGNED_IN)
     async def account_page(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
     ) -> Template | Redirect:
         """Who I am, my roles, changing my password, my data, deleting my account."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         return await _account_page(request, db_session, viewer)
 
-    @post("/mon-compte/mot-de-passe", summary="Change my password (web form)")
+    @post(
+        "/mon-compte/mot-de-passe", summary="Change my password (web form)", dependencies=SIGNED_IN
+    )
     async def change_password(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
     ) -> Template | Redirect:
         """Same rules as ``POST /api/me/password``: this session stays signed in, every
         other session and token of the person is signed out."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:
@@ -233,15 +237,13 @@ class AccountController(Controller):
 
     # --- my bookings and orders -------------------------------------------------------
 
-    @get("/mes-reservations", summary="My bookings and orders (web)")
+    @get("/mes-reservations", summary="My bookings and orders (web)", dependencies=SIGNED_IN)
     async def mine(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         now = utcnow()
         views = await bookings.my_bookings(
@@ -270,60 +272,66 @@ class AccountController(Controller):
             has_feeds=True,
         )
 
-    @post("/mes-reservations/{booking_id:uuid}/annuler", summary="Cancel my booking (web)")
+    @post(
+        "/mes-reservations/{booking_id:uuid}/annuler",
+        summary="Cancel my booking (web)",
+        dependencies=SIGNED_IN,
+    )
     async def cancel(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         back = safe_next(str(form.get("back", "")), "/mes-reservations")
-        try:
+        with refusals_to(back):
             await bookings.cancel_booking(db_session, viewer.user, booking_id)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Réservation annulée."))
 
-    @get("/mes-reservations/{booking_id:uuid}/calendrier.ics", summary="One booking as .ics (web)")
+    @get(
+        "/mes-reservations/{booking_id:uuid}/calendrier.ics",
+        summary="One booking as .ics (web)",
+        dependencies=SIGNED_IN,
+    )
     async def booking_ics(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         booking_id: FromPath[uuid.UUID],
     ) -> Response[bytes] | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         body = await feeds.booking_calendar(db_session, viewer.user, booking_id)
         return _ics(body, f"reservation-{booking_id}.ics")
 
-    @get("/mes-commandes/{order_id:uuid}/calendrier.ics", summary="One meal order as .ics (web)")
+    @get(
+        "/mes-commandes/{order_id:uuid}/calendrier.ics",
+        summary="One meal order as .ics (web)",
+        dependencies=SIGNED_IN,
+    )
     async def order_ics(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         order_id: FromPath[uuid.UUID],
     ) -> Response[bytes] | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         body = await feeds.order_calendar(db_session, viewer.user, order_id)
         return _ics(body, f"repas-{order_id}.ics")
 
-    @post("/mes-reservations/abonnement", summary="New private feed link (web)")
+    @post(
+        "/mes-reservations/abonnement",
+        summary="New private feed link (web)",
+        dependencies=SIGNED_IN,
+    )
     async def rotate_feed(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         links = await feeds.rotate_person_token(db_session, viewer.user, viewer.settings)
         return redirect(
@@ -355,10 +363,9 @@ def _ics(body: bytes, filename: str) -> Response[bytes]:
 async def _account_page(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    viewer: Viewer,
+    viewer: SignedIn,
     **extra: Any,
 ) -> Template:
-    assert viewer.user is not None
     memberships = await accounts.memberships_of(db_session, viewer.user)
     return page(
         request,
@@ -387,21 +394,20 @@ def _register_fields(form: dict[str, Any]) -> dict[str, Any]:
 class MyAccountPages(Controller):
     path = "/"
     include_in_schema = False
+    dependencies = SIGNED_IN
 
     @get("/mon-compte/mes-donnees.json", summary="Download my data as JSON (web)")
     async def my_data(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
     ) -> Response[bytes] | Redirect:
         import msgspec
 
         from tierslieu.api.personal_data import export_out
         from tierslieu.services import personal_data
 
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         data = export_out(await personal_data.export_of(db_session, viewer.user))
         return Response(
             msgspec.json.encode(data),
@@ -417,21 +423,17 @@ class MyAccountPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
     ) -> Response[bytes] | Redirect:
         from tierslieu.services import personal_data
 
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         body = await personal_data.export_calendar(db_session, viewer.user)
         return _ics(body, "mes-reservations-tierslieu.ics")
 
     @get("/mon-compte/supprimer", summary="Delete my account: confirmation page (web)")
     async def delete_page(
-        self, request: Request[Any, Any, Any], viewer: NamedDependency[Viewer]
+        self, request: Request[Any, Any, Any], viewer: NamedDependency[SignedIn]
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         return page(request, viewer, "delete_account.html", title=_("Supprimer mon compte"))
 
@@ -440,12 +442,10 @@ class MyAccountPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
     ) -> Template | Redirect:
         from tierslieu.services import personal_data
 
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:

@@ -19,7 +19,7 @@ from tierslieu.api.canteen_schemas import MealServiceIn, OrderIn, VoucherIn
 from tierslieu.api.idempotency import ShownOnce
 from tierslieu.domain.canteen import Allergen, Diet
 from tierslieu.domain.horizon import check_date
-from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tierslieu.services import (
     assets,
     canteen,
@@ -41,9 +41,9 @@ from tierslieu.web.pages import (
     page,
     read_form,
     redirect,
-    refusal_redirect,
+    refusals_to,
 )
-from tierslieu.web.session import Viewer
+from tierslieu.web.session import SIGNED_IN, SignedIn, Viewer
 
 WEEK_DAYS = 7
 
@@ -189,16 +189,16 @@ class CanteenPages(Controller):
             ),
         )
 
-    @get("/mes-commandes/{order_id:uuid}", summary="Order confirmation (web)")
+    @get(
+        "/mes-commandes/{order_id:uuid}", summary="Order confirmation (web)", dependencies=SIGNED_IN
+    )
     async def confirmation(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         order_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         view = await canteen_orders.get_order(db_session, viewer.user, order_id)
         return page(
@@ -211,21 +211,21 @@ class CanteenPages(Controller):
             ref=canteen_orders.order_ref(view.order.id),
         )
 
-    @post("/mes-commandes/{order_id:uuid}/annuler", summary="Cancel my order (web)")
+    @post(
+        "/mes-commandes/{order_id:uuid}/annuler",
+        summary="Cancel my order (web)",
+        dependencies=SIGNED_IN,
+    )
     async def cancel(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         order_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
-        try:
+        with refusals_to("/mes-reservations"):
             await canteen_orders.cancel_order(db_session, viewer.user, order_id)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, "/mes-reservations", exc)
         return redirect(request, viewer, "/mes-reservations", _("Commande annulée."))
 
 
@@ -288,18 +288,17 @@ def _order_data(form: dict[str, Any], voucher: str, lang: str) -> dict[str, Any]
 class KitchenPages(Controller):
     path = "/structures/{slug:str}/cantine/{asset_id:uuid}"
     include_in_schema = False
+    dependencies = SIGNED_IN
 
     @get("/", summary="Kitchen and counter of a canteen (web)")
     async def counter(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         return await _counter_page(request, db_session, viewer, slug, asset_id)
 
     @get("/services/nouveau", summary="Meal-service editor (web)")
@@ -307,12 +306,10 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         return await _service_editor(request, db_session, viewer, slug, asset_id)
 
     @post("/services/nouveau", summary="Publish a meal service (web)")
@@ -320,12 +317,10 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:
@@ -353,13 +348,11 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         service_id: FromPath[uuid.UUID],
     ) -> Response[str] | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, service_id)
         if sheet.menu.asset.id != asset_id or sheet.menu.structure.slug != slug:
             raise NotFound()
@@ -371,24 +364,20 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         order_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         status = str(form.get("status", "")) or None
         paid = True if form.get("paid") == "1" else None
         back = f"/structures/{slug}/cantine/{asset_id}"
-        try:
+        with refusals_to(back):
             if status not in {None, "ready", "collected", "no_show"}:
                 raise InvalidInput("status", "invalid")
             await canteen_orders.set_kitchen_status(db_session, viewer.user, order_id, status, paid)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Commande mise à jour."))
 
     @post("/bons", summary="Give a repas suspendu voucher (web)")
@@ -396,19 +385,17 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
         """The code is shown on the page that answers the POST, never in a cookie: it is
         not kept anywhere (only its hash), so it cannot be shown again. The form carries a
         one-time key: resubmitting it (a reload) gives no second voucher, only a message."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         user = viewer.user
         form = await read_form(request)
         back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
-        try:
+        with refusals_to(back):
             data = forms.parse(VoucherIn, {"label": str(form.get("label", "")).strip()})
 
             async def write() -> tuple[int, bytes]:
@@ -429,8 +416,6 @@ class KitchenPages(Controller):
             shown = msgspec.json.decode(stored.body)
             if stored.replayed:
                 raise VoucherCodeShownOnce(shown)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return await _counter_page(request, db_session, viewer, slug, asset_id, shown, 201)
 
     @post("/bons/{voucher_id:uuid}/annuler", summary="Take back an unused voucher (web)")
@@ -438,34 +423,28 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         voucher_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
-        try:
+        with refusals_to(back):
             await canteen_pool.cancel_voucher(db_session, viewer.user, slug, voucher_id)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Bon annulé : le repas revient dans la réserve."))
 
 
 async def _counter_page(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    viewer: Viewer,
+    viewer: SignedIn,
     slug: str,
     asset_id: uuid.UUID,
     new_voucher: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Template:
     """The kitchen and counter page; ``new_voucher`` shows a code just created, this once."""
-    if viewer.user is None:
-        raise Unauthenticated()
     _ = text.translator(viewer.lang)
     structure = await structure_by_slug(db_session, slug)
     asset = await _canteen(db_session, viewer, asset_id)
@@ -617,7 +596,7 @@ def _service_data(form: dict[str, Any], tariff_codes: list[str]) -> dict[str, An
 async def _service_editor(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    viewer: Viewer,
+    viewer: SignedIn,
     slug: str,
     asset_id: uuid.UUID,
     *,
@@ -625,7 +604,6 @@ async def _service_editor(
     form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Template:
-    assert viewer.user is not None
     _ = text.translator(viewer.lang)
     structure = await structure_by_slug(db_session, slug)
     asset = await _canteen(db_session, viewer, asset_id)

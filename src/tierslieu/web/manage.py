@@ -20,29 +20,27 @@ from tierslieu.services.access import require_role, structure_by_slug
 from tierslieu.web import forms, queries, text
 from tierslieu.web.pages import (
     FormErrors,
-    login_redirect,
     page,
     read_form,
     redirect,
-    refusal_redirect,
+    refusals_to,
 )
-from tierslieu.web.session import Viewer
+from tierslieu.web.session import SIGNED_IN, SignedIn
 
 
 class ManagePages(Controller):
     path = "/structures/{slug:str}/equipe"
     include_in_schema = False
+    dependencies = SIGNED_IN
 
     @get("/", summary="Members and tariffs of a structure (web, managers)")
     async def show(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         return await _manage_page(request, db_session, viewer, slug)
 
     @post("/membres", summary="Give a person a role (web)")
@@ -50,11 +48,9 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         role = str(form.get("role", ""))
@@ -77,18 +73,14 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         user_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         back = f"/structures/{slug}/equipe"
-        try:
+        with refusals_to(back):
             await structures.remove_member(db_session, viewer.user, slug, user_id)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Équipe mise à jour."))
 
     @post("/tarifs", summary="Create or change a tariff (web)")
@@ -96,11 +88,9 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         code = str(form.get("code", "")).strip().lower()
@@ -133,11 +123,9 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         email = str(form.get("email", ""))
@@ -163,12 +151,10 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         user_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         await canteen.unassign_tariff(db_session, viewer.user, slug, user_id)
         return redirect(request, viewer, f"/structures/{slug}/equipe", _("Tarif enregistré."))
@@ -177,7 +163,7 @@ class ManagePages(Controller):
 async def _manage_page(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    viewer: Viewer,
+    viewer: SignedIn,
     slug: str,
     *,
     member_errors: FormErrors | None = None,
@@ -188,7 +174,6 @@ async def _manage_page(
     assign_form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Template:
-    assert viewer.user is not None
     _ = text.translator(viewer.lang)
     structure = await structure_by_slug(db_session, slug)
     await require_role(db_session, viewer.user, structure.id, (MemberRole.MANAGER,))

@@ -28,13 +28,12 @@ from tierslieu.web import forms, queries, text
 from tierslieu.web.pages import (
     FormErrors,
     local_today,
-    login_redirect,
     page,
     read_form,
     redirect,
     safe_next,
 )
-from tierslieu.web.session import LANG_COOKIE, Viewer, cookie
+from tierslieu.web.session import LANG_COOKIE, SIGNED_IN, SignedIn, Viewer, cookie
 
 HORIZON_DAYS = 14
 
@@ -136,16 +135,18 @@ class PublicController(Controller):
     ) -> Template | Redirect:
         return await render_asset(request, db_session, viewer, asset_id)
 
-    @post("/ressources/{asset_id:uuid}/reserver", summary="Book from the asset page (web)")
+    @post(
+        "/ressources/{asset_id:uuid}/reserver",
+        summary="Book from the asset page (web)",
+        dependencies=SIGNED_IN,
+    )
     async def book(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         asset = await assets.get_asset(db_session, asset_id, viewer.user)

@@ -30,13 +30,12 @@ from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
     local_today,
-    login_redirect,
     page,
     read_form,
     redirect,
-    refusal_redirect,
+    refusals_to,
 )
-from tierslieu.web.session import Viewer
+from tierslieu.web.session import SIGNED_IN, SignedIn
 
 ACTIVE = {s.value for s in ACTIVE_STATUSES}
 
@@ -44,17 +43,16 @@ ACTIVE = {s.value for s in ACTIVE_STATUSES}
 class StaffController(Controller):
     path = "/structures/{slug:str}"
     include_in_schema = False
+    dependencies = SIGNED_IN
 
     @get("/tableau", summary="Staff dashboard of a structure (web)")
     async def dashboard(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         structure = await structure_by_slug(db_session, slug)
         is_staff = await has_role(db_session, viewer.user, structure.id, ASSET_MANAGING_ROLES)
@@ -120,22 +118,18 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         status = str(form.get("status", ""))
         back = f"/structures/{slug}/tableau"
-        try:
+        with refusals_to(back):
             if status not in {"attended", "no_show"}:
                 raise InvalidInput("status", "invalid")
             await bookings.mark_attendance(db_session, viewer.user, booking_id, status)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Présence enregistrée."))
 
     @post("/reservations/{booking_id:uuid}/decision", summary="Approve or decline (web)")
@@ -143,21 +137,17 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         back = f"/structures/{slug}/tableau"
-        try:
+        with refusals_to(back):
             await bookings.decide_booking(
                 db_session, viewer.user, booking_id, approve=form.get("approve") == "1"
             )
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Décision enregistrée."))
 
     @post("/reservations/{booking_id:uuid}/annuler", summary="Cancel a booking as staff (web)")
@@ -165,18 +155,14 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         back = f"/structures/{slug}/tableau"
-        try:
+        with refusals_to(back):
             await bookings.cancel_booking(db_session, viewer.user, booking_id)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Réservation annulée."))
 
     @get("/ressources/{asset_id:uuid}/feuille", summary="Printable day sheet (web, signed in)")
@@ -184,14 +170,12 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         date: Annotated[dt.date | None, QueryParameter()] = None,
     ) -> Response[str] | Redirect:
         """The same A4 sheet as ``/api/assets/{id}/day-sheet``, with the sign-in cookie."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         asset = await assets.get_asset(db_session, asset_id, viewer.user)
         structure = await structure_by_slug(db_session, slug)
         if asset.structure_id != structure.id:
@@ -208,12 +192,10 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         return await _schedule_page(request, db_session, viewer, slug, asset_id)
 
     @post("/ressources/{asset_id:uuid}/horaires/regles", summary="Add an opening rule (web)")
@@ -221,12 +203,10 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:
@@ -252,13 +232,11 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         rule_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         _asset, affected = await availability.delete_rule(
             db_session, viewer.user, asset_id, rule_id
@@ -278,12 +256,10 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:
@@ -324,24 +300,20 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Redirect:
         """The same import as ``POST /api/assets/{id}/closures/import``, from a file field."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         back = f"/structures/{slug}/ressources/{asset_id}/horaires"
         form = await request.form()
         upload = form.get("file")
         data = await upload.read(MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
-        try:
+        with refusals_to(back):
             if len(data) > MAX_BYTES:
                 raise CalendarTooLarge({"limit_kb": MAX_BYTES // 1024})
             result = await feeds.import_asset_closures(db_session, viewer.user, asset_id, data)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         message = _(
             "Import terminé : {created} fermeture(s) créée(s), {updated} modifiée(s), {unchanged} inchangée(s).",
             created=result.created,
@@ -360,11 +332,9 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         links = await feeds.rotate_staff_token(db_session, viewer.user, slug, viewer.settings)
         return redirect(
@@ -383,13 +353,11 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         closure_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         await availability.delete_closure(db_session, viewer.user, asset_id, closure_id)
         return redirect(
@@ -462,7 +430,7 @@ def _rule_fields(form: dict[str, Any]) -> dict[str, Any]:
 async def _schedule_page(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    viewer: Viewer,
+    viewer: SignedIn,
     slug: str,
     asset_id: uuid.UUID,
     *,
@@ -472,7 +440,6 @@ async def _schedule_page(
     closure_form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Template:
-    assert viewer.user is not None
     _ = text.translator(viewer.lang)
     asset = await assets.managed_asset(db_session, viewer.user, asset_id)
     if asset.structure.slug != slug:
