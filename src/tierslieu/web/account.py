@@ -15,10 +15,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu import i18n
-from tierslieu.api.schemas import RegisterIn
+from tierslieu.api.personal_data import DeleteAccountIn
+from tierslieu.api.schemas import LoginIn, PasswordChangeIn, RegisterIn
 from tierslieu.clients import client_of
 from tierslieu.domain.bookings import CANCELLABLE_STATUSES, owner_may_cancel
-from tierslieu.domain.vocabulary import PersonKind
 from tierslieu.errors import DomainError
 from tierslieu.services import accounts, bookings, canteen_orders, feeds
 from tierslieu.services.clock import utcnow
@@ -70,11 +70,12 @@ class AccountController(Controller):
         form = await read_form(request)
         next_url = safe_next(str(form.get("next", "")), "/mes-reservations")
         try:
+            credentials = forms.parse(LoginIn, _fields(form, "email", "password"))
             issued = await accounts.login(
                 db_session,
                 viewer.settings,
-                email=str(form.get("email", "")),
-                password=str(form.get("password", "")),
+                email=credentials.email,
+                password=credentials.password,
                 client=client_of(request, viewer.settings),
             )
         except DomainError as exc:
@@ -144,41 +145,36 @@ class AccountController(Controller):
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         next_url = safe_next(str(form.get("next", "")), "/")
-        kind = str(form.get("kind", ""))
         try:
-            if kind not in {k.value for k in PersonKind}:
-                raise _Missing("kind")
-            forms.parse(  # as the API
-                RegisterIn, {**_register_fields(form), "display_name": form.get("display_name", "")}
+            data = forms.parse(  # as the API
+                RegisterIn,
+                {
+                    **_fields(form, "email", "password", "display_name", "kind"),
+                    "phone": str(form.get("phone", "")).strip(),
+                },
             )
             await accounts.register(
                 db_session,
                 viewer.settings,
-                email=str(form.get("email", "")),
-                password=str(form.get("password", "")),
-                display_name=str(form.get("display_name", "")),
-                kind=kind,
-                phone=str(form.get("phone", "")).strip() or None,
+                email=data.email,
+                password=data.password,
+                display_name=data.display_name,
+                kind=data.kind.value,
+                phone=data.phone,
                 locale=viewer.lang,
                 client=client_of(request, viewer.settings),
             )
-        except (DomainError, _Missing) as exc:
-            if isinstance(exc, _Missing):
-                errors = FormErrors.single(viewer.lang, exc.field, _("Champ obligatoire."))
-                status = 422
-            else:
-                errors = FormErrors.of(exc, viewer.lang)
-                status = exc.status
+        except DomainError as exc:
             safe_form = {k: v for k, v in form.items() if k != "password"}
             return page(
                 request,
                 viewer,
                 "register.html",
                 title=_("Inscription"),
-                errors=errors,
+                errors=FormErrors.of(exc, viewer.lang),
                 form=safe_form,
                 next_url=next_url,
-                status_code=status,
+                status_code=exc.status,
             )
         login_url = "/connexion" + (f"?next={quote(next_url)}" if next_url != "/" else "")
         return redirect(
@@ -211,12 +207,15 @@ class AccountController(Controller):
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:
+            change = forms.parse(
+                PasswordChangeIn, _fields(form, "current_password", "new_password")
+            )
             await accounts.change_password(
                 db_session,
                 viewer.settings,
                 viewer.user,
-                current_password=str(form.get("current_password", "")),
-                new_password=str(form.get("new_password", "")),
+                current_password=change.current_password,
+                new_password=change.new_password,
                 client=client_of(request, viewer.settings),
                 current_token=viewer.token,
             )
@@ -343,10 +342,9 @@ class AccountController(Controller):
         )
 
 
-class _Missing(Exception):
-    def __init__(self, field: str) -> None:
-        super().__init__(field)
-        self.field = field
+def _fields(form: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The named fields of a form, as the browser sent them (the schema reads them)."""
+    return {name: form.get(name, "") for name in names}
 
 
 def _ics(body: bytes, filename: str) -> Response[bytes]:
@@ -376,16 +374,6 @@ async def _account_page(
         memberships=memberships,
         **extra,
     )
-
-
-def _register_fields(form: dict[str, Any]) -> dict[str, Any]:
-    """The registration form's fields as the API's ``RegisterIn`` names them."""
-    return {
-        "email": str(form.get("email", "")),
-        "password": str(form.get("password", "")),
-        "kind": str(form.get("kind", "")),
-        "phone": str(form.get("phone", "")).strip() or None,
-    }
 
 
 # --- « Mon compte »: my data and deleting my account (personal data, RGPD) ----------------------
@@ -453,7 +441,7 @@ class MyAccountPages(Controller):
                 db_session,
                 viewer.settings,
                 viewer.user,
-                password=str(form.get("password", ""))[:200],
+                password=forms.parse(DeleteAccountIn, _fields(form, "password")).password,
                 client=client_of(request, viewer.settings),
             )
         except DomainError as exc:

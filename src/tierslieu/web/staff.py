@@ -16,7 +16,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.api.bookings import ClosureIn
+from tierslieu.api.bookings import ClosureIn, RuleIn
 from tierslieu.calendar.errors import CalendarTooLarge
 from tierslieu.calendar.parse import MAX_BYTES
 from tierslieu.domain.bookings import ACTIVE_STATUSES
@@ -263,11 +263,14 @@ class StaffController(Controller):
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:
-            starts_on = _date(form, "starts_on", required=True)
-            ends_on = _date(form, "ends_on", required=False) or starts_on
-            closure = forms.parse(  # the API's own schema: same lengths, no NUL
+            starts_on = form.get("starts_on", "")
+            closure = forms.parse(  # the API's own schema: same dates, lengths, no NUL
                 ClosureIn,
-                {"reason": str(form.get("reason", "")), "starts_on": starts_on, "ends_on": ends_on},
+                {
+                    "reason": form.get("reason", ""),
+                    "starts_on": starts_on,
+                    "ends_on": form.get("ends_on", "") or starts_on,
+                },
             )
             _asset, _closure, affected = await availability.add_closure(
                 db_session,
@@ -282,7 +285,7 @@ class StaffController(Controller):
         except DomainError as exc:
             return await _schedule_page(
                 request, db_session, viewer, slug, asset_id,
-                closure_errors=FormErrors.of(exc, viewer.lang), closure_form=form,
+                closure_errors=FormErrors.of(exc, viewer.lang, CLOSURE_FIELDS), closure_form=form,
                 status=exc.status,
             )  # fmt: skip
         message = _("Fermeture ajoutée.")
@@ -372,59 +375,15 @@ def _not_found() -> DomainError:
     return NotFound()
 
 
-def _date(form: dict[str, Any], name: str, *, required: bool) -> dt.date | None:
-    raw = str(form.get(name, "")).strip()
-    if not raw:
-        if required:
-            raise InvalidInput(name, "required")
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(name, "bad-format") from None
-
-
-def _time(form: dict[str, Any], name: str) -> dt.time:
-    raw = str(form.get(name, "")).strip()
-    if not raw:
-        raise InvalidInput(name, "required")
-    try:
-        return dt.time.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(name, "bad-format") from None
-
-
-def _int(form: dict[str, Any], name: str, low: int, high: int) -> int | None:
-    raw = str(form.get(name, "")).strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(name, "bad-format") from None
-    if value < low:
-        raise InvalidInput(name, "too-small", {"n": low})
-    if value > high:
-        raise InvalidInput(name, "too-large", {"n": high})
-    return value
+# A closure's fields as the service names them → the form's (whole days only).
+CLOSURE_FIELDS = {"starts_at": "starts_on", "ends_at": "ends_on"}
+RULE_FIELDS = ("start_time", "end_time", "valid_from", "valid_until", "slot_minutes", "capacity")
 
 
 def _rule_fields(form: dict[str, Any]) -> dict[str, Any]:
-    weekdays = []
-    for raw in form.get("weekdays[]", []):
-        if str(raw) in {"1", "2", "3", "4", "5", "6", "7"}:
-            weekdays.append(int(raw))
-    if not weekdays:
-        raise InvalidInput("weekdays", "required")
-    return {
-        "weekdays": weekdays,
-        "start_time": _time(form, "start_time"),
-        "end_time": _time(form, "end_time"),
-        "valid_from": _date(form, "valid_from", required=True),
-        "valid_until": _date(form, "valid_until", required=False),
-        "slot_minutes": _int(form, "slot_minutes", 5, 1440),
-        "capacity": _int(form, "capacity", 1, 10_000),
-    }
+    """The rule form read with the API's ``RuleIn``: the same bounds and formats."""
+    values = {name: form.get(name, "") for name in RULE_FIELDS}
+    return forms.parse(RuleIn, {**values, "weekdays": form.get("weekdays[]", [])}).fields()
 
 
 async def _schedule_page(
