@@ -16,8 +16,9 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.api.bookings import WallClock
-from tierslieu.api.canteen_schemas import MealServiceIn, OrderIn, VoucherIn
+from tierslieu.api.canteen_schemas import KitchenStatusIn, MealServiceIn, OrderIn, VoucherIn
 from tierslieu.api.idempotency import ShownOnce
+from tierslieu.api.schemas import given
 from tierslieu.domain.canteen import Allergen, Diet
 from tierslieu.domain.horizon import check_date
 from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
@@ -347,13 +348,22 @@ class KitchenPages(Controller):
     ) -> Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        status = str(form.get("status", "")) or None
-        paid = True if form.get("paid") == "1" else None
         back = f"/structures/{slug}/cantine/{asset_id}"
         with refusals_to(back):
-            if status not in {None, "ready", "collected", "no_show"}:
-                raise InvalidInput("status", "invalid")
-            await canteen_orders.set_kitchen_status(db_session, viewer.user, order_id, status, paid)
+            data = forms.parse(  # a ticked « paid » box sends "1"; never « not paid » here
+                KitchenStatusIn,
+                {
+                    "status": form.get("status", ""),
+                    "paid": "true" if form.get("paid") == "1" else "",
+                },
+            )
+            await canteen_orders.set_kitchen_status(
+                db_session,
+                viewer.user,
+                order_id,
+                given(data).get("status"),
+                given(data).get("paid"),
+            )
         return redirect(request, viewer, back, _("Commande mise à jour."))
 
     @post("/bons", summary="Give a repas suspendu voucher (web)")

@@ -12,9 +12,9 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.api.canteen_schemas import TariffIn
-from tierslieu.api.schemas import given
+from tierslieu.api.schemas import MemberIn, given
 from tierslieu.domain.vocabulary import MemberRole, PersonKind
-from tierslieu.errors import DomainError, InvalidInput, UnknownPerson
+from tierslieu.errors import DomainError, UnknownPerson
 from tierslieu.services import canteen, structures
 from tierslieu.services.access import require_role, structure_by_slug
 from tierslieu.web import forms, queries, text
@@ -53,12 +53,12 @@ class ManagePages(Controller):
     ) -> Template | Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        role = str(form.get("role", ""))
         try:
-            if role not in {r.value for r in MemberRole}:
-                raise InvalidInput("role", "required")
+            member = forms.parse(
+                MemberIn, {"email": form.get("email", ""), "role": form.get("role", "")}
+            )
             await structures.put_member(
-                db_session, viewer.user, slug, email=str(form.get("email", "")), role=role
+                db_session, viewer.user, slug, email=member.email, role=member.role.value
             )
         except DomainError as exc:
             return await _manage_page(
@@ -93,20 +93,14 @@ class ManagePages(Controller):
     ) -> Template | Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        code = str(form.get("code", "")).strip().lower()
-        label = str(form.get("label", "")).strip()
-        kinds = {k.value for k in PersonKind}
         try:
-            if not code:
-                raise InvalidInput("code", "required")
-            if not label:
-                raise InvalidInput("label", "required")
+            code = str(form.get("code", "")).strip().lower()  # checked by the service
             tariff = forms.parse(  # the API's own schema: same lengths, no NUL
                 TariffIn,
                 {
-                    "label": label,
+                    "label": str(form.get("label", "")).strip(),
                     "description": str(form.get("description", "")).strip(),
-                    "default_for": [k for k in form.get("default_for[]", []) if k in kinds],
+                    "default_for": form.get("default_for[]", []),
                 },
             )
             await canteen.put_tariff(db_session, viewer.user, slug, code, given(tariff))

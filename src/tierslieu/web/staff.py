@@ -16,12 +16,12 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.api.bookings import ClosureIn, RuleIn
+from tierslieu.api.bookings import AttendanceIn, ClosureIn, RuleIn
 from tierslieu.calendar.errors import CalendarTooLarge
 from tierslieu.calendar.parse import MAX_BYTES
 from tierslieu.domain.bookings import ACTIVE_STATUSES
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES
-from tierslieu.errors import DomainError, InvalidInput, NotFound
+from tierslieu.errors import DomainError, NotFound
 from tierslieu.services import assets, availability, bookings, feeds
 from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.clock import utcnow
@@ -124,12 +124,10 @@ class StaffController(Controller):
     ) -> Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        status = str(form.get("status", ""))
         back = f"/structures/{slug}/tableau"
         with refusals_to(back):
-            if status not in {"attended", "no_show"}:
-                raise InvalidInput("status", "invalid")
-            await bookings.mark_attendance(db_session, viewer.user, booking_id, status)
+            data = forms.parse(AttendanceIn, {"status": form.get("status", "")})
+            await bookings.mark_attendance(db_session, viewer.user, booking_id, data.status)
         return redirect(request, viewer, back, _("Présence enregistrée."))
 
     @post("/reservations/{booking_id:uuid}/decision", summary="Approve or decline (web)")
