@@ -21,7 +21,8 @@ from tierslieu.api.idempotency import ShownOnce
 from tierslieu.api.schemas import given
 from tierslieu.domain.canteen import Allergen, Diet
 from tierslieu.domain.horizon import check_date
-from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
+from tierslieu.errors import DomainError, InvalidInput, NotFound
+from tierslieu.models import Structure
 from tierslieu.services import (
     assets,
     canteen,
@@ -30,7 +31,7 @@ from tierslieu.services import (
     canteen_sheet,
     idempotency,
 )
-from tierslieu.services.access import has_role, structure_by_slug
+from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.canteen import KITCHEN_ROLES, SOCIAL_ROLES
 from tierslieu.services.canteen_errors import VoucherCodeShownOnce
 from tierslieu.services.clock import utcnow
@@ -66,6 +67,18 @@ async def _canteen(db_session: AsyncSession, viewer: Viewer, asset_id: uuid.UUID
     if asset.kind != "canteen":
         raise NotFound()
     return asset
+
+
+async def _team_canteen(
+    db_session: AsyncSession, viewer: SignedIn, slug: str, asset_id: uuid.UUID
+) -> tuple[Structure, Any]:
+    """The canteen ``asset_id`` of the structure ``slug`` (404), for its kitchen team (403)."""
+    structure = await structure_by_slug(db_session, slug)
+    asset = await _canteen(db_session, viewer, asset_id)
+    if asset.structure_id != structure.id:
+        raise NotFound()
+    await require_role(db_session, viewer.user, structure.id, KITCHEN_ROLES)
+    return structure, asset
 
 
 async def _menus_page(
@@ -432,13 +445,7 @@ async def _counter_page(
 ) -> Template:
     """The kitchen and counter page; ``new_voucher`` shows a code just created, this once."""
     _ = text.translator(viewer.lang)
-    structure = await structure_by_slug(db_session, slug)
-    asset = await _canteen(db_session, viewer, asset_id)
-    if asset.structure_id != structure.id:
-        raise NotFound()
-    is_team = await has_role(db_session, viewer.user, structure.id, KITCHEN_ROLES)
-    if not is_team:
-        raise Forbidden()
+    structure, asset = await _team_canteen(db_session, viewer, slug, asset_id)
     is_social = await has_role(db_session, viewer.user, structure.id, SOCIAL_ROLES)
     today = local_today(structure.timezone)
     menus = await canteen.list_menus(
@@ -572,12 +579,7 @@ async def _service_editor(
     status: int = 200,
 ) -> Template:
     _ = text.translator(viewer.lang)
-    structure = await structure_by_slug(db_session, slug)
-    asset = await _canteen(db_session, viewer, asset_id)
-    if asset.structure_id != structure.id:
-        raise NotFound()
-    if not await has_role(db_session, viewer.user, structure.id, KITCHEN_ROLES):
-        raise Forbidden()
+    structure, asset = await _team_canteen(db_session, viewer, slug, asset_id)
     tomorrow = local_today(structure.timezone) + dt.timedelta(days=1)
     defaults = {
         "date": tomorrow.isoformat(),

@@ -16,7 +16,7 @@ from tierslieu.api.schemas import MemberIn, given
 from tierslieu.domain.vocabulary import MemberRole, PersonKind
 from tierslieu.errors import DomainError, UnknownPerson
 from tierslieu.services import canteen, structures
-from tierslieu.services.access import require_role, structure_by_slug
+from tierslieu.services.access import structure_for
 from tierslieu.web import forms, queries, text
 from tierslieu.web.pages import (
     FormErrors,
@@ -169,8 +169,7 @@ async def _manage_page(
     status: int = 200,
 ) -> Template:
     _ = text.translator(viewer.lang)
-    structure = await structure_by_slug(db_session, slug)
-    await require_role(db_session, viewer.user, structure.id, (MemberRole.MANAGER,))
+    structure = await structure_for(db_session, viewer.user, slug, (MemberRole.MANAGER,))
     return page(
         request,
         viewer,
