@@ -189,7 +189,7 @@ class AccountController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[SignedIn],
-    ) -> Template | Redirect:
+    ) -> Template:
         """Who I am, my roles, changing my password, my data, deleting my account."""
         return await _account_page(request, db_session, viewer)
 
@@ -242,7 +242,7 @@ class AccountController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[SignedIn],
-    ) -> Template | Redirect:
+    ) -> Template:
         _ = text.translator(viewer.lang)
         now = utcnow()
         views = await bookings.my_bookings(
@@ -301,7 +301,7 @@ class AccountController(Controller):
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[SignedIn],
         booking_id: FromPath[uuid.UUID],
-    ) -> Response[bytes] | Redirect:
+    ) -> Response[bytes]:
         body = await feeds.booking_calendar(db_session, viewer.user, booking_id)
         return _ics(body, f"reservation-{booking_id}.ics")
 
@@ -316,7 +316,7 @@ class AccountController(Controller):
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[SignedIn],
         order_id: FromPath[uuid.UUID],
-    ) -> Response[bytes] | Redirect:
+    ) -> Response[bytes]:
         body = await feeds.order_calendar(db_session, viewer.user, order_id)
         return _ics(body, f"repas-{order_id}.ics")
 
@@ -390,7 +390,7 @@ class MyAccountPages(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[SignedIn],
-    ) -> Response[bytes] | Redirect:
+    ) -> Response[bytes]:
         import msgspec
 
         from tierslieu.api.personal_data import export_out
@@ -412,7 +412,7 @@ class MyAccountPages(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[SignedIn],
-    ) -> Response[bytes] | Redirect:
+    ) -> Response[bytes]:
         from tierslieu.services import personal_data
 
         body = await personal_data.export_calendar(db_session, viewer.user)
@@ -421,7 +421,7 @@ class MyAccountPages(Controller):
     @get("/mon-compte/supprimer", summary="Delete my account: confirmation page (web)")
     async def delete_page(
         self, request: Request[Any, Any, Any], viewer: NamedDependency[SignedIn]
-    ) -> Template | Redirect:
+    ) -> Template:
         _ = text.translator(viewer.lang)
         return page(request, viewer, "delete_account.html", title=_("Supprimer mon compte"))
 

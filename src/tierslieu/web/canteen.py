@@ -213,7 +213,7 @@ class CanteenPages(Controller):
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[SignedIn],
         order_id: FromPath[uuid.UUID],
-    ) -> Template | Redirect:
+    ) -> Template:
         _ = text.translator(viewer.lang)
         view = await canteen_orders.get_order(db_session, viewer.user, order_id)
         return page(
@@ -287,7 +287,7 @@ class KitchenPages(Controller):
         viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
-    ) -> Template | Redirect:
+    ) -> Template:
         return await _counter_page(request, db_session, viewer, slug, asset_id)
 
     @get("/services/nouveau", summary="Meal-service editor (web)")
@@ -298,7 +298,7 @@ class KitchenPages(Controller):
         viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
-    ) -> Template | Redirect:
+    ) -> Template:
         return await _service_editor(request, db_session, viewer, slug, asset_id)
 
     @post("/services/nouveau", summary="Publish a meal service (web)")
@@ -342,7 +342,7 @@ class KitchenPages(Controller):
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         service_id: FromPath[uuid.UUID],
-    ) -> Response[str] | Redirect:
+    ) -> Response[str]:
         sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, service_id)
         if sheet.menu.asset.id != asset_id or sheet.menu.structure.slug != slug:
             raise NotFound()
@@ -387,7 +387,7 @@ class KitchenPages(Controller):
         viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
-    ) -> Template | Redirect:
+    ) -> Template:
         """The code is shown on the page that answers the POST, never in a cookie: it is
         not kept anywhere (only its hash), so it cannot be shown again. The form carries a
         one-time key: resubmitting it (a reload) gives no second voucher, only a message."""

@@ -40,7 +40,7 @@ class ManagePages(Controller):
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
-    ) -> Template | Redirect:
+    ) -> Template:
         return await _manage_page(request, db_session, viewer, slug)
 
     @post("/membres", summary="Give a person a role (web)")

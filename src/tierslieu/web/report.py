@@ -201,7 +201,7 @@ class ReportPages(Controller):
         first: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
         last: Annotated[str | None, QueryParameter(name="to", max_length=10)] = None,
         group: GroupParam = None,
-    ) -> Template | Redirect:
+    ) -> Template:
         _ = text.translator(viewer.lang)
         structure = await structure_by_slug(db_session, slug)
         start, end, grouping, invalid = parse_window(first, last, group, structure.timezone)

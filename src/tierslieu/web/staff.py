@@ -52,7 +52,7 @@ class StaffController(Controller):
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
-    ) -> Template | Redirect:
+    ) -> Template:
         _ = text.translator(viewer.lang)
         structure = await structure_by_slug(db_session, slug)
         is_staff = await has_role(db_session, viewer.user, structure.id, ASSET_MANAGING_ROLES)
@@ -172,7 +172,7 @@ class StaffController(Controller):
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         date: Annotated[dt.date | None, QueryParameter()] = None,
-    ) -> Response[str] | Redirect:
+    ) -> Response[str]:
         """The same A4 sheet as ``/api/assets/{id}/day-sheet``, with the sign-in cookie."""
         asset = await assets.get_asset(db_session, asset_id, viewer.user)
         structure = await structure_by_slug(db_session, slug)
@@ -193,7 +193,7 @@ class StaffController(Controller):
         viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
-    ) -> Template | Redirect:
+    ) -> Template:
         return await _schedule_page(request, db_session, viewer, slug, asset_id)
 
     @post("/ressources/{asset_id:uuid}/horaires/regles", summary="Add an opening rule (web)")
