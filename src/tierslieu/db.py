@@ -9,7 +9,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, make_url, text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from tierslieu import sqlite_driver
 from tierslieu.settings import Settings
@@ -74,6 +75,12 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN")  # readers never wait for the write lock
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The ``insert`` of the session's database, with its ``on_conflict_do_*`` (an upsert
+    reads the same on PostgreSQL and SQLite)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 async def ping(engine: AsyncEngine) -> None:

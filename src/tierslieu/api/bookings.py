@@ -61,6 +61,12 @@ class RuleIn(Strict):
     slot_minutes: Annotated[int, msgspec.Meta(ge=5, le=1440)] | None = None
     capacity: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
 
+    def fields(self) -> dict[str, Any]:
+        """The rule as ``availability.add_rule`` takes it (wall-clock times as ``dt.time``)."""
+        fields = msgspec.structs.asdict(self)
+        fields["start_time"], fields["end_time"] = _time(self.start_time), _time(self.end_time)
+        return fields
+
 
 class RuleOut(msgspec.Struct):
     id: uuid.UUID
@@ -271,9 +277,7 @@ class AvailabilityController(Controller):
         data: JSONBody[RuleIn],
     ) -> RuleCreated:
         """Local wall-clock times; ``valid_from == valid_until`` is a one-off extra opening."""
-        fields = msgspec.structs.asdict(data)
-        fields["start_time"], fields["end_time"] = _time(data.start_time), _time(data.end_time)
-        rule = await availability.add_rule(db_session, user, asset_id, fields)
+        rule = await availability.add_rule(db_session, user, asset_id, data.fields())
         return RuleCreated(rule=rule_out(rule), affected_bookings=[])
 
     @delete(

@@ -349,22 +349,8 @@ class CanteenAssetController(Controller):
         data: JSONBody[MealServiceIn],
     ) -> MealServiceOut:
         """Times without an offset are wall-clock times in the structure's time zone."""
-        menu = await canteen.create_meal_service(db_session, user, asset_id, _service_in(data))
+        menu = await canteen.create_meal_service(db_session, user, asset_id, data.fields())
         return menu_out(menu)
-
-
-def _service_in(data: MealServiceIn) -> dict[str, Any]:
-    return {
-        "date": data.date,
-        "order_cutoff": data.order_cutoff,
-        "meal": data.meal.value,
-        "note": data.note,
-        "pickup_windows": [
-            {"starts_at": w.starts_at, "ends_at": w.ends_at, "capacity": w.capacity}
-            for w in data.pickup_windows
-        ],
-        "items": [given(i) for i in data.items],
-    }
 
 
 class MealServiceController(Controller):
@@ -517,16 +503,7 @@ class MealOrderController(Controller):
         409 ``pickup-window-full``, 422 ``item-not-in-service``, ``empty-order``…
         Without an account, only with a repas-suspendu ``voucher_code``. A signed-in
         caller may send ``Idempotency-Key``: a retry replays the stored answer."""
-        body = {
-            "service_id": data.service_id,
-            "lines": [{"item_id": li.item_id, "quantity": li.quantity} for li in data.lines],
-            "pickup_window_id": data.pickup_window_id,
-            "suspended_meals": data.suspended_meals,
-            "note": data.note,
-            "voucher_code": data.voucher_code,
-            "guest_name": data.guest_name,
-            "guest_tariff": data.guest_tariff,
-        }
+        body = data.fields()
 
         async def write(commit: bool) -> tuple[int, OrderOut]:
             view = await canteen_orders.place_order(db_session, caller, body, commit=commit)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
-from tierslieu.api.schemas import LongName, Name, Strict, Text
+from tierslieu.api.schemas import LongName, Name, Strict, Text, given
 from tierslieu.domain.canteen import (
     MAX_PRICE_CENTS,
     MAX_QUANTITY_PER_LINE,
@@ -103,6 +103,20 @@ class MealServiceIn(Strict):
     meal: MealKind = MealKind.LUNCH
     note: Text = ""
 
+    def fields(self) -> dict[str, Any]:
+        """The service as ``canteen.create_meal_service`` takes it."""
+        return {
+            "date": self.date,
+            "order_cutoff": self.order_cutoff,
+            "meal": self.meal.value,
+            "note": self.note,
+            "pickup_windows": [
+                {"starts_at": w.starts_at, "ends_at": w.ends_at, "capacity": w.capacity}
+                for w in self.pickup_windows
+            ],
+            "items": [given(i) for i in self.items],
+        }
+
 
 class MealServicePatch(Strict):
     order_cutoff: dt.datetime | msgspec.UnsetType = msgspec.UNSET
@@ -182,6 +196,19 @@ class OrderIn(Strict):
     # Canteen team only: an order for a person without an account (at the counter).
     guest_name: Name | None = None
     guest_tariff: TariffCode | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The order as ``canteen_orders.place_order`` takes it."""
+        return {
+            "service_id": self.service_id,
+            "lines": [{"item_id": li.item_id, "quantity": li.quantity} for li in self.lines],
+            "pickup_window_id": self.pickup_window_id,
+            "suspended_meals": self.suspended_meals,
+            "note": self.note,
+            "voucher_code": self.voucher_code,
+            "guest_name": self.guest_name,
+            "guest_tariff": self.guest_tariff,
+        }
 
 
 class OrderLineOut(msgspec.Struct):

@@ -44,3 +44,12 @@ async def require_role(
     """Platform admins pass; others need one of ``roles`` in this structure, else 403."""
     if not await has_role(session, user, structure_id, roles):
         raise Forbidden()
+
+
+async def structure_for(
+    session: AsyncSession, user: User, slug: str, roles: Iterable[str]
+) -> Structure:
+    """The structure ``slug`` (404 if none) for a caller with one of ``roles`` there (403)."""
+    structure = await structure_by_slug(session, slug)
+    await require_role(session, user, structure.id, roles)
+    return structure

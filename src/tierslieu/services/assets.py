@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES
 from tierslieu.errors import AssetArchived, NotFound
 from tierslieu.models import Asset, Structure, User
 from tierslieu.services import listing_cache
-from tierslieu.services.access import has_role, require_role, structure_by_slug
+from tierslieu.services.access import has_role, require_role, structure_for
 from tierslieu.services.clock import utcnow
 
 RULE_FIELDS = (
@@ -41,8 +42,7 @@ async def create_asset(
     session: AsyncSession, user: User, slug: str, fields: dict[str, Any]
 ) -> Asset:
     """Open a new asset in a structure (its manager or staff)."""
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, ASSET_MANAGING_ROLES)
+    structure = await structure_for(session, user, slug, ASSET_MANAGING_ROLES)
     values = {name: getattr(DEFAULT_RULES, name) for name in RULE_FIELDS}
     values.update(_flatten(fields))
     asset = Asset(structure_id=structure.id, **values)
@@ -52,8 +52,14 @@ async def create_asset(
     return asset
 
 
-async def get_asset(session: AsyncSession, asset_id: uuid.UUID, user: User | None = None) -> Asset:
-    """A public asset; an archived one only for its structure's staff (404 for everyone else)."""
+async def get_asset(
+    session: AsyncSession,
+    asset_id: uuid.UUID,
+    user: User | None = None,
+    roles: Iterable[str] = ASSET_MANAGING_ROLES,
+) -> Asset:
+    """A public asset; an archived one only for its structure's staff, those with one of
+    ``roles`` there (404 for everyone else)."""
     row = await session.execute(
         select(Asset, Structure)
         .join(Structure, Structure.id == Asset.structure_id)
@@ -63,9 +69,7 @@ async def get_asset(session: AsyncSession, asset_id: uuid.UUID, user: User | Non
     if found is None:
         raise NotFound()
     asset, structure = found
-    if asset.archived_at is not None and not await has_role(
-        session, user, structure.id, ASSET_MANAGING_ROLES
-    ):
+    if asset.archived_at is not None and not await has_role(session, user, structure.id, roles):
         raise NotFound()
     asset.structure = structure
     return asset

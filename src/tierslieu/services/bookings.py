@@ -49,7 +49,7 @@ from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import NotFound
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
 from tierslieu.services import listing_cache, schedule_cache
-from tierslieu.services.access import has_role, require_role, structure_by_slug
+from tierslieu.services.access import has_role, require_role, structure_for
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import as_aware, check_range, load_schedule
 from tierslieu.services.clock import utcnow
@@ -327,7 +327,7 @@ async def _take_places(
     places = booking.party_size
     if places <= capacity:
         values: dict[str, object] = {
-            "id": uuid.uuid4(),
+            "id": uuid7(),
             "asset_id": asset.id,
             "starts_at": starts_at,
             "ends_at": ends_at,
@@ -456,8 +456,7 @@ async def structure_bookings(
 
     The range defaults to today and the next 30 days; at most 92 days, inside the horizon.
     """
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, ASSET_MANAGING_ROLES)
+    structure = await structure_for(session, user, slug, ASSET_MANAGING_ROLES)
     check_dates(utcnow().date(), **{"from": first_day, "to": last_day})
     first_day = first_day or utcnow().date()
     last_day = last_day or (first_day + dt.timedelta(days=30))

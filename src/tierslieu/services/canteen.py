@@ -27,7 +27,8 @@ from tierslieu.models import (
     TariffAssignment,
     User,
 )
-from tierslieu.services.access import has_role, require_role, structure_by_slug
+from tierslieu.services.access import has_role, require_role, structure_by_slug, structure_for
+from tierslieu.services.assets import get_asset
 from tierslieu.services.canteen_errors import (
     ItemHasOrders,
     MealServiceExists,
@@ -60,8 +61,7 @@ async def put_tariff(
     session: AsyncSession, user: User, slug: str, code: str, fields: dict[str, Any]
 ) -> tuple[Tariff, bool]:
     """Create or replace a tariff (structure manager). A kind of person has one default tariff."""
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, TARIFF_ROLES)
+    structure = await structure_for(session, user, slug, TARIFF_ROLES)
     if not rules.valid_tariff_code(code):
         raise InvalidInput("code", "bad-format")
     default_for = sorted(set(fields.get("default_for") or []))
@@ -90,8 +90,7 @@ async def assign_tariff(
     session: AsyncSession, user: User, slug: str, person_id: uuid.UUID, code: str
 ) -> tuple[TariffAssignment, Tariff, User]:
     """Staff decide that a person pays ``code`` in this structure (e.g. solidaire)."""
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, SOCIAL_ROLES)
+    structure = await structure_for(session, user, slug, SOCIAL_ROLES)
     person = await session.get(User, person_id)
     if person is None or not person.is_active:
         raise UnknownPerson()
@@ -120,8 +119,7 @@ async def unassign_tariff(
     session: AsyncSession, user: User, slug: str, person_id: uuid.UUID
 ) -> None:
     """The person pays their default tariff again. Idempotent."""
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, SOCIAL_ROLES)
+    structure = await structure_for(session, user, slug, SOCIAL_ROLES)
     assignment = await session.scalar(
         select(TariffAssignment).where(
             TariffAssignment.structure_id == structure.id, TariffAssignment.user_id == person_id
@@ -135,8 +133,7 @@ async def unassign_tariff(
 async def list_assignments(
     session: AsyncSession, user: User, slug: str
 ) -> list[tuple[TariffAssignment, Tariff, User]]:
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, SOCIAL_ROLES)
+    structure = await structure_for(session, user, slug, SOCIAL_ROLES)
     rows = await session.execute(
         select(TariffAssignment, Tariff, User)
         .join(Tariff, Tariff.id == TariffAssignment.tariff_id)
@@ -213,25 +210,13 @@ def _new_item(service_id: uuid.UUID, position: int, data: dict[str, Any]) -> Men
 
 
 async def _canteen_asset(session: AsyncSession, user: User, asset_id: uuid.UUID) -> Asset:
-    row = await session.execute(
-        select(Asset, Structure)
-        .join(Structure, Structure.id == Asset.structure_id)
-        .where(Asset.id == asset_id)
-    )
-    found = row.tuples().first()
-    if found is None:
-        raise NotFound()
-    asset, structure = found
-    if asset.archived_at is not None and not await has_role(
-        session, user, structure.id, KITCHEN_ROLES
-    ):
-        raise NotFound()
-    await require_role(session, user, structure.id, KITCHEN_ROLES)
+    """A canteen its kitchen team may change (archived: 404 to others, 409 to the team)."""
+    asset = await get_asset(session, asset_id, user, roles=KITCHEN_ROLES)
+    await require_role(session, user, asset.structure_id, KITCHEN_ROLES)
     if asset.archived_at is not None:
         raise AssetArchived()
     if asset.kind != AssetKind.CANTEEN:
         raise NotACanteen()
-    asset.structure = structure
     return asset
 
 
@@ -295,7 +280,7 @@ async def create_meal_service(
     )
 
 
-async def _load_menu(session: AsyncSession, service_id: uuid.UUID, caller: User | None) -> Menu:
+async def load_menu(session: AsyncSession, service_id: uuid.UUID, caller: User | None) -> Menu:
     row = await session.execute(
         select(MealService, Asset, Structure)
         .join(Asset, Asset.id == MealService.asset_id)
@@ -332,7 +317,7 @@ async def _load_menu(session: AsyncSession, service_id: uuid.UUID, caller: User 
 
 async def get_menu(session: AsyncSession, service_id: uuid.UUID, caller: User | None) -> Menu:
     """A service's public menu: remaining portions and places, and the caller's own price."""
-    menu = await _load_menu(session, service_id, caller)
+    menu = await load_menu(session, service_id, caller)
     menu.items = [i for i in menu.items if i.withdrawn_at is None]
     return menu
 
@@ -369,7 +354,7 @@ async def list_menus(
 
 
 async def _kitchen_menu(session: AsyncSession, user: User, service_id: uuid.UUID) -> Menu:
-    menu = await _load_menu(session, service_id, user)
+    menu = await load_menu(session, service_id, user)
     await require_role(session, user, menu.structure.id, KITCHEN_ROLES)
     return menu
 

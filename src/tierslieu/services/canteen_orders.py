@@ -33,7 +33,7 @@ from tierslieu.models import (
     User,
 )
 from tierslieu.services.access import has_role
-from tierslieu.services.canteen import KITCHEN_ROLES, Menu, _load_menu, tariff_of
+from tierslieu.services.canteen import KITCHEN_ROLES, Menu, load_menu, tariff_of
 from tierslieu.services.canteen_errors import (
     AlreadyOrdered,
     CancelCutoffPassed,
@@ -115,7 +115,7 @@ async def place_order(
     With ``commit=False`` the order is only flushed, for a caller that commits it with
     other rows (an idempotency record).
     """
-    menu = await _load_menu(session, data["service_id"], caller)
+    menu = await load_menu(session, data["service_id"], caller)
     structure = menu.structure
     guest_name: str | None = data.get("guest_name")
     if guest_name is not None:
@@ -237,7 +237,6 @@ async def place_order(
 
     try:
         order = MealOrder(
-            id=uuid.uuid4(),
             service_id=menu.service.id,
             structure_id=structure.id,
             user_id=owner_id,
@@ -605,7 +604,7 @@ class KitchenSheet:
 
 async def kitchen_sheet(session: AsyncSession, user: User, service_id: uuid.UUID) -> KitchenSheet:
     """What the kitchen cooks and hands out: every order that is not cancelled."""
-    menu = await _load_menu(session, service_id, user)
+    menu = await load_menu(session, service_id, user)
     if not await has_role(session, user, menu.structure.id, KITCHEN_ROLES):
         # A neighbour may know the service exists, but not read who eats what.
         raise Forbidden()

@@ -11,14 +11,13 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.db import insert_for
 from tierslieu.domain import canteen as rules
 from tierslieu.errors import DomainError, NotFound
 from tierslieu.models import SuspendedMealEntry, SuspendedMealPool, SuspendedMealVoucher, User
-from tierslieu.services.access import has_role, require_role, structure_by_slug
+from tierslieu.services.access import has_role, structure_by_slug, structure_for
 from tierslieu.services.canteen import SOCIAL_ROLES, TARIFF_ROLES
 from tierslieu.services.canteen_errors import PoolEmpty, VoucherUsed
 from tierslieu.services.clock import utcnow
@@ -26,13 +25,10 @@ from tierslieu.services.clock import utcnow
 
 async def ensure_pool(session: AsyncSession, structure_id: uuid.UUID) -> None:
     """Create the structure's pool row if missing (safe when two requests race)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     now = utcnow()
     await session.execute(
-        insert(SuspendedMealPool)
+        insert_for(session)(SuspendedMealPool)
         .values(
-            id=uuid.uuid4(),
             structure_id=structure_id,
             balance=0,
             price_cents=None,
@@ -113,8 +109,7 @@ async def debit(
 
 async def set_price(session: AsyncSession, user: User, slug: str, price_cents: int) -> int:
     """The price of one paid-forward meal in this structure (its manager)."""
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, TARIFF_ROLES)
+    structure = await structure_for(session, user, slug, TARIFF_ROLES)
     await ensure_pool(session, structure.id)
     await session.execute(
         update(SuspendedMealPool)
@@ -197,8 +192,7 @@ async def give_voucher(
 
     Only the code's SHA-256 is kept; the code itself is shown once, to print or write down.
     """
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, SOCIAL_ROLES)
+    structure = await structure_for(session, user, slug, SOCIAL_ROLES)
     code = rules.new_voucher_code()
     voucher = SuspendedMealVoucher(
         structure_id=structure.id,
@@ -226,8 +220,7 @@ async def give_voucher(
 
 
 async def list_vouchers(session: AsyncSession, user: User, slug: str) -> list[SuspendedMealVoucher]:
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, SOCIAL_ROLES)
+    structure = await structure_for(session, user, slug, SOCIAL_ROLES)
     return list(
         await session.scalars(
             select(SuspendedMealVoucher)
@@ -241,8 +234,7 @@ async def cancel_voucher(
     session: AsyncSession, user: User, slug: str, voucher_id: uuid.UUID
 ) -> SuspendedMealVoucher:
     """Take back an unused voucher (lost, never given): its meal returns to the pool."""
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, SOCIAL_ROLES)
+    structure = await structure_for(session, user, slug, SOCIAL_ROLES)
     voucher = await session.scalar(
         select(SuspendedMealVoucher).where(
             SuspendedMealVoucher.id == voucher_id,

@@ -27,8 +27,6 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -42,6 +40,7 @@ from tierslieu.calendar import (
     make_uid,
     parse_closures,
 )
+from tierslieu.db import insert_for
 from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus
 from tierslieu.domain.slots import public_holidays
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
@@ -62,7 +61,7 @@ from tierslieu.models import (
 )
 from tierslieu.services import bookings as booking_service
 from tierslieu.services import canteen_orders, listing_cache
-from tierslieu.services.access import has_role, require_role, structure_by_slug
+from tierslieu.services.access import has_role, structure_for
 from tierslieu.services.assets import get_asset, managed_asset
 from tierslieu.services.availability import bookings_outside_opening, load_schedule
 from tierslieu.services.clock import utcnow
@@ -143,8 +142,7 @@ async def rotate_staff_token(
     session: AsyncSession, user: User, slug: str, settings: Settings
 ) -> FeedLinks:
     """A new secret URL for a structure's staff feed (its managers and staff only)."""
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, ASSET_MANAGING_ROLES)
+    structure = await structure_for(session, user, slug, ASSET_MANAGING_ROLES)
     token = await _rotate(session, user, "staff", structure)
     return _links(settings, f"/ical/structures/{structure.slug}/{token}.ics")
 
@@ -757,10 +755,6 @@ class ImportResult:
     bookings_affected: int
 
 
-def _insert_for(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 async def _apply(
     session: AsyncSession, asset: Asset, closures: list[ImportedClosure], now: dt.datetime
 ) -> tuple[int, int, int]:
@@ -785,8 +779,7 @@ async def _apply(
         }
         current = existing.get(item.external_uid)
         if current is None:
-            insert = _insert_for(session)(Closure).values(
-                id=uuid.uuid4(),
+            insert = insert_for(session)(Closure).values(
                 asset_id=asset.id,
                 external_uid=item.external_uid,
                 created_at=now,
@@ -868,8 +861,7 @@ async def import_structure_closures(
     session: AsyncSession, user: User, slug: str, data: bytes
 ) -> ImportResult:
     """The same, applied to every non-archived asset of the structure (its staff)."""
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, ASSET_MANAGING_ROLES)
+    structure = await structure_for(session, user, slug, ASSET_MANAGING_ROLES)
     assets = list(
         await session.scalars(
             select(Asset).where(Asset.structure_id == structure.id, Asset.archived_at.is_(None))

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from uuid_utils.compat import uuid7
 
+from tierslieu.db import insert_for
 from tierslieu.errors import DomainError
 from tierslieu.models import IdempotencyKey, User
 from tierslieu.services.clock import utcnow
@@ -149,10 +149,9 @@ async def _claim(
             IdempotencyKey.user_id == user_id, IdempotencyKey.expires_at <= now
         )
     )
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    claim_id = uuid.uuid4()
+    claim_id = uuid7()  # the table's own kind of id, known before the insert
     result = await session.execute(
-        insert(IdempotencyKey)
+        insert_for(session)(IdempotencyKey)
         .values(
             id=claim_id,
             user_id=user_id,

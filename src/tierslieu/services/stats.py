@@ -88,7 +88,7 @@ from tierslieu.models import (
     SuspendedMealEntry,
     User,
 )
-from tierslieu.services.access import require_role, structure_by_slug
+from tierslieu.services.access import structure_for
 from tierslieu.services.availability import load_schedule
 
 # Managers and staff read the figures (staff read-only: there is nothing to write here).
@@ -121,8 +121,7 @@ async def structure_report(
     platform admins; 422 for a window longer than 366 days or reversed.
     """
     check_window(first_day, last_day)
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, READERS)
+    structure = await structure_for(session, user, slug, READERS)
     return await compute_report(session, structure, first_day, last_day, group)
 
 

@@ -23,7 +23,7 @@ from tierslieu.errors import (
 )
 from tierslieu.models import Membership, Structure, User
 from tierslieu.services import listing_cache
-from tierslieu.services.access import require_role, structure_by_slug
+from tierslieu.services.access import structure_for
 from tierslieu.services.accounts import check_email
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -81,8 +81,7 @@ async def update_structure(
     session: AsyncSession, user: User, slug: str, changes: dict[str, Any]
 ) -> Structure:
     """Change a structure's public facts (admin or its manager). The slug never changes."""
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, MANAGERS)
+    structure = await structure_for(session, user, slug, MANAGERS)
     if "timezone" in changes:
         check_timezone(changes["timezone"])
     if "holiday_subdivision" in changes:
@@ -97,8 +96,7 @@ async def update_structure(
 async def list_members(
     session: AsyncSession, user: User, slug: str
 ) -> list[tuple[Membership, User]]:
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, MANAGERS)
+    structure = await structure_for(session, user, slug, MANAGERS)
     rows = await session.execute(
         select(Membership, User)
         .join(User, User.id == Membership.user_id)
@@ -112,8 +110,7 @@ async def put_member(
     session: AsyncSession, user: User, slug: str, *, email: str, role: str
 ) -> tuple[Membership, User, bool]:
     """Give a registered person a role in the structure, or change it. Returns (…, created)."""
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, MANAGERS)
+    structure = await structure_for(session, user, slug, MANAGERS)
     email = check_email(email)
     person = await session.scalar(select(User).where(User.email == email))
     if person is None:
@@ -148,8 +145,7 @@ async def put_member(
 
 
 async def remove_member(session: AsyncSession, user: User, slug: str, user_id: uuid.UUID) -> None:
-    structure = await structure_by_slug(session, slug)
-    await require_role(session, user, structure.id, MANAGERS)
+    structure = await structure_for(session, user, slug, MANAGERS)
     membership = await session.scalar(
         select(Membership).where(
             Membership.structure_id == structure.id, Membership.user_id == user_id

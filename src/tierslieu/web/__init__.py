@@ -31,7 +31,7 @@ from tierslieu.web import text
 from tierslieu.web.account import AccountController, MyAccountPages
 from tierslieu.web.canteen import CanteenPages, KitchenPages
 from tierslieu.web.manage import ManagePages
-from tierslieu.web.pages import login_redirect, page
+from tierslieu.web.pages import RefusedAt, login_redirect, page, refusal_redirect
 from tierslieu.web.privacy import PrivacyPage
 from tierslieu.web.public import PublicController
 from tierslieu.web.report import ReportPages
@@ -69,6 +69,10 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
         )
     title, detail = i18n.problem_text(exc.code, viewer.lang, exc.params)
     return _error_page(request, exc.status, title, detail)
+
+
+def handle_refused(request: Request[Any, Any, Any], exc: RefusedAt) -> Response[Any]:
+    return refusal_redirect(request, _anonymous(request), exc.back, exc.refusal)
 
 
 def handle_csrf(request: Request[Any, Any, Any], exc: PermissionDeniedException) -> Response[Any]:
@@ -124,6 +128,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 WEB_EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: handle_domain_error,
+    RefusedAt: handle_refused,
     PermissionDeniedException: handle_csrf,
     ValidationException: handle_http,
     HTTPException: handle_http,

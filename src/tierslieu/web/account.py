@@ -15,24 +15,30 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu import i18n
-from tierslieu.api.schemas import RegisterIn
+from tierslieu.api.personal_data import DeleteAccountIn
+from tierslieu.api.schemas import LoginIn, PasswordChangeIn, RegisterIn
 from tierslieu.clients import client_of
 from tierslieu.domain.bookings import CANCELLABLE_STATUSES, owner_may_cancel
-from tierslieu.domain.vocabulary import PersonKind
 from tierslieu.errors import DomainError
 from tierslieu.services import accounts, bookings, canteen_orders, feeds
 from tierslieu.services.clock import utcnow
 from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
-    login_redirect,
     page,
     read_form,
     redirect,
-    refusal_redirect,
+    refusals_to,
     safe_next,
 )
-from tierslieu.web.session import SESSION_COOKIE, Viewer, cleared, session_cookie
+from tierslieu.web.session import (
+    SESSION_COOKIE,
+    SIGNED_IN,
+    SignedIn,
+    Viewer,
+    cleared,
+    session_cookie,
+)
 
 CANCELLABLE = {s.value for s in CANCELLABLE_STATUSES}
 
@@ -64,11 +70,12 @@ class AccountController(Controller):
         form = await read_form(request)
         next_url = safe_next(str(form.get("next", "")), "/mes-reservations")
         try:
+            credentials = forms.parse(LoginIn, _fields(form, "email", "password"))
             issued = await accounts.login(
                 db_session,
                 viewer.settings,
-                email=str(form.get("email", "")),
-                password=str(form.get("password", "")),
+                email=credentials.email,
+                password=credentials.password,
                 client=client_of(request, viewer.settings),
             )
         except DomainError as exc:
@@ -138,41 +145,36 @@ class AccountController(Controller):
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         next_url = safe_next(str(form.get("next", "")), "/")
-        kind = str(form.get("kind", ""))
         try:
-            if kind not in {k.value for k in PersonKind}:
-                raise _Missing("kind")
-            forms.parse(  # as the API
-                RegisterIn, {**_register_fields(form), "display_name": form.get("display_name", "")}
+            data = forms.parse(  # as the API
+                RegisterIn,
+                {
+                    **_fields(form, "email", "password", "display_name", "kind"),
+                    "phone": str(form.get("phone", "")).strip(),
+                },
             )
             await accounts.register(
                 db_session,
                 viewer.settings,
-                email=str(form.get("email", "")),
-                password=str(form.get("password", "")),
-                display_name=str(form.get("display_name", "")),
-                kind=kind,
-                phone=str(form.get("phone", "")).strip() or None,
+                email=data.email,
+                password=data.password,
+                display_name=data.display_name,
+                kind=data.kind.value,
+                phone=data.phone,
                 locale=viewer.lang,
                 client=client_of(request, viewer.settings),
             )
-        except (DomainError, _Missing) as exc:
-            if isinstance(exc, _Missing):
-                errors = FormErrors.single(viewer.lang, exc.field, _("Champ obligatoire."))
-                status = 422
-            else:
-                errors = FormErrors.of(exc, viewer.lang)
-                status = exc.status
+        except DomainError as exc:
             safe_form = {k: v for k, v in form.items() if k != "password"}
             return page(
                 request,
                 viewer,
                 "register.html",
                 title=_("Inscription"),
-                errors=errors,
+                errors=FormErrors.of(exc, viewer.lang),
                 form=safe_form,
                 next_url=next_url,
-                status_code=status,
+                status_code=exc.status,
             )
         login_url = "/connexion" + (f"?next={quote(next_url)}" if next_url != "/" else "")
         return redirect(
@@ -181,38 +183,39 @@ class AccountController(Controller):
 
     # --- my account ---------------------------------------------------------------------
 
-    @get("/mon-compte", summary="My account (web)")
+    @get("/mon-compte", summary="My account (web)", dependencies=SIGNED_IN)
     async def account_page(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
-    ) -> Template | Redirect:
+        viewer: NamedDependency[SignedIn],
+    ) -> Template:
         """Who I am, my roles, changing my password, my data, deleting my account."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         return await _account_page(request, db_session, viewer)
 
-    @post("/mon-compte/mot-de-passe", summary="Change my password (web form)")
+    @post(
+        "/mon-compte/mot-de-passe", summary="Change my password (web form)", dependencies=SIGNED_IN
+    )
     async def change_password(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
     ) -> Template | Redirect:
         """Same rules as ``POST /api/me/password``: this session stays signed in, every
         other session and token of the person is signed out."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:
+            change = forms.parse(
+                PasswordChangeIn, _fields(form, "current_password", "new_password")
+            )
             await accounts.change_password(
                 db_session,
                 viewer.settings,
                 viewer.user,
-                current_password=str(form.get("current_password", "")),
-                new_password=str(form.get("new_password", "")),
+                current_password=change.current_password,
+                new_password=change.new_password,
                 client=client_of(request, viewer.settings),
                 current_token=viewer.token,
             )
@@ -233,15 +236,13 @@ class AccountController(Controller):
 
     # --- my bookings and orders -------------------------------------------------------
 
-    @get("/mes-reservations", summary="My bookings and orders (web)")
+    @get("/mes-reservations", summary="My bookings and orders (web)", dependencies=SIGNED_IN)
     async def mine(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
-    ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+        viewer: NamedDependency[SignedIn],
+    ) -> Template:
         _ = text.translator(viewer.lang)
         now = utcnow()
         views = await bookings.my_bookings(
@@ -270,60 +271,66 @@ class AccountController(Controller):
             has_feeds=True,
         )
 
-    @post("/mes-reservations/{booking_id:uuid}/annuler", summary="Cancel my booking (web)")
+    @post(
+        "/mes-reservations/{booking_id:uuid}/annuler",
+        summary="Cancel my booking (web)",
+        dependencies=SIGNED_IN,
+    )
     async def cancel(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         back = safe_next(str(form.get("back", "")), "/mes-reservations")
-        try:
+        with refusals_to(back):
             await bookings.cancel_booking(db_session, viewer.user, booking_id)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Réservation annulée."))
 
-    @get("/mes-reservations/{booking_id:uuid}/calendrier.ics", summary="One booking as .ics (web)")
+    @get(
+        "/mes-reservations/{booking_id:uuid}/calendrier.ics",
+        summary="One booking as .ics (web)",
+        dependencies=SIGNED_IN,
+    )
     async def booking_ics(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         booking_id: FromPath[uuid.UUID],
-    ) -> Response[bytes] | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+    ) -> Response[bytes]:
         body = await feeds.booking_calendar(db_session, viewer.user, booking_id)
         return _ics(body, f"reservation-{booking_id}.ics")
 
-    @get("/mes-commandes/{order_id:uuid}/calendrier.ics", summary="One meal order as .ics (web)")
+    @get(
+        "/mes-commandes/{order_id:uuid}/calendrier.ics",
+        summary="One meal order as .ics (web)",
+        dependencies=SIGNED_IN,
+    )
     async def order_ics(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         order_id: FromPath[uuid.UUID],
-    ) -> Response[bytes] | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+    ) -> Response[bytes]:
         body = await feeds.order_calendar(db_session, viewer.user, order_id)
         return _ics(body, f"repas-{order_id}.ics")
 
-    @post("/mes-reservations/abonnement", summary="New private feed link (web)")
+    @post(
+        "/mes-reservations/abonnement",
+        summary="New private feed link (web)",
+        dependencies=SIGNED_IN,
+    )
     async def rotate_feed(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         links = await feeds.rotate_person_token(db_session, viewer.user, viewer.settings)
         return redirect(
@@ -335,10 +342,9 @@ class AccountController(Controller):
         )
 
 
-class _Missing(Exception):
-    def __init__(self, field: str) -> None:
-        super().__init__(field)
-        self.field = field
+def _fields(form: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The named fields of a form, as the browser sent them (the schema reads them)."""
+    return {name: form.get(name, "") for name in names}
 
 
 def first_name(display_name: str) -> str:
@@ -363,10 +369,9 @@ def _ics(body: bytes, filename: str) -> Response[bytes]:
 async def _account_page(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    viewer: Viewer,
+    viewer: SignedIn,
     **extra: Any,
 ) -> Template:
-    assert viewer.user is not None
     memberships = await accounts.memberships_of(db_session, viewer.user)
     return page(
         request,
@@ -379,37 +384,26 @@ async def _account_page(
     )
 
 
-def _register_fields(form: dict[str, Any]) -> dict[str, Any]:
-    """The registration form's fields as the API's ``RegisterIn`` names them."""
-    return {
-        "email": str(form.get("email", "")),
-        "password": str(form.get("password", "")),
-        "kind": str(form.get("kind", "")),
-        "phone": str(form.get("phone", "")).strip() or None,
-    }
-
-
 # --- « Mon compte »: my data and deleting my account (personal data, RGPD) ----------------------
 
 
 class MyAccountPages(Controller):
     path = "/"
     include_in_schema = False
+    dependencies = SIGNED_IN
 
     @get("/mon-compte/mes-donnees.json", summary="Download my data as JSON (web)")
     async def my_data(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
-    ) -> Response[bytes] | Redirect:
+        viewer: NamedDependency[SignedIn],
+    ) -> Response[bytes]:
         import msgspec
 
         from tierslieu.api.personal_data import export_out
         from tierslieu.services import personal_data
 
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         data = export_out(await personal_data.export_of(db_session, viewer.user))
         return Response(
             msgspec.json.encode(data),
@@ -425,21 +419,17 @@ class MyAccountPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
-    ) -> Response[bytes] | Redirect:
+        viewer: NamedDependency[SignedIn],
+    ) -> Response[bytes]:
         from tierslieu.services import personal_data
 
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         body = await personal_data.export_calendar(db_session, viewer.user)
         return _ics(body, "mes-reservations-tierslieu.ics")
 
     @get("/mon-compte/supprimer", summary="Delete my account: confirmation page (web)")
     async def delete_page(
-        self, request: Request[Any, Any, Any], viewer: NamedDependency[Viewer]
-    ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+        self, request: Request[Any, Any, Any], viewer: NamedDependency[SignedIn]
+    ) -> Template:
         _ = text.translator(viewer.lang)
         return page(request, viewer, "delete_account.html", title=_("Supprimer mon compte"))
 
@@ -448,12 +438,10 @@ class MyAccountPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
     ) -> Template | Redirect:
         from tierslieu.services import personal_data
 
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:
@@ -461,7 +449,7 @@ class MyAccountPages(Controller):
                 db_session,
                 viewer.settings,
                 viewer.user,
-                password=str(form.get("password", ""))[:200],
+                password=forms.parse(DeleteAccountIn, _fields(form, "password")).password,
                 client=client_of(request, viewer.settings),
             )
         except DomainError as exc:

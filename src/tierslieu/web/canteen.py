@@ -15,11 +15,14 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.api.canteen_schemas import MealServiceIn, OrderIn, VoucherIn
+from tierslieu.api.bookings import WallClock
+from tierslieu.api.canteen_schemas import KitchenStatusIn, MealServiceIn, OrderIn, VoucherIn
 from tierslieu.api.idempotency import ShownOnce
+from tierslieu.api.schemas import given
 from tierslieu.domain.canteen import Allergen, Diet
 from tierslieu.domain.horizon import check_date
-from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tierslieu.errors import DomainError, InvalidInput, NotFound
+from tierslieu.models import Structure
 from tierslieu.services import (
     assets,
     canteen,
@@ -28,7 +31,7 @@ from tierslieu.services import (
     canteen_sheet,
     idempotency,
 )
-from tierslieu.services.access import has_role, structure_by_slug
+from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.canteen import KITCHEN_ROLES, SOCIAL_ROLES
 from tierslieu.services.canteen_errors import VoucherCodeShownOnce
 from tierslieu.services.clock import utcnow
@@ -41,9 +44,9 @@ from tierslieu.web.pages import (
     page,
     read_form,
     redirect,
-    refusal_redirect,
+    refusals_to,
 )
-from tierslieu.web.session import Viewer
+from tierslieu.web.session import SIGNED_IN, SignedIn, Viewer
 
 WEEK_DAYS = 7
 
@@ -69,6 +72,18 @@ async def _canteen(db_session: AsyncSession, viewer: Viewer, asset_id: uuid.UUID
     if asset.kind != "canteen":
         raise NotFound()
     return asset
+
+
+async def _team_canteen(
+    db_session: AsyncSession, viewer: SignedIn, slug: str, asset_id: uuid.UUID
+) -> tuple[Structure, Any]:
+    """The canteen ``asset_id`` of the structure ``slug`` (404), for its kitchen team (403)."""
+    structure = await structure_by_slug(db_session, slug)
+    asset = await _canteen(db_session, viewer, asset_id)
+    if asset.structure_id != structure.id:
+        raise NotFound()
+    await require_role(db_session, viewer.user, structure.id, KITCHEN_ROLES)
+    return structure, asset
 
 
 async def _menus_page(
@@ -169,7 +184,7 @@ class CanteenPages(Controller):
             return login_redirect(request, viewer)
         service = str(form.get("service_id", ""))
         try:
-            data = _order_data(form, voucher, viewer.lang)
+            data = _order_data(form, voucher)
             view = await canteen_orders.place_order(db_session, viewer.user, data)
         except DomainError as exc:
             return await _menus_page(
@@ -201,16 +216,16 @@ class CanteenPages(Controller):
             ),
         )
 
-    @get("/mes-commandes/{order_id:uuid}", summary="Order confirmation (web)")
+    @get(
+        "/mes-commandes/{order_id:uuid}", summary="Order confirmation (web)", dependencies=SIGNED_IN
+    )
     async def confirmation(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         order_id: FromPath[uuid.UUID],
-    ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+    ) -> Template:
         _ = text.translator(viewer.lang)
         view = await canteen_orders.get_order(db_session, viewer.user, order_id)
         return page(
@@ -223,95 +238,68 @@ class CanteenPages(Controller):
             ref=canteen_orders.order_ref(view.order.id),
         )
 
-    @post("/mes-commandes/{order_id:uuid}/annuler", summary="Cancel my order (web)")
+    @post(
+        "/mes-commandes/{order_id:uuid}/annuler",
+        summary="Cancel my order (web)",
+        dependencies=SIGNED_IN,
+    )
     async def cancel(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         order_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
-        try:
+        with refusals_to("/mes-reservations"):
             await canteen_orders.cancel_order(db_session, viewer.user, order_id)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, "/mes-reservations", exc)
         return redirect(request, viewer, "/mes-reservations", _("Commande annulée."))
 
 
-def _uuid(raw: Any, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        raise InvalidInput(field, "required") from None
-
-
-def _order_data(form: dict[str, Any], voucher: str, lang: str) -> dict[str, Any]:
-    lines = []
+def _order_data(form: dict[str, Any], voucher: str) -> dict[str, Any]:
+    """The order form (one ``qty-<dish>`` field a dish, or one dish with a voucher) read with
+    the API's ``OrderIn``: the same quantity bounds, lengths and NUL refusal."""
     if voucher:
-        if form.get("item"):
-            lines.append({"item_id": _uuid(form["item"], "item"), "quantity": 1})
+        lines = [{"item_id": form["item"], "quantity": 1}] if form.get("item") else []
     else:
-        for key, raw in form.items():
-            if (
-                key.startswith("qty-")
-                and not key.endswith("[]")
-                and str(raw).strip() not in {"", "0"}
-            ):
-                try:
-                    quantity = int(str(raw))
-                except ValueError:
-                    raise InvalidInput(key, "bad-format") from None
-                if quantity < 0 or quantity > 20:
-                    raise InvalidInput(key, "too-large", {"n": 20})
-                lines.append(
-                    {"item_id": _uuid(key.removeprefix("qty-"), key), "quantity": quantity}
-                )
+        lines = [
+            {"item_id": key.removeprefix("qty-"), "quantity": str(raw).strip()}
+            for key, raw in form.items()
+            if key.startswith("qty-")
+            and not key.endswith("[]")
+            and str(raw).strip() not in {"", "0"}
+        ]
     if not lines:
         raise InvalidInput("lines", "required")
-    if not form.get("pickup_window_id"):
-        raise InvalidInput("pickup_window_id", "required")
-    try:
-        suspended = int(str(form.get("suspended_meals", "0") or "0"))
-    except ValueError:
-        raise InvalidInput("suspended_meals", "bad-format") from None
-    if suspended < 0 or suspended > 10:
-        raise InvalidInput("suspended_meals", "too-large", {"n": 10})
-    data: dict[str, Any] = {
-        "service_id": _uuid(form.get("service_id"), "service_id"),
+    values: dict[str, Any] = {
+        "service_id": form.get("service_id", ""),
         "lines": lines,
-        "pickup_window_id": _uuid(form.get("pickup_window_id"), "pickup_window_id"),
-        "suspended_meals": suspended,
-        "note": str(form.get("note", "")),
+        "pickup_window_id": form.get("pickup_window_id", ""),
+        "suspended_meals": str(form.get("suspended_meals", "")).strip(),
+        "note": form.get("note", ""),
     }
     if voucher:
-        data["voucher_code"] = voucher
         name = str(form.get("guest_name", "")).strip()
         if not name:
             raise InvalidInput("guest_name", "required")
-        data["guest_name"] = name
-        data["suspended_meals"] = 0
-    forms.parse(OrderIn, data)  # the API's own schema: same lengths, no NUL
-    return data
+        values.update(voucher_code=voucher, guest_name=name, suspended_meals="")
+    return forms.parse(OrderIn, values).fields()
 
 
 class KitchenPages(Controller):
     path = "/structures/{slug:str}/cantine/{asset_id:uuid}"
     include_in_schema = False
+    dependencies = SIGNED_IN
 
     @get("/", summary="Kitchen and counter of a canteen (web)")
     async def counter(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
-    ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+    ) -> Template:
         return await _counter_page(request, db_session, viewer, slug, asset_id)
 
     @get("/services/nouveau", summary="Meal-service editor (web)")
@@ -319,12 +307,10 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
-    ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+    ) -> Template:
         return await _service_editor(request, db_session, viewer, slug, asset_id)
 
     @post("/services/nouveau", summary="Publish a meal service (web)")
@@ -332,18 +318,17 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
+        rename = dict(SERVICE_FIELDS)
         try:
             structure = await structure_by_slug(db_session, slug)
             tariffs = await canteen.list_tariffs(db_session, slug)
-            data = _service_data(form, [t.code for t in tariffs])
+            data = _service_data(form, [t.code for t in tariffs], rename)
             asset = await _canteen(db_session, viewer, asset_id)
             if asset.structure_id != structure.id:
                 raise NotFound()
@@ -353,7 +338,7 @@ class KitchenPages(Controller):
                 raise
             return await _service_editor(
                 request, db_session, viewer, slug, asset_id,
-                errors=FormErrors.of(exc, viewer.lang, rename=SERVICE_FIELDS), form=form,
+                errors=FormErrors.of(exc, viewer.lang, rename=rename), form=form,
                 status=exc.status,
             )  # fmt: skip
         return redirect(
@@ -365,13 +350,11 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         service_id: FromPath[uuid.UUID],
-    ) -> Response[str] | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+    ) -> Response[str]:
         sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, service_id)
         if sheet.menu.asset.id != asset_id or sheet.menu.structure.slug != slug:
             raise NotFound()
@@ -383,24 +366,29 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         order_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        status = str(form.get("status", "")) or None
-        paid = True if form.get("paid") == "1" else None
         back = f"/structures/{slug}/cantine/{asset_id}"
-        try:
-            if status not in {None, "ready", "collected", "no_show"}:
-                raise InvalidInput("status", "invalid")
-            await canteen_orders.set_kitchen_status(db_session, viewer.user, order_id, status, paid)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
+        with refusals_to(back):
+            data = forms.parse(  # a ticked « paid » box sends "1"; never « not paid » here
+                KitchenStatusIn,
+                {
+                    "status": form.get("status", ""),
+                    "paid": "true" if form.get("paid") == "1" else "",
+                },
+            )
+            await canteen_orders.set_kitchen_status(
+                db_session,
+                viewer.user,
+                order_id,
+                given(data).get("status"),
+                given(data).get("paid"),
+            )
         return redirect(request, viewer, back, _("Commande mise à jour."))
 
     @post("/bons", summary="Give a repas suspendu voucher (web)")
@@ -408,19 +396,17 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
-    ) -> Template | Redirect:
+    ) -> Template:
         """The code is shown on the page that answers the POST, never in a cookie: it is
         not kept anywhere (only its hash), so it cannot be shown again. The form carries a
         one-time key: resubmitting it (a reload) gives no second voucher, only a message."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         user = viewer.user
         form = await read_form(request)
         back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
-        try:
+        with refusals_to(back):
             data = forms.parse(VoucherIn, {"label": str(form.get("label", "")).strip()})
 
             async def write() -> tuple[int, bytes]:
@@ -441,8 +427,6 @@ class KitchenPages(Controller):
             shown = msgspec.json.decode(stored.body)
             if stored.replayed:
                 raise VoucherCodeShownOnce(shown)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return await _counter_page(request, db_session, viewer, slug, asset_id, shown, 201)
 
     @post("/bons/{voucher_id:uuid}/annuler", summary="Take back an unused voucher (web)")
@@ -450,42 +434,30 @@ class KitchenPages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         voucher_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
-        try:
+        with refusals_to(back):
             await canteen_pool.cancel_voucher(db_session, viewer.user, slug, voucher_id)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Bon annulé : le repas revient dans la réserve."))
 
 
 async def _counter_page(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    viewer: Viewer,
+    viewer: SignedIn,
     slug: str,
     asset_id: uuid.UUID,
     new_voucher: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Template:
     """The kitchen and counter page; ``new_voucher`` shows a code just created, this once."""
-    if viewer.user is None:
-        raise Unauthenticated()
     _ = text.translator(viewer.lang)
-    structure = await structure_by_slug(db_session, slug)
-    asset = await _canteen(db_session, viewer, asset_id)
-    if asset.structure_id != structure.id:
-        raise NotFound()
-    is_team = await has_role(db_session, viewer.user, structure.id, KITCHEN_ROLES)
-    if not is_team:
-        raise Forbidden()
+    structure, asset = await _team_canteen(db_session, viewer, slug, asset_id)
     is_social = await has_role(db_session, viewer.user, structure.id, SOCIAL_ROLES)
     today = local_today(structure.timezone)
     menus = await canteen.list_menus(
@@ -527,29 +499,15 @@ VOUCHER_CODE_ONCE = ShownOnce("code", VoucherCodeShownOnce)
 SERVICE_FIELDS = {"date": "date", "order_cutoff": "cutoff", "pickup_windows[0]": "first_pickup"}
 
 
-def _form_time(form: dict[str, Any], name: str) -> dt.time:
-    raw = str(form.get(name, "")).strip()
-    if not raw:
-        raise InvalidInput(name, "required")
-    try:
-        return dt.time.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(name, "bad-format") from None
+class _EditorForm(msgspec.Struct):
+    """The editor's fields that are not the API's: the pickup windows are made from them."""
 
-
-def _form_int(form: dict[str, Any], name: str, low: int, high: int) -> int:
-    raw = str(form.get(name, "")).strip()
-    if not raw:
-        raise InvalidInput(name, "required")
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(name, "bad-format") from None
-    if value < low:
-        raise InvalidInput(name, "too-small", {"n": low})
-    if value > high:
-        raise InvalidInput(name, "too-large", {"n": high})
-    return value
+    date: dt.date
+    cutoff: WallClock
+    first_pickup: WallClock
+    last_pickup: WallClock
+    window_minutes: Annotated[int, msgspec.Meta(ge=5, le=240)]
+    window_capacity: Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 
 
 def _cents(raw: str, name: str) -> int:
@@ -564,72 +522,67 @@ def _cents(raw: str, name: str) -> int:
         raise InvalidInput(name, "bad-format") from None
 
 
-def _service_data(form: dict[str, Any], tariff_codes: list[str]) -> dict[str, Any]:
-    """The editor's fields as ``create_meal_service`` data (wall-clock times, cents)."""
-    raw_day = str(form.get("date", "")).strip()
-    try:
-        day = dt.date.fromisoformat(raw_day)
-    except ValueError:
-        raise InvalidInput("date", "required" if not raw_day else "bad-format") from None
+def _service_data(
+    form: dict[str, Any], tariff_codes: list[str], rename: dict[str, str]
+) -> dict[str, Any]:
+    """The editor's fields read with the API's ``MealServiceIn`` (wall-clock times, cents).
+
+    ``rename`` receives, for each dish sent, its schema path → the form's field names.
+    """
+    editor = forms.parse(_EditorForm, {k: form.get(k, "") for k in _EditorForm.__struct_fields__})
+    day = editor.date
     check_date(day, today=utcnow().date(), field="date")  # before any arithmetic on it
-    cutoff = _form_time(form, "cutoff")
-    first = _form_time(form, "first_pickup")
-    last = _form_time(form, "last_pickup")
-    minutes = _form_int(form, "window_minutes", 5, 240)
-    capacity = _form_int(form, "window_capacity", 1, 10_000)
-    windows = []
-    start = dt.datetime.combine(day, first)
-    end_of_service = dt.datetime.combine(day, last)
+    start = dt.datetime.combine(day, dt.time.fromisoformat(editor.first_pickup))
+    end_of_service = dt.datetime.combine(day, dt.time.fromisoformat(editor.last_pickup))
     if end_of_service <= start:
         raise InvalidInput("last_pickup", "invalid")
+    windows = []
     while start < end_of_service and len(windows) < 48:
-        end = min(start + dt.timedelta(minutes=minutes), end_of_service)
-        windows.append({"starts_at": start, "ends_at": end, "capacity": capacity})
+        end = min(start + dt.timedelta(minutes=editor.window_minutes), end_of_service)
+        windows.append({"starts_at": start, "ends_at": end, "capacity": editor.window_capacity})
         start = end
     items = []
-    allergens = {a.value for a in Allergen}
-    diets = {d.value for d in Diet}
     for row in range(DISH_ROWS):
         name = str(form.get(f"dish{row}_name", "")).strip()
         if not name:
             continue
-        kind = str(form.get(f"dish{row}_kind", "main"))
         prices = {}
         for code in tariff_codes:
             raw = str(form.get(f"dish{row}_price_{code}", "")).strip()
             if raw:
                 prices[code] = _cents(raw, f"dish{row}_price_{code}")
+        for field in ("name", "kind", "description", "portions", "allergens", "diets"):
+            rename[f"items[{len(items)}].{field}"] = f"dish{row}_{field}"
         items.append(
             {
                 "name": name,
-                "kind": kind
-                if kind in {"starter", "main", "dessert", "formula", "drink"}
-                else "main",
+                "kind": form.get(f"dish{row}_kind", ""),
                 "description": str(form.get(f"dish{row}_description", "")).strip(),
-                "portions": _form_int(form, f"dish{row}_portions", 0, 10_000),
-                "allergens": [a for a in form.get(f"dish{row}_allergens[]", []) if a in allergens],
-                "diets": [d for d in form.get(f"dish{row}_diets[]", []) if d in diets],
+                "portions": str(form.get(f"dish{row}_portions", "")).strip(),
+                "allergens": form.get(f"dish{row}_allergens[]", []),
+                "diets": form.get(f"dish{row}_diets[]", []),
                 "prices": prices,
             }
         )
     if not items:
         raise InvalidInput("dish0_name", "required")
-    data = {
-        "date": day,
-        "order_cutoff": dt.datetime.combine(day, cutoff),
-        "meal": "lunch",
-        "note": str(form.get("note", "")).strip(),
-        "pickup_windows": windows,
-        "items": items,
-    }
-    forms.parse(MealServiceIn, data)  # the API's own schema: same lengths, no NUL
-    return data
+    service = forms.parse(
+        MealServiceIn,
+        {
+            "date": day,
+            "order_cutoff": dt.datetime.combine(day, dt.time.fromisoformat(editor.cutoff)),
+            "note": str(form.get("note", "")).strip(),
+            "pickup_windows": windows,
+            "items": items,
+        },
+    )
+    return service.fields()
 
 
 async def _service_editor(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    viewer: Viewer,
+    viewer: SignedIn,
     slug: str,
     asset_id: uuid.UUID,
     *,
@@ -637,14 +590,8 @@ async def _service_editor(
     form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Template:
-    assert viewer.user is not None
     _ = text.translator(viewer.lang)
-    structure = await structure_by_slug(db_session, slug)
-    asset = await _canteen(db_session, viewer, asset_id)
-    if asset.structure_id != structure.id:
-        raise NotFound()
-    if not await has_role(db_session, viewer.user, structure.id, KITCHEN_ROLES):
-        raise Forbidden()
+    structure, asset = await _team_canteen(db_session, viewer, slug, asset_id)
     tomorrow = local_today(structure.timezone) + dt.timedelta(days=1)
     defaults = {
         "date": tomorrow.isoformat(),

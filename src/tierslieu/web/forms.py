@@ -27,10 +27,27 @@ def field_of(message: str) -> str:
     return ".".join(parts)
 
 
+def given(values: dict[str, Any]) -> dict[str, Any]:
+    """The fields a person filled in: a browser sends an untouched field as an empty string,
+    which means « not given » (the schema's default, or ``required``), as an absent JSON key."""
+    kept: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, dict):
+            value = given(value)
+        if value is None or value == "" or value == {} or value == []:
+            continue
+        kept[name] = value
+    return kept
+
+
 def parse(schema: type[S], values: dict[str, Any]) -> S:
-    """The form's values as ``schema`` (the API's input schema), or ``InvalidInput``."""
+    """The form's values as ``schema`` (the API's input schema), or ``InvalidInput``.
+
+    Strings become numbers, dates, times and UUIDs as the schema says (``strict=False``);
+    every other rule (bounds, lengths, patterns, NUL, unknown fields) is the API's own.
+    """
     try:
-        return msgspec.convert(values, schema, strict=False)
+        return msgspec.convert(given(values), schema, strict=False)
     except msgspec.ValidationError as exc:
         message = str(exc)
         code, params, named = i18n.translate_validation(message)

@@ -12,37 +12,35 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.api.canteen_schemas import TariffIn
-from tierslieu.api.schemas import given
+from tierslieu.api.schemas import MemberIn, given
 from tierslieu.domain.vocabulary import MemberRole, PersonKind
-from tierslieu.errors import DomainError, InvalidInput, UnknownPerson
+from tierslieu.errors import DomainError, UnknownPerson
 from tierslieu.services import canteen, structures
-from tierslieu.services.access import require_role, structure_by_slug
+from tierslieu.services.access import structure_for
 from tierslieu.web import forms, queries, text
 from tierslieu.web.pages import (
     FormErrors,
-    login_redirect,
     page,
     read_form,
     redirect,
-    refusal_redirect,
+    refusals_to,
 )
-from tierslieu.web.session import Viewer
+from tierslieu.web.session import SIGNED_IN, SignedIn
 
 
 class ManagePages(Controller):
     path = "/structures/{slug:str}/equipe"
     include_in_schema = False
+    dependencies = SIGNED_IN
 
     @get("/", summary="Members and tariffs of a structure (web, managers)")
     async def show(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
-    ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+    ) -> Template:
         return await _manage_page(request, db_session, viewer, slug)
 
     @post("/membres", summary="Give a person a role (web)")
@@ -50,19 +48,17 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        role = str(form.get("role", ""))
         try:
-            if role not in {r.value for r in MemberRole}:
-                raise InvalidInput("role", "required")
+            member = forms.parse(
+                MemberIn, {"email": form.get("email", ""), "role": form.get("role", "")}
+            )
             await structures.put_member(
-                db_session, viewer.user, slug, email=str(form.get("email", "")), role=role
+                db_session, viewer.user, slug, email=member.email, role=member.role.value
             )
         except DomainError as exc:
             return await _manage_page(
@@ -77,18 +73,14 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         user_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         back = f"/structures/{slug}/equipe"
-        try:
+        with refusals_to(back):
             await structures.remove_member(db_session, viewer.user, slug, user_id)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Équipe mise à jour."))
 
     @post("/tarifs", summary="Create or change a tariff (web)")
@@ -96,27 +88,19 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        code = str(form.get("code", "")).strip().lower()
-        label = str(form.get("label", "")).strip()
-        kinds = {k.value for k in PersonKind}
         try:
-            if not code:
-                raise InvalidInput("code", "required")
-            if not label:
-                raise InvalidInput("label", "required")
+            code = str(form.get("code", "")).strip().lower()  # checked by the service
             tariff = forms.parse(  # the API's own schema: same lengths, no NUL
                 TariffIn,
                 {
-                    "label": label,
+                    "label": str(form.get("label", "")).strip(),
                     "description": str(form.get("description", "")).strip(),
-                    "default_for": [k for k in form.get("default_for[]", []) if k in kinds],
+                    "default_for": form.get("default_for[]", []),
                 },
             )
             await canteen.put_tariff(db_session, viewer.user, slug, code, given(tariff))
@@ -133,11 +117,9 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         email = str(form.get("email", ""))
@@ -163,12 +145,10 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         user_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         await canteen.unassign_tariff(db_session, viewer.user, slug, user_id)
         return redirect(request, viewer, f"/structures/{slug}/equipe", _("Tarif enregistré."))
@@ -177,7 +157,7 @@ class ManagePages(Controller):
 async def _manage_page(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    viewer: Viewer,
+    viewer: SignedIn,
     slug: str,
     *,
     member_errors: FormErrors | None = None,
@@ -188,10 +168,8 @@ async def _manage_page(
     assign_form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Template:
-    assert viewer.user is not None
     _ = text.translator(viewer.lang)
-    structure = await structure_by_slug(db_session, slug)
-    await require_role(db_session, viewer.user, structure.id, (MemberRole.MANAGER,))
+    structure = await structure_for(db_session, viewer.user, slug, (MemberRole.MANAGER,))
     return page(
         request,
         viewer,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -102,6 +104,28 @@ def refusal_redirect(
     errors = FormErrors.of(exc, viewer.lang)
     message = _("{title} : {detail}", title=errors.title, detail=errors.detail)
     return redirect(request, viewer, to, message, k="error")
+
+
+class RefusedAt(Exception):
+    """A refused action of a form that answers with a redirect: ``back`` shows the refusal once.
+
+    Raised by ``refusals_to``; the pages' exception handler answers ``refusal_redirect``.
+    """
+
+    def __init__(self, back: str, refusal: DomainError) -> None:
+        super().__init__(back)
+        self.back = back
+        self.refusal = refusal
+
+
+@contextmanager
+def refusals_to(back: str) -> Iterator[None]:
+    """POST-redirect-GET for a refused action: a ``DomainError`` inside the block becomes a 303
+    to ``back``, which shows the rule's title and detail once, as an error."""
+    try:
+        yield
+    except DomainError as exc:
+        raise RefusedAt(back, exc) from exc
 
 
 def login_redirect(request: Request[Any, Any, Any], viewer: Viewer) -> Redirect:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
@@ -16,9 +17,9 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu import i18n
-from tierslieu.api.bookings import BookingIn
+from tierslieu.api.bookings import BookingIn, WallClock
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, AssetKind, BookingMode
-from tierslieu.errors import DomainError
+from tierslieu.errors import DomainError, InvalidInput
 from tierslieu.models import Asset
 from tierslieu.services import assets, availability, bookings, directory
 from tierslieu.services.access import has_role
@@ -28,13 +29,12 @@ from tierslieu.web import forms, queries, text
 from tierslieu.web.pages import (
     FormErrors,
     local_today,
-    login_redirect,
     page,
     read_form,
     redirect,
     safe_next,
 )
-from tierslieu.web.session import LANG_COOKIE, Viewer, cookie
+from tierslieu.web.session import LANG_COOKIE, SIGNED_IN, SignedIn, Viewer, cookie
 
 HORIZON_DAYS = 14
 
@@ -136,34 +136,36 @@ class PublicController(Controller):
     ) -> Template | Redirect:
         return await render_asset(request, db_session, viewer, asset_id)
 
-    @post("/ressources/{asset_id:uuid}/reserver", summary="Book from the asset page (web)")
+    @post(
+        "/ressources/{asset_id:uuid}/reserver",
+        summary="Book from the asset page (web)",
+        dependencies=SIGNED_IN,
+    )
     async def book(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         asset = await assets.get_asset(db_session, asset_id, viewer.user)
         tz = ZoneInfo(asset.structure.timezone)
         try:
             starts_at, ends_at = _requested_period(form, asset, tz, viewer.lang)
-            party_size = _whole_number(form.get("party_size", "1"), "party_size", viewer.lang)
             guest_name = str(form.get("guest_name", "")).strip()
-            guest_phone = str(form.get("guest_phone", "")).strip() or None
-            data = forms.parse(  # the API's own schema: same lengths, phone pattern, no NUL
+            data = forms.parse(  # the API's own schema: same bounds, phone pattern, no NUL
                 BookingIn,
                 {
                     "asset_id": asset.id,
                     "starts_at": starts_at,
                     "ends_at": ends_at,
-                    "party_size": party_size,
-                    "note": str(form.get("note", "")),
-                    "guest": {"name": guest_name, "phone": guest_phone} if guest_name else None,
+                    "party_size": str(form.get("party_size", "")).strip(),
+                    "note": form.get("note", ""),
+                    "guest": {"name": guest_name, "phone": str(form.get("guest_phone", "")).strip()}
+                    if guest_name
+                    else None,
                 },
             )
             guest = Guest(data.guest.name, data.guest.phone) if data.guest else None
@@ -206,7 +208,12 @@ class PublicController(Controller):
 
 
 # Booking schema fields (as the API names them) → form fields.
-FORM_FIELDS = {"guest.name": "guest_name", "guest.phone": "guest_phone"}
+FORM_FIELDS = {
+    "guest.name": "guest_name",
+    "guest.phone": "guest_phone",
+    "starts_at": "slot",
+    "ends_at": "slot",
+}
 
 
 class _FormProblem(Exception):
@@ -215,43 +222,33 @@ class _FormProblem(Exception):
         self.errors = errors
 
 
-def _whole_number(raw: Any, field: str, lang: str) -> int:
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        _ = text.translator(lang)
-        raise _FormProblem(FormErrors.single(lang, field, _("Nombre entier attendu."))) from None
+class _Period(msgspec.Struct, forbid_unknown_fields=True):
+    """The interval typed for an exclusive asset: one day, two wall-clock times."""
+
+    day: dt.date
+    start: WallClock  # HH:MM, as the API's opening rules
+    end: WallClock
 
 
 def _requested_period(
     form: dict[str, Any], asset: Asset, tz: ZoneInfo, lang: str
-) -> tuple[dt.datetime, dt.datetime]:
-    """The slot chosen (shared) or the interval typed (exclusive), as aware datetimes."""
+) -> tuple[dt.datetime | str, dt.datetime | str]:
+    """The slot chosen (shared) or the interval typed (exclusive), for ``BookingIn``."""
     _ = text.translator(lang)
     if asset.booking_mode == BookingMode.SHARED:
-        raw = str(form.get("slot", ""))
-        start, _sep, end = raw.partition("/")
-        try:
-            return dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end)
-        except ValueError:
-            raise _FormProblem(
-                FormErrors.single(lang, "slot", _("Choisissez un créneau."))
-            ) from None
+        start, _sep, end = str(form.get("slot", "")).partition("/")
+        if not start or not end:
+            raise _FormProblem(FormErrors.single(lang, "slot", _("Choisissez un créneau.")))
+        return start, end  # two ISO moments, read by BookingIn as the API reads them
     try:
-        day = dt.date.fromisoformat(str(form.get("day", "")))
-    except ValueError:
-        raise _FormProblem(FormErrors.single(lang, "day", _("Date attendue."))) from None
-    times = []
-    for name in ("start", "end"):
-        try:
-            times.append(dt.time.fromisoformat(str(form.get(name, ""))))
-        except ValueError:
-            raise _FormProblem(
-                FormErrors.single(lang, name, _("Heure attendue (HH:MM)."))
-            ) from None
+        period = forms.parse(_Period, {k: form.get(k, "") for k in ("day", "start", "end")})
+    except InvalidInput as exc:
+        name = exc.fields[0].field if exc.fields else "day"
+        message = _("Date attendue.") if name == "day" else _("Heure attendue (HH:MM).")
+        raise _FormProblem(FormErrors.single(lang, name, message)) from None
     return (
-        dt.datetime.combine(day, times[0], tzinfo=tz),
-        dt.datetime.combine(day, times[1], tzinfo=tz),
+        dt.datetime.combine(period.day, dt.time.fromisoformat(period.start), tzinfo=tz),
+        dt.datetime.combine(period.day, dt.time.fromisoformat(period.end), tzinfo=tz),
     )
 
 

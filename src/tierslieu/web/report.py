@@ -29,13 +29,12 @@ from tierslieu.services.access import structure_by_slug
 from tierslieu.web import text
 from tierslieu.web.pages import (
     local_today,
-    login_redirect,
     page,
     read_form,
     redirect,
-    refusal_redirect,
+    refusals_to,
 )
-from tierslieu.web.session import Viewer
+from tierslieu.web.session import SIGNED_IN, SignedIn, Viewer
 
 DayParam = Annotated[str | None, QueryParameter(max_length=10)]
 GroupParam = Annotated[str | None, QueryParameter(max_length=5)]
@@ -188,19 +187,21 @@ class ReportPages(Controller):
     path = "/structures/{slug:str}/bilan"
     include_in_schema = False
 
-    @get("/", summary="The Bilan page: figures, charts and downloads (web, managers and staff)")
+    @get(
+        "/",
+        summary="The Bilan page: figures, charts and downloads (web, managers and staff)",
+        dependencies=SIGNED_IN,
+    )
     async def show(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         first: Annotated[str | None, QueryParameter(name="from", max_length=10)] = None,
         last: Annotated[str | None, QueryParameter(name="to", max_length=10)] = None,
         group: GroupParam = None,
-    ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+    ) -> Template:
         _ = text.translator(viewer.lang)
         structure = await structure_by_slug(db_session, slug)
         start, end, grouping, invalid = parse_window(first, last, group, structure.timezone)
@@ -224,26 +225,26 @@ class ReportPages(Controller):
             is_manager=viewer.role_in(structure) == "manager",
         )
 
-    @post("/partage", summary="Share (or stop sharing) the figures with the territory (web)")
+    @post(
+        "/partage",
+        summary="Share (or stop sharing) the figures with the territory (web)",
+        dependencies=SIGNED_IN,
+    )
     async def share(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Redirect:
         """Managers only (the service checks): territory coordinators then see the sums."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         here = f"/structures/{slug}/bilan"
-        try:
+        with refusals_to(here):
             await structures.update_structure(
                 db_session, viewer.user, slug, {"share_stats": form.get("share_stats") == "1"}
             )
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, here, exc)
         return redirect(request, viewer, here, _("Choix de partage enregistré."))
 
     @get("/graphique/{name:str}", summary="One chart of the Bilan as SVG (web)")

@@ -16,10 +16,11 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu import i18n
+from tierslieu.errors import Unauthenticated
 from tierslieu.models import Membership, Structure, User
 from tierslieu.services.accounts import memberships_of, user_for_token
 from tierslieu.settings import Settings
@@ -152,3 +153,31 @@ async def provide_viewer(
         settings=settings,
         memberships=memberships,
     )
+
+
+@dataclass
+class SignedIn(Viewer):
+    """A viewer who is signed in: ``user`` is never None."""
+
+    user: User
+
+
+async def provide_signed_in(
+    request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]
+) -> SignedIn:
+    """The ``viewer`` of a page for signed-in people only. Anyone else gets
+    ``Unauthenticated``, which the pages answer with the sign-in page (``next=`` this page)."""
+    viewer = await provide_viewer(request, db_session)
+    if viewer.user is None:
+        raise Unauthenticated()
+    return SignedIn(
+        user=viewer.user,
+        token=viewer.token,
+        lang=viewer.lang,
+        settings=viewer.settings,
+        memberships=viewer.memberships,
+    )
+
+
+# ``dependencies=SIGNED_IN`` on a controller or a handler: its ``viewer`` is a ``SignedIn``.
+SIGNED_IN = {"viewer": Provide(provide_signed_in)}

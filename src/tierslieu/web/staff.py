@@ -16,12 +16,12 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.api.bookings import ClosureIn
+from tierslieu.api.bookings import AttendanceIn, ClosureIn, RuleIn
 from tierslieu.calendar.errors import CalendarTooLarge
 from tierslieu.calendar.parse import MAX_BYTES
 from tierslieu.domain.bookings import ACTIVE_STATUSES
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES
-from tierslieu.errors import DomainError, InvalidInput, NotFound
+from tierslieu.errors import DomainError, NotFound
 from tierslieu.services import assets, availability, bookings, feeds
 from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.clock import utcnow
@@ -30,13 +30,12 @@ from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
     local_today,
-    login_redirect,
     page,
     read_form,
     redirect,
-    refusal_redirect,
+    refusals_to,
 )
-from tierslieu.web.session import Viewer
+from tierslieu.web.session import SIGNED_IN, SignedIn
 
 ACTIVE = {s.value for s in ACTIVE_STATUSES}
 
@@ -44,17 +43,16 @@ ACTIVE = {s.value for s in ACTIVE_STATUSES}
 class StaffController(Controller):
     path = "/structures/{slug:str}"
     include_in_schema = False
+    dependencies = SIGNED_IN
 
     @get("/tableau", summary="Staff dashboard of a structure (web)")
     async def dashboard(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
-    ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+    ) -> Template:
         _ = text.translator(viewer.lang)
         structure = await structure_by_slug(db_session, slug)
         is_staff = await has_role(db_session, viewer.user, structure.id, ASSET_MANAGING_ROLES)
@@ -120,22 +118,16 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        status = str(form.get("status", ""))
         back = f"/structures/{slug}/tableau"
-        try:
-            if status not in {"attended", "no_show"}:
-                raise InvalidInput("status", "invalid")
-            await bookings.mark_attendance(db_session, viewer.user, booking_id, status)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
+        with refusals_to(back):
+            data = forms.parse(AttendanceIn, {"status": form.get("status", "")})
+            await bookings.mark_attendance(db_session, viewer.user, booking_id, data.status)
         return redirect(request, viewer, back, _("Présence enregistrée."))
 
     @post("/reservations/{booking_id:uuid}/decision", summary="Approve or decline (web)")
@@ -143,21 +135,17 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         back = f"/structures/{slug}/tableau"
-        try:
+        with refusals_to(back):
             await bookings.decide_booking(
                 db_session, viewer.user, booking_id, approve=form.get("approve") == "1"
             )
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Décision enregistrée."))
 
     @post("/reservations/{booking_id:uuid}/annuler", summary="Cancel a booking as staff (web)")
@@ -165,18 +153,14 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         back = f"/structures/{slug}/tableau"
-        try:
+        with refusals_to(back):
             await bookings.cancel_booking(db_session, viewer.user, booking_id)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         return redirect(request, viewer, back, _("Réservation annulée."))
 
     @get("/ressources/{asset_id:uuid}/feuille", summary="Printable day sheet (web, signed in)")
@@ -184,14 +168,12 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         date: Annotated[dt.date | None, QueryParameter()] = None,
-    ) -> Response[str] | Redirect:
+    ) -> Response[str]:
         """The same A4 sheet as ``/api/assets/{id}/day-sheet``, with the sign-in cookie."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         asset = await assets.get_asset(db_session, asset_id, viewer.user)
         structure = await structure_by_slug(db_session, slug)
         if asset.structure_id != structure.id:
@@ -208,12 +190,10 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
-    ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
+    ) -> Template:
         return await _schedule_page(request, db_session, viewer, slug, asset_id)
 
     @post("/ressources/{asset_id:uuid}/horaires/regles", summary="Add an opening rule (web)")
@@ -221,12 +201,10 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:
@@ -252,13 +230,11 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         rule_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         _asset, affected = await availability.delete_rule(
             db_session, viewer.user, asset_id, rule_id
@@ -279,20 +255,21 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Template | Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         try:
-            starts_on = _date(form, "starts_on", required=True)
-            ends_on = _date(form, "ends_on", required=False) or starts_on
-            closure = forms.parse(  # the API's own schema: same lengths, no NUL
+            starts_on = form.get("starts_on", "")
+            closure = forms.parse(  # the API's own schema: same dates, lengths, no NUL
                 ClosureIn,
-                {"reason": str(form.get("reason", "")), "starts_on": starts_on, "ends_on": ends_on},
+                {
+                    "reason": form.get("reason", ""),
+                    "starts_on": starts_on,
+                    "ends_on": form.get("ends_on", "") or starts_on,
+                },
             )
             _asset, _closure, affected = await availability.add_closure(
                 db_session,
@@ -307,7 +284,7 @@ class StaffController(Controller):
         except DomainError as exc:
             return await _schedule_page(
                 request, db_session, viewer, slug, asset_id,
-                closure_errors=FormErrors.of(exc, viewer.lang), closure_form=form,
+                closure_errors=FormErrors.of(exc, viewer.lang, CLOSURE_FIELDS), closure_form=form,
                 status=exc.status,
             )  # fmt: skip
         message = _("Fermeture ajoutée.")
@@ -326,24 +303,20 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
     ) -> Redirect:
         """The same import as ``POST /api/assets/{id}/closures/import``, from a file field."""
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         back = f"/structures/{slug}/ressources/{asset_id}/horaires"
         form = await request.form()
         upload = form.get("file")
         data = await upload.read(MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
-        try:
+        with refusals_to(back):
             if len(data) > MAX_BYTES:
                 raise CalendarTooLarge({"limit_kb": MAX_BYTES // 1024})
             result = await feeds.import_asset_closures(db_session, viewer.user, asset_id, data)
-        except DomainError as exc:
-            return refusal_redirect(request, viewer, back, exc)
         counts = ", ".join(
             (
                 _.ngettext("{n} fermeture créée", "{n} fermetures créées", result.created),
@@ -365,11 +338,9 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         links = await feeds.rotate_staff_token(db_session, viewer.user, slug, viewer.settings)
         return redirect(
@@ -388,13 +359,11 @@ class StaffController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        viewer: NamedDependency[Viewer],
+        viewer: NamedDependency[SignedIn],
         slug: FromPath[str],
         asset_id: FromPath[uuid.UUID],
         closure_id: FromPath[uuid.UUID],
     ) -> Redirect:
-        if viewer.user is None:
-            return login_redirect(request, viewer)
         _ = text.translator(viewer.lang)
         await availability.delete_closure(db_session, viewer.user, asset_id, closure_id)
         return redirect(
@@ -409,65 +378,21 @@ def _not_found() -> DomainError:
     return NotFound()
 
 
-def _date(form: dict[str, Any], name: str, *, required: bool) -> dt.date | None:
-    raw = str(form.get(name, "")).strip()
-    if not raw:
-        if required:
-            raise InvalidInput(name, "required")
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(name, "bad-format") from None
-
-
-def _time(form: dict[str, Any], name: str) -> dt.time:
-    raw = str(form.get(name, "")).strip()
-    if not raw:
-        raise InvalidInput(name, "required")
-    try:
-        return dt.time.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(name, "bad-format") from None
-
-
-def _int(form: dict[str, Any], name: str, low: int, high: int) -> int | None:
-    raw = str(form.get(name, "")).strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(name, "bad-format") from None
-    if value < low:
-        raise InvalidInput(name, "too-small", {"n": low})
-    if value > high:
-        raise InvalidInput(name, "too-large", {"n": high})
-    return value
+# A closure's fields as the service names them → the form's (whole days only).
+CLOSURE_FIELDS = {"starts_at": "starts_on", "ends_at": "ends_on"}
+RULE_FIELDS = ("start_time", "end_time", "valid_from", "valid_until", "slot_minutes", "capacity")
 
 
 def _rule_fields(form: dict[str, Any]) -> dict[str, Any]:
-    weekdays = []
-    for raw in form.get("weekdays[]", []):
-        if str(raw) in {"1", "2", "3", "4", "5", "6", "7"}:
-            weekdays.append(int(raw))
-    if not weekdays:
-        raise InvalidInput("weekdays", "required")
-    return {
-        "weekdays": weekdays,
-        "start_time": _time(form, "start_time"),
-        "end_time": _time(form, "end_time"),
-        "valid_from": _date(form, "valid_from", required=True),
-        "valid_until": _date(form, "valid_until", required=False),
-        "slot_minutes": _int(form, "slot_minutes", 5, 1440),
-        "capacity": _int(form, "capacity", 1, 10_000),
-    }
+    """The rule form read with the API's ``RuleIn``: the same bounds and formats."""
+    values = {name: form.get(name, "") for name in RULE_FIELDS}
+    return forms.parse(RuleIn, {**values, "weekdays": form.get("weekdays[]", [])}).fields()
 
 
 async def _schedule_page(
     request: Request[Any, Any, Any],
     db_session: AsyncSession,
-    viewer: Viewer,
+    viewer: SignedIn,
     slug: str,
     asset_id: uuid.UUID,
     *,
@@ -477,7 +402,6 @@ async def _schedule_page(
     closure_form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Template:
-    assert viewer.user is not None
     _ = text.translator(viewer.lang)
     asset = await assets.managed_asset(db_session, viewer.user, asset_id)
     if asset.structure.slug != slug:
