@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 # The app, the models and Litestar are imported where they are used, not here: tests/unit
 # collects without loading them (about 2 s of imports saved on a unit-only run).
 
+# Shared scenarios whose fixtures every test may use (``clock``, ``relais``).
+pytest_plugins = ["tests.scenarios.relais"]
+
 T = TypeVar("T")
 
 PG_URL = os.environ.get("TIERSLIEU_TEST_DATABASE_URL", "").strip()
