@@ -19,16 +19,12 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from tests.api import canteen_fixtures
-from tests.api.test_bookings import GARDEN_RULE, book
 from tests.conftest import PASSWORD, login, register, unique_email
+from tests.scenarios.garden import GARDEN_RULE, book
 from tests.server_process import start_server
 from tests.web.helpers import csrf_of, post_form, sign_in
 from tierslieu.app import create_app
 from tierslieu.settings import Settings
-
-clock = canteen_fixtures.clock
-relais = canteen_fixtures.relais
 
 WRONG = "pas-le-bon-mot-de-passe"
 

@@ -7,20 +7,10 @@ import datetime as dt
 import pytest
 
 from tests.conftest import register, unique_email
+from tests.scenarios.garden import GARDEN_RULE, MARCH_15, TUESDAY_10, TUESDAY_11, book  # noqa: F401
 from tierslieu.services.clock import frozen
 
 PARIS = dt.timezone(dt.timedelta(hours=2))  # CEST, April 2027
-MARCH_15 = dt.datetime(2027, 3, 15, 10, 0, tzinfo=dt.UTC)
-GARDEN_RULE = {
-    "weekdays": [2, 6],
-    "start_time": "09:00",
-    "end_time": "12:00",
-    "valid_from": "2027-04-01",
-    "valid_until": "2027-10-31",
-    "slot_minutes": 60,
-}
-TUESDAY_10 = "2027-04-06T10:00:00+02:00"
-TUESDAY_11 = "2027-04-06T11:00:00+02:00"
 
 
 @pytest.fixture(autouse=True)
@@ -39,20 +29,6 @@ def garden(client, world, now):
     )
     assert response.status_code == 201, response.text
     return world.garden
-
-
-def book(client, person, asset_id, starts=TUESDAY_10, ends=TUESDAY_11, party_size=1, **extra):
-    return client.post(
-        "/api/bookings",
-        json={
-            "asset_id": asset_id,
-            "starts_at": starts,
-            "ends_at": ends,
-            "party_size": party_size,
-            **extra,
-        },
-        headers=person.headers,
-    )
 
 
 def test_slots_are_public_local_and_without_names(client, world, garden):

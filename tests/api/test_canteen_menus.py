@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from tests.api import canteen_fixtures
-from tests.api.canteen_fixtures import RELAIS, THURSDAY_MENU
-
-clock = canteen_fixtures.clock
-relais = canteen_fixtures.relais
+from tests.scenarios.relais import RELAIS, THURSDAY_MENU
 
 
 def test_tariffs_are_set_by_the_manager_and_public(client, relais):

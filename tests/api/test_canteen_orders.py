@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.api import canteen_fixtures
-from tests.api.canteen_fixtures import CUTOFF_UTC, RELAIS
-
-clock = canteen_fixtures.clock
-relais = canteen_fixtures.relais
+from tests.scenarios.relais import CUTOFF_UTC, RELAIS
 
 
 def test_karim_orders_a_vegetarian_dish_without_sesame_before_the_cutoff(client, relais):

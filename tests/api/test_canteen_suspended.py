@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.api import canteen_fixtures
-from tests.api.canteen_fixtures import CUTOFF_UTC, RELAIS
-
-clock = canteen_fixtures.clock
-relais = canteen_fixtures.relais
+from tests.scenarios.relais import CUTOFF_UTC, RELAIS
 
 POOL = f"/api/structures/{RELAIS}/suspended-meals"
 

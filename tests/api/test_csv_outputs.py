@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from tests.api.test_bookings import GARDEN_RULE, MARCH_15, TUESDAY_10, TUESDAY_11, book
 from tests.conftest import register
+from tests.scenarios.garden import GARDEN_RULE, MARCH_15, TUESDAY_10, TUESDAY_11, book
 from tierslieu.services.clock import frozen
 
 

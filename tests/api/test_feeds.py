@@ -9,21 +9,11 @@ import icalendar
 import pytest
 from ical.calendar_stream import IcsCalendarStream
 
+from tests.scenarios.garden import GARDEN_RULE, MARCH_15, TUESDAY_10, TUESDAY_11
 from tierslieu.api.feeds import FeedTokenLogFilter, mask_feed_tokens
 from tierslieu.services import feeds
 from tierslieu.services.clock import frozen
 
-MARCH_15 = dt.datetime(2027, 3, 15, 10, 0, tzinfo=dt.UTC)
-GARDEN_RULE = {
-    "weekdays": [2, 6],
-    "start_time": "09:00",
-    "end_time": "12:00",
-    "valid_from": "2027-04-01",
-    "valid_until": "2027-10-31",
-    "slot_minutes": 60,
-}
-TUESDAY_10 = "2027-04-06T10:00:00+02:00"
-TUESDAY_11 = "2027-04-06T11:00:00+02:00"
 GUEST = {"name": "Odette Lemaire", "phone": "06 12 34 56 78", "email": "odette@exemple.test"}
 PERSONAL = [
     "Jeanne",

@@ -6,13 +6,9 @@ import datetime as dt
 
 import icalendar
 
-from tests.api import canteen_fixtures
 from tests.api.test_feeds import check_ics
 from tests.conftest import register, unique_email
 from tierslieu.services.clock import utcnow
-
-clock = canteen_fixtures.clock
-relais = canteen_fixtures.relais
 
 
 def test_room_feed_shows_busy_blocks_without_names(client, world):

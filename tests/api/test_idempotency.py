@@ -9,11 +9,10 @@ import json
 import pytest
 
 from tests.conftest import register, run_db, unique_email
+from tests.scenarios.garden import MARCH_15
 from tierslieu.models import IdempotencyKey
 from tierslieu.services import idempotency
 from tierslieu.services.clock import frozen
-
-MARCH_15 = dt.datetime(2027, 3, 15, 10, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)

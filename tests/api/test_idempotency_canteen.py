@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.api import canteen_fixtures
-from tests.api.canteen_fixtures import RELAIS
+from tests.scenarios.relais import RELAIS
 
-clock = canteen_fixtures.clock
-relais = canteen_fixtures.relais
 POOL = f"/api/structures/{RELAIS}/suspended-meals"
 
 

@@ -11,19 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, Person, add_member, login, register, run_db
+from tests.scenarios.garden import GARDEN_RULE, MARCH_15
 from tierslieu.models import Booking, IdempotencyKey, LoginFailure, User
 from tierslieu.services import personal_data
 from tierslieu.services.clock import frozen, travel_to
 
-MARCH_15 = dt.datetime(2027, 3, 15, 10, 0, tzinfo=dt.UTC)
-GARDEN_RULE = {
-    "weekdays": [2, 6],
-    "start_time": "09:00",
-    "end_time": "12:00",
-    "valid_from": "2027-04-01",
-    "valid_until": "2027-10-31",
-    "slot_minutes": 60,
-}
 TUESDAY_10 = ("2027-04-06T10:00:00+02:00", "2027-04-06T11:00:00+02:00")
 SATURDAY_10 = ("2027-04-10T10:00:00+02:00", "2027-04-10T11:00:00+02:00")
 ODETTE = {"name": "Odette Lemaire", "phone": "06 12 34 56 78", "email": "odette@exemple.test"}
@@ -368,7 +360,7 @@ def test_cli_purge_prints_what_it_removed_in_french(settings, capsys, monkeypatc
 
 
 def test_meal_orders_deleted_account_and_erased_guest(client, world):
-    from tests.api.canteen_fixtures import MONDAY_MORNING, setup_relais_canteen
+    from tests.scenarios.relais import MONDAY_MORNING, setup_relais_canteen
 
     travel_to(MONDAY_MORNING)
     karim = Person(

@@ -9,14 +9,11 @@ import re
 
 from sqlalchemy import select
 
-from tests.api import canteen_fixtures
-from tests.api.canteen_fixtures import RELAIS
 from tests.conftest import run_db
+from tests.scenarios.relais import RELAIS
 from tests.web.helpers import csrf_of, sign_in
 from tierslieu.models import metadata
 
-clock = canteen_fixtures.clock
-relais = canteen_fixtures.relais
 POOL = f"/api/structures/{RELAIS}/suspended-meals"
 
 

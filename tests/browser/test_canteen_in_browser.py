@@ -8,9 +8,9 @@ import copy
 import datetime as dt
 import re
 
-from tests.api.canteen_fixtures import THURSDAY_MENU, setup_relais_canteen
 from tests.browser.conftest import check_page, local_now, sign_in
 from tests.conftest import PASSWORD
+from tests.scenarios.relais import THURSDAY_MENU, setup_relais_canteen
 
 try:
     from playwright.sync_api import expect

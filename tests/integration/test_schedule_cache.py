@@ -12,10 +12,10 @@ from litestar.testing import TestClient
 from sqlalchemy import text
 
 from tests.conftest import World, run_db
+from tests.scenarios.garden import MARCH_15
 from tierslieu.app import create_app
 from tierslieu.services.clock import frozen
 
-MARCH_15 = dt.datetime(2027, 3, 15, 10, 0, tzinfo=dt.UTC)
 RULE = {
     "weekdays": [2, 6],
     "start_time": "09:00",

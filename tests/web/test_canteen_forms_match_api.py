@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api import canteen_fixtures
-from tests.api.canteen_fixtures import RELAIS
+from tests.scenarios.relais import RELAIS
 from tests.web.helpers import post_form, sign_in
-
-clock = canteen_fixtures.clock
-relais = canteen_fixtures.relais
 
 EDITOR_FORM = {
     "date": "2026-12-10",

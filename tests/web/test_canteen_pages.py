@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.api.canteen_fixtures import setup_relais_canteen
 from tests.browser.test_canteen_in_browser import tomorrow_menu
+from tests.scenarios.relais import setup_relais_canteen
 from tests.web.helpers import post_form, sign_in
 
 

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from tests.api.test_bookings import GARDEN_RULE, MARCH_15, TUESDAY_10, TUESDAY_11, book
 from tests.conftest import PASSWORD, make_settings
+from tests.scenarios.garden import GARDEN_RULE, MARCH_15, TUESDAY_10, TUESDAY_11, book
 from tests.web.helpers import csrf_of, post_form, sign_in
 from tierslieu.services.clock import frozen
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.api.canteen_fixtures import Canteen, clock, relais  # noqa: F401  (fixtures)
 from tests.conftest import World
+from tests.scenarios.relais import Canteen
 from tests.web.helpers import sign_in
 from tierslieu.app import create_app
 
@@ -68,7 +68,7 @@ def test_every_page_kind_sends_the_security_headers(client: TestClient[Any], wor
     assert_page_headers(not_found, "no-referrer")
 
 
-def test_sheets_under_the_api_are_pages_too(client: TestClient[Any], relais: Canteen) -> None:  # noqa: F811
+def test_sheets_under_the_api_are_pages_too(client: TestClient[Any], relais: Canteen) -> None:
     world = relais.world
     chef = relais.chef
     sheet = client.get(
