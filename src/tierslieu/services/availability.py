@@ -14,6 +14,7 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.domain import localtime
 from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus, RangeTooLong
 from tierslieu.domain.horizon import check_dates, latest_date
 from tierslieu.domain.slots import (
@@ -370,10 +371,11 @@ async def add_closure(
     else:
         if starts_at is None or ends_at is None:
             raise InvalidInput("starts_at" if starts_at is None else "ends_at", "required")
-        starts_at, ends_at = as_aware(starts_at, tz), as_aware(ends_at, tz)
-        if starts_at >= ends_at:
+        period = Period(
+            typed_to_utc(starts_at, tz, "starts_at"), typed_to_utc(ends_at, tz, "ends_at")
+        )
+        if period.starts_at >= period.ends_at:
             raise InvalidInput("ends_at", "invalid")
-        period = Period(starts_at.astimezone(dt.UTC), ends_at.astimezone(dt.UTC))
     closure = Closure(
         asset_id=asset.id,
         starts_at=period.starts_at,
@@ -445,6 +447,10 @@ async def bookings_outside_opening(session: AsyncSession, asset: Asset) -> list[
     ]
 
 
-def as_aware(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
-    """A datetime without offset is read as the structure's local wall-clock time."""
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+def typed_to_utc(moment: dt.datetime, tz: ZoneInfo, field: str) -> dt.datetime:
+    """A time a person typed, as UTC: without offset it is the structure's wall-clock time,
+    and one skipped by the spring change is refused (422 ``nonexistent-local-time``)."""
+    try:
+        return localtime.to_utc(moment, tz)
+    except localtime.NonexistentLocalTime:
+        raise InvalidInput(field, "nonexistent-local-time") from None

@@ -22,7 +22,6 @@ from tierslieu.errors import DomainError
 from tierslieu.models import Asset
 from tierslieu.services import assets, availability, bookings, directory
 from tierslieu.services.access import has_role
-from tierslieu.services.bookings import Guest
 from tierslieu.templating import moment
 from tierslieu.web import forms, queries, text
 from tierslieu.web.pages import (
@@ -166,17 +165,8 @@ class PublicController(Controller):
                     "guest": {"name": guest_name, "phone": guest_phone} if guest_name else None,
                 },
             )
-            guest = Guest(data.guest.name, data.guest.phone) if data.guest else None
-            view = await bookings.create_booking(
-                db_session,
-                viewer.user,
-                asset_id=asset.id,
-                starts_at=data.starts_at,
-                ends_at=data.ends_at,
-                party_size=data.party_size,
-                note=data.note,
-                guest=guest,
-            )
+            guest = data.guest
+            view = await bookings.create_booking(db_session, viewer.user, data.command())
         except _FormProblem as problem:
             return await render_asset(
                 request, db_session, viewer, asset_id, errors=problem.errors, form=form
@@ -222,7 +212,8 @@ def _whole_number(raw: Any, field: str, lang: str) -> int:
 def _requested_period(
     form: dict[str, Any], asset: Asset, tz: ZoneInfo, lang: str
 ) -> tuple[dt.datetime, dt.datetime]:
-    """The slot chosen (shared) or the interval typed (exclusive), as aware datetimes."""
+    """The slot chosen (shared, with its offset) or the interval typed (exclusive, wall-clock
+    times: the service reads them in the structure's zone and refuses one in the spring gap)."""
     _ = text.translator(lang)
     if asset.booking_mode == BookingMode.SHARED:
         raw = str(form.get("slot", ""))
@@ -245,10 +236,7 @@ def _requested_period(
             raise _FormProblem(
                 FormErrors.single(lang, name, _("Heure attendue (HH:MM)."))
             ) from None
-    return (
-        dt.datetime.combine(day, times[0], tzinfo=tz),
-        dt.datetime.combine(day, times[1], tzinfo=tz),
-    )
+    return dt.datetime.combine(day, times[0]), dt.datetime.combine(day, times[1])
 
 
 async def render_asset(
