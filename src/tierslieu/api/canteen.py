@@ -517,16 +517,7 @@ class MealOrderController(Controller):
         409 ``pickup-window-full``, 422 ``item-not-in-service``, ``empty-order``…
         Without an account, only with a repas-suspendu ``voucher_code``. A signed-in
         caller may send ``Idempotency-Key``: a retry replays the stored answer."""
-        body = {
-            "service_id": data.service_id,
-            "lines": [{"item_id": li.item_id, "quantity": li.quantity} for li in data.lines],
-            "pickup_window_id": data.pickup_window_id,
-            "suspended_meals": data.suspended_meals,
-            "note": data.note,
-            "voucher_code": data.voucher_code,
-            "guest_name": data.guest_name,
-            "guest_tariff": data.guest_tariff,
-        }
+        body = data.command()
 
         async def write(commit: bool) -> tuple[int, OrderOut]:
             view = await canteen_orders.place_order(db_session, caller, body, commit=commit)

@@ -19,7 +19,9 @@ from tierslieu.domain.canteen import (
     Diet,
     DishKind,
     MealKind,
+    OrderLine,
     OrderStatus,
+    PlaceOrder,
 )
 from tierslieu.domain.vocabulary import PersonKind
 
@@ -182,6 +184,18 @@ class OrderIn(Strict):
     # Canteen team only: an order for a person without an account (at the counter).
     guest_name: Name | None = None
     guest_tariff: TariffCode | None = None
+
+    def command(self) -> PlaceOrder:
+        return PlaceOrder(
+            service_id=self.service_id,
+            pickup_window_id=self.pickup_window_id,
+            lines=tuple(OrderLine(li.item_id, li.quantity) for li in self.lines),
+            suspended_meals=self.suspended_meals,
+            note=self.note,
+            voucher_code=self.voucher_code,
+            guest_name=self.guest_name,
+            guest_tariff=self.guest_tariff,
+        )
 
 
 class OrderLineOut(msgspec.Struct):

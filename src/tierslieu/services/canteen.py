@@ -147,17 +147,33 @@ async def list_assignments(
     return list(rows.tuples())
 
 
-async def tariff_of(session: AsyncSession, person: User, structure_id: uuid.UUID) -> Tariff | None:
-    """The tariff this person pays here: staff's assignment, else their kind's default."""
-    assigned = await session.scalar(
-        select(Tariff)
-        .join(TariffAssignment, TariffAssignment.tariff_id == Tariff.id)
-        .where(TariffAssignment.structure_id == structure_id, TariffAssignment.user_id == person.id)
-    )
-    if assigned is not None:
-        return assigned
+async def tariff_of(
+    session: AsyncSession,
+    person: User | None,
+    structure_id: uuid.UUID,
+    *,
+    guest_code: str | None = None,
+) -> Tariff | None:
+    """The tariff an order is priced at here (``rules.choose_tariff`` decides): a person's
+    assignment, else their kind's default; for a guest (``person`` None) the team's
+    ``guest_code``, else the guests' default. None if no tariff of the structure applies."""
     tariffs = list(await session.scalars(select(Tariff).where(Tariff.structure_id == structure_id)))
-    code = rules.tariff_for(person.kind, None, {t.code: t.default_for for t in tariffs})
+    assigned = None
+    if person is not None:
+        assigned = await session.scalar(
+            select(Tariff.code)
+            .join(TariffAssignment, TariffAssignment.tariff_id == Tariff.id)
+            .where(
+                TariffAssignment.structure_id == structure_id,
+                TariffAssignment.user_id == person.id,
+            )
+        )
+    code = rules.choose_tariff(
+        person.kind if person is not None else None,
+        assigned,
+        {t.code: t.default_for for t in tariffs},
+        guest_code,
+    )
     return next((t for t in tariffs if t.code == code), None)
 
 

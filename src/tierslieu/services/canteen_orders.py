@@ -18,8 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain import canteen as rules
-from tierslieu.domain.accounts import clean_person_name
-from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tierslieu.models import (
     MealOrder,
     MealOrderLine,
@@ -37,18 +36,11 @@ from tierslieu.services.canteen import KITCHEN_ROLES, Menu, _load_menu, tariff_o
 from tierslieu.services.canteen_errors import (
     AlreadyOrdered,
     CancelCutoffPassed,
-    EmptyOrder,
-    GuestOrderOneMeal,
-    ItemNotInService,
-    ItemWithdrawn,
     NoPriceForTariff,
     NoTariff,
     OrderCancelled,
-    OrderCutoffPassed,
     OrderNotCancellable,
-    OrderTooLarge,
     PickupWindowFull,
-    PickupWindowNotInService,
     PoolAlreadySpent,
     SoldOut,
     SuspendedMealsNotOffered,
@@ -80,110 +72,48 @@ def order_ref(order_id: uuid.UUID) -> str:
     return order_id.hex[-6:].upper()
 
 
-def _cutoff_text(menu: Menu) -> str:
-    local = rules.to_local(menu.service.order_cutoff, menu.structure.timezone)
-    return local.strftime("%d/%m/%Y %H:%M")
-
-
-async def _tariff_by_code(session: AsyncSession, structure_id: uuid.UUID, code: str) -> Tariff:
-    tariff = await session.scalar(
-        select(Tariff).where(Tariff.structure_id == structure_id, Tariff.code == code)
-    )
-    if tariff is None:
-        raise UnknownTariff({"tariff": code})
-    return tariff
-
-
-async def _guest_default_tariff(session: AsyncSession, structure_id: uuid.UUID) -> Tariff | None:
-    tariffs = list(await session.scalars(select(Tariff).where(Tariff.structure_id == structure_id)))
-    code = rules.tariff_for("neighbour", None, {t.code: t.default_for for t in tariffs})
-    return next((t for t in tariffs if t.code == code), None)
-
-
 async def place_order(
-    session: AsyncSession, caller: User | None, data: dict[str, Any], *, commit: bool = True
+    session: AsyncSession, caller: User | None, cmd: rules.PlaceOrder, *, commit: bool = True
 ) -> OrderView:
     """Order a meal. The server decides the tariff and computes the total.
 
-    - a signed-in person orders for themself, before the cutoff, one active order
-      per service and at most MAX_ACTIVE_ORDERS_PER_PERSON in progress;
-    - the canteen team may order for a guest (``guest_name``, optional
-      ``guest_tariff``), also at the counter after the cutoff;
-    - anyone holding a voucher code may order, without an account, exactly one
-      main course or formula, free.
-    Portions, pickup places and the voucher are taken atomically, or nothing is.
-    With ``commit=False`` the order is only flushed, for a caller that commits it with
-    other rows (an idempotency record).
+    ``rules.accept_order`` decides who may order what (see there): a signed-in person for
+    themself before the cutoff; the canteen team for a guest, also after it; anyone with
+    a voucher code, without an account, one main course or formula. Here: one active
+    order per service and at most MAX_ACTIVE_ORDERS_PER_PERSON in progress; then
+    portions, pickup places and the voucher are taken atomically (conditional UPDATEs),
+    or nothing is. With ``commit=False`` the order is only flushed, for a caller that
+    commits it with other rows (an idempotency record).
     """
-    menu = await _load_menu(session, data["service_id"], caller)
+    menu = await _load_menu(session, cmd.service_id, caller)
     structure = menu.structure
-    guest_name: str | None = data.get("guest_name")
-    if guest_name is not None:
-        # Printed on the kitchen sheet: no blank, bidi-override or invisible name.
-        guest_name = clean_person_name(guest_name, "guest_name")
-    guest_tariff: str | None = data.get("guest_tariff")
-    voucher_code: str | None = data.get("voucher_code")
-    suspended = int(data.get("suspended_meals") or 0)
-    is_team = await has_role(session, caller, structure.id, KITCHEN_ROLES)
-
-    if caller is None:
-        if not voucher_code:
-            raise Unauthenticated()
-        if not guest_name:
-            raise InvalidInput("guest_name", "required")
-    elif guest_name is not None and not is_team:
-        raise Forbidden()
-    if guest_tariff is not None:
-        if not is_team:
-            raise Forbidden()
-        if guest_name is None:
-            raise InvalidInput("guest_tariff", "invalid")
-    for_guest = guest_name is not None
-
     now = utcnow()
-    if not rules.ordering_open(now, menu.service.order_cutoff) and not (for_guest and is_team):
-        raise OrderCutoffPassed(
-            {"cutoff": _cutoff_text(menu)},
-            extra={
-                "order_cutoff": rules.to_local(
-                    menu.service.order_cutoff, structure.timezone
-                ).isoformat()
-            },
-        )
-
-    # Lines: merged per dish, on this menu, still offered, within the per-order cap.
-    wanted: dict[uuid.UUID, int] = defaultdict(int)
-    for line in data.get("lines") or []:
-        wanted[line["item_id"]] += int(line["quantity"])
-    if not wanted:
-        raise EmptyOrder()
     items = {i.id: i for i in menu.items}
-    for item_id in wanted:
-        if item_id not in items:
-            raise ItemNotInService(extra={"item_id": str(item_id)})
-        if items[item_id].withdrawn_at is not None:
-            raise ItemWithdrawn({"item": items[item_id].name}, extra={"item_id": str(item_id)})
-    if sum(wanted.values()) > rules.MAX_PORTIONS_PER_ORDER:
-        raise OrderTooLarge({"max": rules.MAX_PORTIONS_PER_ORDER})
-    window = next((w for w in menu.windows if w.id == data["pickup_window_id"]), None)
-    if window is None:
-        raise PickupWindowNotInService()
-
-    if caller is None and (
-        len(wanted) != 1
-        or next(iter(wanted.values())) != 1
-        or items[next(iter(wanted))].kind not in rules.VOUCHER_KINDS
-        or suspended
-    ):
-        raise GuestOrderOneMeal()
+    accepted = rules.accept_order(
+        cmd,
+        rules.OrderFacts(
+            signed_in=caller is not None,
+            is_team=await has_role(session, caller, structure.id, KITCHEN_ROLES),
+            now=now,
+            cutoff=menu.service.order_cutoff,
+            timezone=structure.timezone,
+            items={
+                i.id: rules.ItemFacts(i.kind, i.name, i.withdrawn_at is not None)
+                for i in menu.items
+            },
+            window_ids=frozenset(w.id for w in menu.windows),
+        ),
+    )
+    wanted, guest_name, suspended = accepted.lines, accepted.guest_name, accepted.suspended_meals
+    window = next(w for w in menu.windows if w.id == cmd.pickup_window_id)
 
     # The tariff: never from the body, except the team's choice for a guest.
-    if caller is not None and not for_guest:
-        tariff = await tariff_of(session, caller, structure.id)
-    elif guest_tariff is not None:
-        tariff = await _tariff_by_code(session, structure.id, guest_tariff)
-    else:
-        tariff = await _guest_default_tariff(session, structure.id)
+    own = accepted.tariff_source == rules.TariffSource.OWN
+    tariff = await tariff_of(
+        session, caller if own else None, structure.id, guest_code=cmd.guest_tariff
+    )
+    if tariff is None and accepted.tariff_source == rules.TariffSource.CHOSEN:
+        raise UnknownTariff({"tariff": cmd.guest_tariff})
     if tariff is None:
         raise NoTariff()
 
@@ -203,7 +133,7 @@ async def place_order(
             tariff.code,
             suspended_meals=suspended,
             suspended_meal_cents=unit_suspended,
-            voucher=bool(voucher_code),
+            voucher=accepted.voucher,
         )
     except rules.NoPrice as exc:
         raise NoPriceForTariff(
@@ -212,7 +142,7 @@ async def place_order(
     except rules.NoVoucherItem:
         raise VoucherNeedsMain() from None
 
-    owner_id = None if for_guest or caller is None else caller.id
+    owner_id = caller.id if own and caller is not None else None
     if owner_id is not None:
         already = await session.scalar(
             select(MealOrder.id).where(
@@ -250,10 +180,10 @@ async def place_order(
             suspended_meal_cents=unit_suspended,
             total_cents=total,
             paid=False,
-            note=data.get("note") or "",
+            note=cmd.note or "",
         )
-        if voucher_code:
-            order.voucher_id = await _use_voucher(session, structure.id, voucher_code, now)
+        if cmd.voucher_code:
+            order.voucher_id = await _use_voucher(session, structure.id, cmd.voucher_code, now)
         # Lock order, shared with cancel_order: voucher, the order row (one active order
         # per person and service), dishes by id, then the pickup place. No deadlock.
         session.add(order)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.api.canteen_schemas import MealServiceIn, OrderIn, VoucherIn
 from tierslieu.api.idempotency import ShownOnce
-from tierslieu.domain.canteen import Allergen, Diet
+from tierslieu.domain.canteen import Allergen, Diet, PlaceOrder, ordering_open
 from tierslieu.domain.horizon import check_date
 from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from tierslieu.services import (
@@ -104,7 +104,7 @@ async def _menus_page(
             {
                 "menu": menu,
                 "dishes": items,
-                "open": now < menu.service.order_cutoff,
+                "open": ordering_open(now, menu.service.order_cutoff),
                 "left": _left(menu.service.order_cutoff - now, viewer.lang),
             }
         )
@@ -236,7 +236,7 @@ def _uuid(raw: Any, field: str) -> uuid.UUID:
         raise InvalidInput(field, "required") from None
 
 
-def _order_data(form: dict[str, Any], voucher: str, lang: str) -> dict[str, Any]:
+def _order_data(form: dict[str, Any], voucher: str, lang: str) -> PlaceOrder:
     lines = []
     if voucher:
         if form.get("item"):
@@ -281,8 +281,7 @@ def _order_data(form: dict[str, Any], voucher: str, lang: str) -> dict[str, Any]
             raise InvalidInput("guest_name", "required")
         data["guest_name"] = name
         data["suspended_meals"] = 0
-    forms.parse(OrderIn, data)  # the API's own schema: same lengths, no NUL
-    return data
+    return forms.parse(OrderIn, data).command()  # the API's own schema: same lengths, no NUL
 
 
 class KitchenPages(Controller):
