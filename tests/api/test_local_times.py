@@ -49,9 +49,7 @@ def test_a_booking_at_a_time_that_does_not_exist_is_refused(client, world, start
     assert english.json()["errors"][0]["message"] != error["message"]  # translated, both
 
 
-def test_a_closure_in_the_missing_hour_is_refused_and_the_repeated_hour_is_the_first(
-    client, world
-):
+def test_a_closure_in_the_missing_hour_is_refused_and_the_repeated_hour_is_the_first(client, world):
     url = f"/api/assets/{world.garden['id']}/closures"
     gap = client.post(
         url,

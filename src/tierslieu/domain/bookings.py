@@ -13,7 +13,7 @@ from tierslieu.domain import localtime
 from tierslieu.domain.accounts import clean_person_name
 from tierslieu.domain.horizon import check_dates
 from tierslieu.domain.slots import Period, Slot
-from tierslieu.errors import DomainError, InvalidInput
+from tierslieu.errors import DomainError
 
 
 class BookingStatus(StrEnum):
@@ -372,8 +372,8 @@ def check_request(
     else:
         check_audience(list(asset.audience), person_kind, is_staff)
     check_dates(now.date(), starts_at=req.starts_at, ends_at=req.ends_at)  # staff included
-    starts_at = _typed_to_utc(req.starts_at, asset.timezone, "starts_at")
-    ends_at = _typed_to_utc(req.ends_at, asset.timezone, "ends_at")
+    starts_at = localtime.typed_to_utc(req.starts_at, asset.timezone, "starts_at")
+    ends_at = localtime.typed_to_utc(req.ends_at, asset.timezone, "ends_at")
     check_times(starts_at, ends_at, now)
     if not is_staff:
         check_window(
@@ -391,13 +391,6 @@ def check_request(
         guest,
         BookingStatus.PENDING if pending else BookingStatus.CONFIRMED,
     )
-
-
-def _typed_to_utc(value: dt.datetime, timezone: str, field: str) -> dt.datetime:
-    try:
-        return localtime.to_utc(value, timezone)
-    except localtime.NonexistentLocalTime:
-        raise InvalidInput(field, "nonexistent-local-time") from None
 
 
 class _Closure(Protocol):

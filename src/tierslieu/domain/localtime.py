@@ -21,6 +21,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from tierslieu.errors import InvalidInput
+
 Zone = ZoneInfo | str
 
 
@@ -56,6 +58,15 @@ def to_utc(value: dt.datetime, tz: Zone) -> dt.datetime:
     if not exists(value, tz):
         raise NonexistentLocalTime(value.isoformat())
     return value.replace(tzinfo=zone(tz), fold=0).astimezone(dt.UTC)
+
+
+def typed_to_utc(value: dt.datetime, tz: Zone, field: str) -> dt.datetime:
+    """A time a person typed (``field`` of a form or body), as UTC: ``to_utc``, with a time
+    in the spring gap refused as 422 ``validation-error`` (``nonexistent-local-time``)."""
+    try:
+        return to_utc(value, tz)
+    except NonexistentLocalTime:
+        raise InvalidInput(field, "nonexistent-local-time") from None
 
 
 def boundary_to_utc(value: dt.datetime, tz: Zone) -> dt.datetime:

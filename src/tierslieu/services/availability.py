@@ -372,7 +372,8 @@ async def add_closure(
         if starts_at is None or ends_at is None:
             raise InvalidInput("starts_at" if starts_at is None else "ends_at", "required")
         period = Period(
-            typed_to_utc(starts_at, tz, "starts_at"), typed_to_utc(ends_at, tz, "ends_at")
+            localtime.typed_to_utc(starts_at, tz, "starts_at"),
+            localtime.typed_to_utc(ends_at, tz, "ends_at"),
         )
         if period.starts_at >= period.ends_at:
             raise InvalidInput("ends_at", "invalid")
@@ -445,12 +446,3 @@ async def bookings_outside_opening(session: AsyncSession, asset: Asset) -> list[
     return [
         b for b in upcoming if not any(p.contains(Period(b.starts_at, b.ends_at)) for p in opening)
     ]
-
-
-def typed_to_utc(moment: dt.datetime, tz: ZoneInfo, field: str) -> dt.datetime:
-    """A time a person typed, as UTC: without offset it is the structure's wall-clock time,
-    and one skipped by the spring change is refused (422 ``nonexistent-local-time``)."""
-    try:
-        return localtime.to_utc(moment, tz)
-    except localtime.NonexistentLocalTime:
-        raise InvalidInput(field, "nonexistent-local-time") from None

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain import canteen as rules
+from tierslieu.domain import localtime
 from tierslieu.domain.horizon import check_date, check_dates
 from tierslieu.domain.vocabulary import AssetKind, MemberRole
 from tierslieu.errors import AssetArchived, InvalidInput, NotFound, UnknownPerson
@@ -195,10 +196,7 @@ class Menu:
 
 def _local(value: dt.datetime, field_name: str, timezone: str) -> dt.datetime:
     check_date(value, today=utcnow().date(), field=field_name)
-    try:
-        return rules.to_utc(value, timezone)
-    except rules.LocalTimeError:
-        raise InvalidInput(field_name, "nonexistent-local-time") from None
+    return localtime.typed_to_utc(value, timezone, field_name)
 
 
 async def _tariff_codes(session: AsyncSession, structure_id: uuid.UUID) -> set[str]:
