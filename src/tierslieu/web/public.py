@@ -192,7 +192,12 @@ class PublicController(Controller):
 
 
 # Booking schema fields (as the API names them) → form fields.
-FORM_FIELDS = {"guest.name": "guest_name", "guest.phone": "guest_phone"}
+FORM_FIELDS = {
+    "guest.name": "guest_name",
+    "guest.phone": "guest_phone",
+    "starts_at": "start",  # an exclusive asset: a wall time in the spring gap is refused
+    "ends_at": "end",
+}
 
 
 class _FormProblem(Exception):
