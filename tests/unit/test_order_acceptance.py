@@ -193,3 +193,17 @@ def test_choose_tariff(kind, assigned, defaults, guest_code, tariff):
 )
 def test_ordering_is_open_strictly_before_the_cutoff(now, open_):
     assert rules.ordering_open(now, CUTOFF) is open_
+
+
+@pytest.mark.parametrize(
+    ("pickups", "expected"),
+    [
+        ([], None),  # no window yet
+        ([CUTOFF + dt.timedelta(hours=2)], None),
+        ([CUTOFF], None),  # at the first pickup: allowed
+        ([CUTOFF + dt.timedelta(hours=3), CUTOFF - dt.timedelta(minutes=1)], "cutoff-after-pickup"),
+    ],
+)
+def test_the_cutoff_comes_before_the_first_pickup(pickups, expected):
+    outcome = refusal(lambda: rules.check_cutoff_before_pickup(CUTOFF, pickups))
+    assert outcome == (None if expected is None else f"validation-error:order_cutoff:{expected}")

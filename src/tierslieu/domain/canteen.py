@@ -198,6 +198,13 @@ def ordering_open(now: dt.datetime, cutoff: dt.datetime) -> bool:
     return now < cutoff
 
 
+def check_cutoff_before_pickup(cutoff: dt.datetime, pickups: Iterable[dt.datetime]) -> None:
+    """A service's cutoff comes at or before its first pickup (422 on ``order_cutoff``)."""
+    first = min(pickups, default=None)
+    if first is not None and cutoff > first:
+        raise InvalidInput("order_cutoff", "cutoff-after-pickup")
+
+
 @dataclass(frozen=True, slots=True)
 class PricedLine:
     item_id: object

@@ -271,8 +271,7 @@ async def create_meal_service(
         windows.append(
             PickupWindow(starts_at=starts, ends_at=ends, capacity=w["capacity"], taken=0)
         )
-    if cutoff > min(w.starts_at for w in windows):
-        raise InvalidInput("order_cutoff", "cutoff-after-pickup")
+    rules.check_cutoff_before_pickup(cutoff, (w.starts_at for w in windows))
     codes = await _tariff_codes(session, structure.id)
     names: set[str] = set()
     for i, item in enumerate(data["items"]):
@@ -395,8 +394,7 @@ async def update_meal_service(
     menu = await _kitchen_menu(session, user, service_id)
     if "order_cutoff" in changes:
         cutoff = _local(changes["order_cutoff"], "order_cutoff", menu.structure.timezone)
-        if menu.windows and cutoff > menu.windows[0].starts_at:
-            raise InvalidInput("order_cutoff", "cutoff-after-pickup")
+        rules.check_cutoff_before_pickup(cutoff, (w.starts_at for w in menu.windows))
         menu.service.order_cutoff = cutoff
     if "note" in changes:
         menu.service.note = changes["note"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,53 +118,14 @@ async def place_order(
     if tariff is None:
         raise NoTariff()
 
-    unit_suspended = 0
-    if suspended:
-        price = await pool_price(session, structure.id)
-        if price is None:
-            raise SuspendedMealsNotOffered()
-        unit_suspended = price
-    requests = [
-        rules.LineRequest(item_id=i, quantity=q, kind=items[i].kind, prices=items[i].prices)
-        for i, q in wanted.items()
-    ]
-    try:
-        priced, total = rules.price_order(
-            requests,
-            tariff.code,
-            suspended_meals=suspended,
-            suspended_meal_cents=unit_suspended,
-            voucher=accepted.voucher,
-        )
-    except rules.NoPrice as exc:
-        raise NoPriceForTariff(
-            {"item": items[exc.item_id].name, "tariff": tariff.label}  # type: ignore[index]
-        ) from None
-    except rules.NoVoucherItem:
-        raise VoucherNeedsMain() from None
+    unit_suspended = await pool_price(session, structure.id) if suspended else 0
+    if unit_suspended is None:
+        raise SuspendedMealsNotOffered()
+    priced, total = _price(accepted, items, tariff, unit_suspended)
 
     owner_id = caller.id if own and caller is not None else None
     if owner_id is not None:
-        already = await session.scalar(
-            select(MealOrder.id).where(
-                MealOrder.user_id == owner_id,
-                MealOrder.service_id == menu.service.id,
-                MealOrder.status.in_(ACTIVE),
-            )
-        )
-        if already is not None:
-            raise AlreadyOrdered(extra={"order_id": str(already)})
-        active = await session.scalar(
-            select(func.count(MealOrder.id))
-            .join(MealService, MealService.id == MealOrder.service_id)
-            .where(
-                MealOrder.user_id == owner_id,
-                MealOrder.status.in_(ACTIVE),
-                MealService.service_date >= now.date() - dt.timedelta(days=1),
-            )
-        )
-        if (active or 0) >= rules.MAX_ACTIVE_ORDERS_PER_PERSON:
-            raise TooManyActiveOrders({"max": rules.MAX_ACTIVE_ORDERS_PER_PERSON})
+        await _check_owner_limits(session, owner_id, menu.service.id, now)
 
     try:
         order = MealOrder(
@@ -191,39 +153,8 @@ async def place_order(
             await session.flush()
         except IntegrityError:
             raise AlreadyOrdered() from None
-        for item_id in sorted(wanted, key=str):
-            n = wanted[item_id]
-            taken = await session.execute(
-                update(MenuItem)
-                .where(
-                    MenuItem.id == item_id,
-                    MenuItem.withdrawn_at.is_(None),
-                    MenuItem.sold + n <= MenuItem.portions,
-                )
-                .values(sold=MenuItem.sold + n)
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                remaining = await session.scalar(
-                    select(MenuItem.portions - MenuItem.sold).where(MenuItem.id == item_id)
-                )
-                raise SoldOut(
-                    {"item": items[item_id].name, "remaining": remaining or 0},
-                    extra={
-                        "item_id": str(item_id),
-                        "item": items[item_id].name,
-                        "remaining": remaining or 0,
-                    },
-                )
-        placed = await session.execute(
-            update(PickupWindow)
-            .where(PickupWindow.id == window.id, PickupWindow.taken + 1 <= PickupWindow.capacity)
-            .values(taken=PickupWindow.taken + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if placed.rowcount != 1:  # type: ignore[attr-defined]
-            starts = rules.to_local(window.starts_at, structure.timezone).strftime("%H:%M")
-            raise PickupWindowFull({"starts": starts}, extra={"pickup_window_id": str(window.id)})
+        await _take_portions(session, wanted, items)
+        await _take_pickup_place(session, window, structure.timezone)
         lines = []
         for p in priced:
             line = MealOrderLine(
@@ -248,6 +179,102 @@ async def place_order(
         tariff_label=tariff.label,
         customer_name=guest_name or (caller.display_name if caller else None),
     )
+
+
+async def _check_owner_limits(
+    session: AsyncSession, owner_id: uuid.UUID, service_id: uuid.UUID, now: dt.datetime
+) -> None:
+    """One active order per service (also a unique partial index) and at most
+    MAX_ACTIVE_ORDERS_PER_PERSON in progress."""
+    already = await session.scalar(
+        select(MealOrder.id).where(
+            MealOrder.user_id == owner_id,
+            MealOrder.service_id == service_id,
+            MealOrder.status.in_(ACTIVE),
+        )
+    )
+    if already is not None:
+        raise AlreadyOrdered(extra={"order_id": str(already)})
+    active = await session.scalar(
+        select(func.count(MealOrder.id))
+        .join(MealService, MealService.id == MealOrder.service_id)
+        .where(
+            MealOrder.user_id == owner_id,
+            MealOrder.status.in_(ACTIVE),
+            MealService.service_date >= now.date() - dt.timedelta(days=1),
+        )
+    )
+    if (active or 0) >= rules.MAX_ACTIVE_ORDERS_PER_PERSON:
+        raise TooManyActiveOrders({"max": rules.MAX_ACTIVE_ORDERS_PER_PERSON})
+
+
+def _price(
+    accepted: rules.AcceptedOrder,
+    items: dict[uuid.UUID, MenuItem],
+    tariff: Tariff,
+    unit_suspended: int,
+) -> tuple[list[rules.PricedLine], int]:
+    requests = [
+        rules.LineRequest(item_id=i, quantity=q, kind=items[i].kind, prices=items[i].prices)
+        for i, q in accepted.lines.items()
+    ]
+    try:
+        return rules.price_order(
+            requests,
+            tariff.code,
+            suspended_meals=accepted.suspended_meals,
+            suspended_meal_cents=unit_suspended,
+            voucher=accepted.voucher,
+        )
+    except rules.NoPrice as exc:
+        raise NoPriceForTariff(
+            {"item": items[exc.item_id].name, "tariff": tariff.label}  # type: ignore[index]
+        ) from None
+    except rules.NoVoucherItem:
+        raise VoucherNeedsMain() from None
+
+
+async def _take_portions(
+    session: AsyncSession, wanted: Mapping[uuid.UUID, int], items: dict[uuid.UUID, MenuItem]
+) -> None:
+    """``sold = sold + n WHERE sold + n <= portions`` per dish, by id (the lock order)."""
+    for item_id in sorted(wanted, key=str):
+        n = wanted[item_id]
+        taken = await session.execute(
+            update(MenuItem)
+            .where(
+                MenuItem.id == item_id,
+                MenuItem.withdrawn_at.is_(None),
+                MenuItem.sold + n <= MenuItem.portions,
+            )
+            .values(sold=MenuItem.sold + n)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            remaining = await session.scalar(
+                select(MenuItem.portions - MenuItem.sold).where(MenuItem.id == item_id)
+            )
+            raise SoldOut(
+                {"item": items[item_id].name, "remaining": remaining or 0},
+                extra={
+                    "item_id": str(item_id),
+                    "item": items[item_id].name,
+                    "remaining": remaining or 0,
+                },
+            )
+
+
+async def _take_pickup_place(session: AsyncSession, window: PickupWindow, timezone: str) -> None:
+    """``taken = taken + 1 WHERE taken + 1 <= capacity``."""
+    placed = await session.execute(
+        update(PickupWindow)
+        .where(PickupWindow.id == window.id, PickupWindow.taken + 1 <= PickupWindow.capacity)
+        .values(taken=PickupWindow.taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if placed.rowcount != 1:  # type: ignore[attr-defined]
+        starts = rules.to_local(window.starts_at, timezone).strftime("%H:%M")
+        raise PickupWindowFull({"starts": starts}, extra={"pickup_window_id": str(window.id)})
 
 
 async def _use_voucher(
