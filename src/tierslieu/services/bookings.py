@@ -21,6 +21,7 @@ from uuid_utils.compat import uuid7
 
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
+    ATTENDANCE_STATUSES,
     AssetRules,
     AttendanceTooEarly,
     BookingStatus,
@@ -38,7 +39,7 @@ from tierslieu.domain.bookings import (
 )
 from tierslieu.domain.horizon import check_dates
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
-from tierslieu.errors import NotFound
+from tierslieu.errors import InvalidInput, NotFound
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
 from tierslieu.services import listing_cache, schedule_cache
 from tierslieu.services.access import has_role, require_role, structure_by_slug
@@ -533,7 +534,10 @@ async def mark_attendance(
     now = utcnow()
     if now < view.booking.starts_at:
         raise AttendanceTooEarly()
-    await _transition(session, view.booking, BookingStatus(status), now)
+    target = BookingStatus(status)
+    if target not in ATTENDANCE_STATUSES:  # the callers' schemas allow only these two
+        raise InvalidInput("status", "invalid")
+    await _transition(session, view.booking, target, now)
     await session.commit()
     return view
 
