@@ -18,9 +18,10 @@ from tierslieu import csvout
 from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import Strict
+from tierslieu.domain.bookings import CreateBooking, Guest, cancel_deadline
 from tierslieu.models import AvailabilityRule, Booking, Closure, User
 from tierslieu.services import assets, availability, bookings
-from tierslieu.services.bookings import BookingView, Guest
+from tierslieu.services.bookings import BookingView
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import render
 
@@ -139,6 +140,17 @@ class BookingIn(Strict):
     note: Note = ""
     guest: GuestIn | None = None
 
+    def command(self) -> CreateBooking:
+        g = self.guest
+        return CreateBooking(
+            asset_id=self.asset_id,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            party_size=self.party_size,
+            note=self.note,
+            guest=Guest(g.name, g.phone, g.email) if g is not None else None,
+        )
+
 
 class PersonOut(msgspec.Struct):
     name: str | None
@@ -209,7 +221,7 @@ def booking_out(view: BookingView) -> BookingOut:
     cancellable_until = None
     if b.status in {"pending", "confirmed"} and not view.caller_is_staff:
         cancellable_until = _local(
-            b.starts_at - dt.timedelta(minutes=view.asset.cancel_until_minutes), tz
+            cancel_deadline(b.starts_at, view.asset.cancel_until_minutes), tz
         )
     return BookingOut(
         id=b.id,
@@ -428,20 +440,10 @@ class BookingController(Controller):
         With an ``Idempotency-Key`` header a retry returns the stored response instead of
         booking twice (same key, other body: 422; while the first still runs: 409).
         """
-        guest = Guest(data.guest.name, data.guest.phone, data.guest.email) if data.guest else None
+        cmd = data.command()
 
         async def write(commit: bool) -> tuple[int, BookingOut]:
-            view = await bookings.create_booking(
-                db_session,
-                user,
-                asset_id=data.asset_id,
-                starts_at=data.starts_at,
-                ends_at=data.ends_at,
-                party_size=data.party_size,
-                note=data.note,
-                guest=guest,
-                commit=commit,
-            )
+            view = await bookings.create_booking(db_session, user, cmd, commit=commit)
             return HTTP_201_CREATED, booking_out(view)
 
         return await respond_once(request, db_session, user, write)

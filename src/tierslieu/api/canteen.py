@@ -503,7 +503,7 @@ class MealOrderController(Controller):
         409 ``pickup-window-full``, 422 ``item-not-in-service``, ``empty-order``…
         Without an account, only with a repas-suspendu ``voucher_code``. A signed-in
         caller may send ``Idempotency-Key``: a retry replays the stored answer."""
-        body = data.fields()
+        body = data.command()
 
         async def write(commit: bool) -> tuple[int, OrderOut]:
             view = await canteen_orders.place_order(db_session, caller, body, commit=commit)

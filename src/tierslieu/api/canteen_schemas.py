@@ -19,7 +19,9 @@ from tierslieu.domain.canteen import (
     Diet,
     DishKind,
     MealKind,
+    OrderLine,
     OrderStatus,
+    PlaceOrder,
 )
 from tierslieu.domain.vocabulary import PersonKind
 
@@ -197,18 +199,17 @@ class OrderIn(Strict):
     guest_name: Name | None = None
     guest_tariff: TariffCode | None = None
 
-    def fields(self) -> dict[str, Any]:
-        """The order as ``canteen_orders.place_order`` takes it."""
-        return {
-            "service_id": self.service_id,
-            "lines": [{"item_id": li.item_id, "quantity": li.quantity} for li in self.lines],
-            "pickup_window_id": self.pickup_window_id,
-            "suspended_meals": self.suspended_meals,
-            "note": self.note,
-            "voucher_code": self.voucher_code,
-            "guest_name": self.guest_name,
-            "guest_tariff": self.guest_tariff,
-        }
+    def command(self) -> PlaceOrder:
+        return PlaceOrder(
+            service_id=self.service_id,
+            pickup_window_id=self.pickup_window_id,
+            lines=tuple(OrderLine(li.item_id, li.quantity) for li in self.lines),
+            suspended_meals=self.suspended_meals,
+            note=self.note,
+            voucher_code=self.voucher_code,
+            guest_name=self.guest_name,
+            guest_tariff=self.guest_tariff,
+        )
 
 
 class OrderLineOut(msgspec.Struct):

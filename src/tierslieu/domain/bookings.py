@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
+from tierslieu.domain import localtime
+from tierslieu.domain.accounts import clean_person_name
+from tierslieu.domain.horizon import check_dates
+from tierslieu.domain.slots import Period, Slot
 from tierslieu.errors import DomainError
 
 
@@ -26,6 +34,28 @@ ACTIVE_STATUSES = (
 )
 CANCELLABLE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 ATTENDANCE_STATUSES = (BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
+
+# Every status change, in one table: the statuses a booking may be in to move to the key.
+# (Approve/decline a pending one; cancel an active one that has not happened; check in or
+# mark a no-show on a confirmed one, and correct it either way.) The service applies the
+# change as a compare-and-swap ``UPDATE … WHERE status IN allowed_from(target)``.
+ALLOWED_FROM: Mapping[BookingStatus, frozenset[BookingStatus]] = {
+    BookingStatus.PENDING: frozenset(),
+    BookingStatus.CONFIRMED: frozenset({BookingStatus.PENDING}),
+    BookingStatus.DECLINED: frozenset({BookingStatus.PENDING}),
+    BookingStatus.CANCELLED: frozenset(CANCELLABLE_STATUSES),
+    BookingStatus.ATTENDED: frozenset({BookingStatus.CONFIRMED, BookingStatus.NO_SHOW}),
+    BookingStatus.NO_SHOW: frozenset({BookingStatus.CONFIRMED, BookingStatus.ATTENDED}),
+}
+
+
+def allowed_from(target: BookingStatus) -> frozenset[BookingStatus]:
+    """The statuses from which a booking may move to ``target`` (empty: never)."""
+    return ALLOWED_FROM[target]
+
+
+def may_change(current: BookingStatus | str, target: BookingStatus) -> bool:
+    return BookingStatus(current) in ALLOWED_FROM[target]
 
 
 # --- refusals --------------------------------------------------------------------
@@ -264,5 +294,140 @@ def check_party_size(party_size: int, max_party_size: int) -> None:
         raise InvalidPartySize({"max_party_size": max_party_size})
 
 
+def cancel_deadline(starts_at: dt.datetime, cancel_until_minutes: int) -> dt.datetime:
+    """The last instant the person who booked may cancel online (inclusive)."""
+    return starts_at - dt.timedelta(minutes=cancel_until_minutes)
+
+
 def owner_may_cancel(starts_at: dt.datetime, now: dt.datetime, cancel_until_minutes: int) -> bool:
-    return now <= starts_at - dt.timedelta(minutes=cancel_until_minutes)
+    return now <= cancel_deadline(starts_at, cancel_until_minutes)
+
+
+# --- a booking request -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    """A person without an account, booked by staff (often on the phone)."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateBooking:
+    """The command to book: times with an offset, or wall-clock times in the structure's zone."""
+
+    asset_id: uuid.UUID
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    party_size: int
+    note: str = ""
+    guest: Guest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRules:
+    """What of an asset a booking request is checked against."""
+
+    audience: Sequence[str]
+    timezone: str
+    min_notice_minutes: int
+    max_advance_days: int
+    max_party_size: int
+    requires_approval: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedBooking:
+    """A request that passed every check: its UTC period, the cleaned guest, its status."""
+
+    period: Period
+    guest: Guest | None
+    status: BookingStatus
+
+
+def check_request(
+    req: CreateBooking,
+    asset: AssetRules,
+    *,
+    now: dt.datetime,
+    person_kind: str,
+    is_staff: bool,
+    active_bookings: int = 0,
+) -> AcceptedBooking:
+    """Every check of a booking request that needs no other booking, in this order:
+    guest (staff only, a printable name), audience, horizon, the times (local ones
+    through ``localtime``: a time in the spring gap is refused), the booking window and
+    the active-bookings limit (not for staff), the party size. Staff bookings are
+    confirmed; others are pending when the asset requires approval.
+    """
+    guest = req.guest
+    if guest is not None and not is_staff:
+        raise GuestNotAllowed()
+    if guest is not None:
+        # The name is printed on sheets and feeds: no blank, bidi-override or invisible name.
+        guest = replace(guest, name=clean_person_name(guest.name, "guest.name"))
+    else:
+        check_audience(list(asset.audience), person_kind, is_staff)
+    check_dates(now.date(), starts_at=req.starts_at, ends_at=req.ends_at)  # staff included
+    starts_at = localtime.typed_to_utc(req.starts_at, asset.timezone, "starts_at")
+    ends_at = localtime.typed_to_utc(req.ends_at, asset.timezone, "ends_at")
+    check_times(starts_at, ends_at, now)
+    if not is_staff:
+        check_window(
+            starts_at,
+            now,
+            min_notice_minutes=asset.min_notice_minutes,
+            max_advance_days=asset.max_advance_days,
+        )
+        if active_bookings >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
+            raise TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
+    check_party_size(req.party_size, asset.max_party_size)
+    pending = asset.requires_approval and not is_staff
+    return AcceptedBooking(
+        Period(starts_at, ends_at),
+        guest,
+        BookingStatus.PENDING if pending else BookingStatus.CONFIRMED,
+    )
+
+
+class _Closure(Protocol):
+    @property
+    def reason(self) -> str: ...
+
+
+C = TypeVar("C", bound=_Closure)
+
+
+def match_slot(requested: Period, slots: Iterable[tuple[Slot, C | None]]) -> tuple[Slot, C | None]:
+    """The offered slot a shared-asset request books exactly, or why not.
+
+    OutsideOpeningHours: no slot overlaps; NotSlotAligned: none has exactly these start and
+    end; AssetClosed: that slot lies in a closure.
+    """
+    overlapping = [s for s in slots if s[0].period.overlaps(requested)]
+    if not overlapping:
+        raise OutsideOpeningHours()
+    match = next(
+        (
+            s
+            for s in overlapping
+            if s[0].starts_at == requested.starts_at and s[0].ends_at == requested.ends_at
+        ),
+        None,
+    )
+    if match is None:
+        raise NotSlotAligned()
+    if match[1] is not None:
+        raise AssetClosed({"reason": match[1].reason or "fermeture"})
+    return match
+
+
+def check_interval(requested: Period, opening: Iterable[Period], closure: _Closure | None) -> None:
+    """An exclusive-asset request lies inside one opening period and in no closure."""
+    if not any(p.contains(requested) for p in opening):
+        raise OutsideOpeningHours()
+    if closure is not None:
+        raise AssetClosed({"reason": closure.reason or "fermeture"})

@@ -41,10 +41,28 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from zoneinfo import ZoneInfo
+
+from tierslieu.domain.accounts import clean_person_name
+from tierslieu.domain.localtime import NonexistentLocalTime, local_date, to_local, to_utc
+from tierslieu.errors import Forbidden, InvalidInput, Unauthenticated
+
+# The canteen's refusals are defined in services/canteen_errors.py (messages beside them);
+# that module imports nothing but ``errors`` and ``i18n``, so the rules here stay pure.
+from tierslieu.services.canteen_errors import (
+    EmptyOrder,
+    GuestOrderOneMeal,
+    ItemNotInService,
+    ItemWithdrawn,
+    OrderCutoffPassed,
+    OrderTooLarge,
+    PickupWindowNotInService,
+)
+
+__all__ = ["LocalTimeError", "local_date", "to_local", "to_utc"]
 
 
 class DishKind(StrEnum):
@@ -171,40 +189,20 @@ TARIFF_CODE_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
 TARIFF_CODE_MAX = 40
 
 
-class LocalTimeError(ValueError):
-    """A wall-clock time that does not exist (spring-forward gap) in the zone."""
-
-
-def to_utc(value: dt.datetime, timezone: str) -> dt.datetime:
-    """An aware instant as UTC; a naive one is a wall-clock time in ``timezone``.
-
-    A naive time skipped by a daylight-saving change raises LocalTimeError; an
-    ambiguous one (autumn) takes the first occurrence.
-    """
-    if value.tzinfo is not None:
-        return value.astimezone(dt.UTC)
-    zone = ZoneInfo(timezone)
-    local = value.replace(tzinfo=zone, fold=0)
-    back = local.astimezone(dt.UTC).astimezone(zone)
-    if back.replace(tzinfo=None) != value:
-        raise LocalTimeError(value.isoformat())
-    return local.astimezone(dt.UTC)
-
-
-def to_local(value: dt.datetime, timezone: str) -> dt.datetime:
-    """An instant shown in the structure's zone (ISO 8601 with the local offset)."""
-    if value.tzinfo is None:  # SQLite may hand back naive UTC
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(ZoneInfo(timezone))
-
-
-def local_date(value: dt.datetime, timezone: str) -> dt.date:
-    return to_local(value, timezone).date()
+# One rule for local times (spring gap refused, autumn fold: first occurrence).
+LocalTimeError = NonexistentLocalTime
 
 
 def ordering_open(now: dt.datetime, cutoff: dt.datetime) -> bool:
     """Orders (and the owner's cancellations) are taken strictly before the cutoff."""
     return now < cutoff
+
+
+def check_cutoff_before_pickup(cutoff: dt.datetime, pickups: Iterable[dt.datetime]) -> None:
+    """A service's cutoff comes at or before its first pickup (422 on ``order_cutoff``)."""
+    first = min(pickups, default=None)
+    if first is not None and cutoff > first:
+        raise InvalidInput("order_cutoff", "cutoff-after-pickup")
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,16 +278,182 @@ def valid_tariff_code(code: str) -> bool:
     return len(code) <= TARIFF_CODE_MAX and re.fullmatch(TARIFF_CODE_PATTERN, code) is not None
 
 
-def tariff_for(
-    kind: str, assigned: str | None, defaults: Mapping[str, Iterable[str]]
+# A guest without an account (at the counter, or with a voucher) pays the neighbours' default.
+GUEST_KIND = "neighbour"
+
+
+def choose_tariff(
+    kind: str | None,
+    assigned_code: str | None,
+    defaults: Mapping[str, Iterable[str]],
+    guest_code: str | None = None,
 ) -> str | None:
-    """The tariff a person pays: staff's assignment, else the tariff whose default_for holds their kind."""
-    if assigned is not None:
-        return assigned
+    """The tariff code an order is priced at (the one place this is decided).
+
+    A person (``kind`` = their kind): the tariff staff assigned them, else the tariff whose
+    ``default_for`` holds their kind. A guest without an account (``kind`` None): the
+    team's choice ``guest_code``, else the default of GUEST_KIND. None: no tariff applies.
+    Defaults are looked up in code order (at most one per kind: a database rule).
+    """
+    if kind is None:
+        if guest_code is not None:
+            return guest_code
+        kind = GUEST_KIND
+    elif assigned_code is not None:
+        return assigned_code
     for code, kinds in sorted(defaults.items()):
         if kind in set(kinds):
             return code
     return None
+
+
+def tariff_for(
+    kind: str, assigned: str | None, defaults: Mapping[str, Iterable[str]]
+) -> str | None:
+    """A person's tariff: ``choose_tariff`` for a person."""
+    return choose_tariff(kind, assigned, defaults)
+
+
+# --- accepting an order ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    item_id: uuid.UUID
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """The command to order a meal (never a tariff or a price: the server decides them)."""
+
+    service_id: uuid.UUID
+    pickup_window_id: uuid.UUID
+    lines: tuple[OrderLine, ...]
+    suspended_meals: int = 0
+    note: str = ""
+    voucher_code: str | None = None
+    # Canteen team only: an order for a person without an account (at the counter).
+    guest_name: str | None = None
+    guest_tariff: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFacts:
+    kind: str
+    name: str
+    withdrawn: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """What the service read before deciding: the caller, the clock, the menu."""
+
+    signed_in: bool
+    is_team: bool
+    now: dt.datetime
+    cutoff: dt.datetime
+    timezone: str
+    items: Mapping[uuid.UUID, ItemFacts]
+    window_ids: frozenset[uuid.UUID]
+
+
+class TariffSource(StrEnum):
+    OWN = "own"  # the person's own: assignment, else their kind's default
+    CHOSEN = "chosen"  # the canteen team's choice for a guest
+    GUEST_DEFAULT = "guest-default"  # a guest: the default of GUEST_KIND
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedOrder:
+    lines: Mapping[uuid.UUID, int]  # merged per dish, in the order first asked
+    guest_name: str | None  # cleaned; set for an order for a guest (team or voucher)
+    tariff_source: TariffSource
+    suspended_meals: int
+    voucher: bool
+
+    @property
+    def for_guest(self) -> bool:
+        return self.guest_name is not None
+
+
+def accept_order(req: PlaceOrder, facts: OrderFacts) -> AcceptedOrder:
+    """Every check of an order that needs no write, in this order (one refusal each):
+
+    - who may order: anonymous only with a voucher and a name; a guest's name or tariff
+      only from the canteen team (a tariff only with a name);
+    - the cutoff: strictly before it (``ordering_open``), except the team for a guest;
+    - the lines: merged per dish, not empty, on this menu, not withdrawn, at most
+      MAX_PORTIONS_PER_ORDER portions; the pickup window on this service;
+    - without an account (a voucher): exactly one main course or formula, no paid-forward.
+
+    Returns the merged lines and *which* tariff applies (``choose_tariff`` decides the code
+    once the service has read the tariffs). Stock, places and the voucher are taken by the
+    service with conditional UPDATEs: they are invariants of the database, not decided here.
+    """
+    guest_name = req.guest_name
+    if guest_name is not None:
+        # Printed on the kitchen sheet: no blank, bidi-override or invisible name.
+        guest_name = clean_person_name(guest_name, "guest_name")
+    if not facts.signed_in:
+        if not req.voucher_code:
+            raise Unauthenticated()
+        if not guest_name:
+            raise InvalidInput("guest_name", "required")
+    elif guest_name is not None and not facts.is_team:
+        raise Forbidden()
+    if req.guest_tariff is not None:
+        if not facts.is_team:
+            raise Forbidden()
+        if guest_name is None:
+            raise InvalidInput("guest_tariff", "invalid")
+    for_guest = guest_name is not None
+
+    if not ordering_open(facts.now, facts.cutoff) and not (for_guest and facts.is_team):
+        local_cutoff = to_local(facts.cutoff, facts.timezone)
+        raise OrderCutoffPassed(
+            {"cutoff": local_cutoff.strftime("%d/%m/%Y %H:%M")},
+            extra={"order_cutoff": local_cutoff.isoformat()},
+        )
+
+    wanted: dict[uuid.UUID, int] = {}
+    for line in req.lines:
+        wanted[line.item_id] = wanted.get(line.item_id, 0) + int(line.quantity)
+    if not wanted:
+        raise EmptyOrder()
+    for item_id in wanted:
+        item = facts.items.get(item_id)
+        if item is None:
+            raise ItemNotInService(extra={"item_id": str(item_id)})
+        if item.withdrawn:
+            raise ItemWithdrawn({"item": item.name}, extra={"item_id": str(item_id)})
+    if sum(wanted.values()) > MAX_PORTIONS_PER_ORDER:
+        raise OrderTooLarge({"max": MAX_PORTIONS_PER_ORDER})
+    if req.pickup_window_id not in facts.window_ids:
+        raise PickupWindowNotInService()
+
+    suspended = int(req.suspended_meals or 0)
+    if not facts.signed_in and (
+        len(wanted) != 1
+        or next(iter(wanted.values())) != 1
+        or facts.items[next(iter(wanted))].kind not in VOUCHER_KINDS
+        or suspended
+    ):
+        raise GuestOrderOneMeal()
+
+    if facts.signed_in and not for_guest:
+        source = TariffSource.OWN
+    elif req.guest_tariff is not None:
+        source = TariffSource.CHOSEN
+    else:
+        source = TariffSource.GUEST_DEFAULT
+    return AcceptedOrder(
+        lines=wanted,
+        guest_name=guest_name,
+        tariff_source=source,
+        suspended_meals=suspended,
+        voucher=bool(req.voucher_code),
+    )
 
 
 # --- vouchers ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ Rules are local wall-clock times in the structure's zone. Daylight saving:
 a slot keeps its wall-clock start on both sides of a change; a start that does
 not exist (spring forward) yields no slot; an ambiguous start (fall back) is
 taken once, at its first occurrence — so no slot is ever duplicated or lost.
+The conversions are ``domain/localtime.py``'s (one rule for gap and fold).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import holidays
+
+from tierslieu.domain import localtime
 
 UTC = dt.UTC
 
@@ -77,21 +80,6 @@ def date_runs(dates: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
     return runs
 
 
-def wall_to_utc(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime | None:
-    """The UTC instant of a local wall-clock time; None if that time does not exist."""
-    local = dt.datetime.combine(day, time, tzinfo=tz)  # fold=0: first occurrence if ambiguous
-    instant = local.astimezone(UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
-        return None
-    return instant
-
-
-def wall_to_utc_lenient(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
-    """Like wall_to_utc, but a non-existent time maps to the instant just after the gap."""
-    # fold=0 reads a time in the gap with the offset before it, i.e. the gap's end.
-    return moment.replace(tzinfo=tz, fold=0).astimezone(UTC)
-
-
 def expand_slots(
     rules: Iterable[OpeningRule],
     tz: ZoneInfo,
@@ -120,9 +108,9 @@ def expand_slots(
             capacity = rule.capacity or default_capacity
             wall = start_wall
             while wall + step <= end_wall:
-                starts_at = wall_to_utc(wall.date(), wall.time(), tz)
-                if starts_at is not None:
-                    ends_at = wall_to_utc_lenient(wall + step, tz)
+                if localtime.exists(wall, tz):
+                    starts_at = localtime.to_utc(wall, tz)
+                    ends_at = localtime.boundary_to_utc(wall + step, tz)
                     if ends_at > starts_at:
                         known = by_start.get(starts_at)
                         if known is None or known.capacity < capacity:
@@ -140,8 +128,8 @@ def opening_periods(
     for day in days(first_day, last_day):
         for rule in rules:
             if rule.applies_on(day):
-                starts_at = wall_to_utc_lenient(dt.datetime.combine(day, rule.start), tz)
-                ends_at = wall_to_utc_lenient(dt.datetime.combine(day, rule.end), tz)
+                starts_at = localtime.boundary_to_utc(dt.datetime.combine(day, rule.start), tz)
+                ends_at = localtime.boundary_to_utc(dt.datetime.combine(day, rule.end), tz)
                 if ends_at > starts_at:
                     periods.append(Period(starts_at, ends_at))
     return merge(periods)
@@ -180,9 +168,9 @@ def subtract(periods: Iterable[Period], removed: Iterable[Period]) -> list[Perio
 
 def local_day_period(day: dt.date, tz: ZoneInfo, days_count: int = 1) -> Period:
     """The UTC period covering whole local days (23, 24 or 25 hours each)."""
-    start = wall_to_utc_lenient(dt.datetime.combine(day, dt.time()), tz)
+    start = localtime.boundary_to_utc(dt.datetime.combine(day, dt.time()), tz)
     end_day = day + dt.timedelta(days=days_count)
-    end = wall_to_utc_lenient(dt.datetime.combine(end_day, dt.time()), tz)
+    end = localtime.boundary_to_utc(dt.datetime.combine(end_day, dt.time()), tz)
     return Period(start, end)
 
 

@@ -14,6 +14,7 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.domain import localtime
 from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus, RangeTooLong
 from tierslieu.domain.horizon import check_dates, latest_date
 from tierslieu.domain.slots import (
@@ -370,10 +371,12 @@ async def add_closure(
     else:
         if starts_at is None or ends_at is None:
             raise InvalidInput("starts_at" if starts_at is None else "ends_at", "required")
-        starts_at, ends_at = as_aware(starts_at, tz), as_aware(ends_at, tz)
-        if starts_at >= ends_at:
+        period = Period(
+            localtime.typed_to_utc(starts_at, tz, "starts_at"),
+            localtime.typed_to_utc(ends_at, tz, "ends_at"),
+        )
+        if period.starts_at >= period.ends_at:
             raise InvalidInput("ends_at", "invalid")
-        period = Period(starts_at.astimezone(dt.UTC), ends_at.astimezone(dt.UTC))
     closure = Closure(
         asset_id=asset.id,
         starts_at=period.starts_at,
@@ -443,8 +446,3 @@ async def bookings_outside_opening(session: AsyncSession, asset: Asset) -> list[
     return [
         b for b in upcoming if not any(p.contains(Period(b.starts_at, b.ends_at)) for p in opening)
     ]
-
-
-def as_aware(moment: dt.datetime, tz: ZoneInfo) -> dt.datetime:
-    """A datetime without offset is read as the structure's local wall-clock time."""
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment

@@ -9,7 +9,6 @@ active bookings; on SQLite the overlap check and the insert run in one
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -20,48 +19,33 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
-from tierslieu.domain.accounts import clean_person_name
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
     ATTENDANCE_STATUSES,
-    CANCELLABLE_STATUSES,
-    MAX_ACTIVE_BOOKINGS_PER_STRUCTURE,
-    AssetClosed,
+    AssetRules,
     AttendanceTooEarly,
     BookingStatus,
-    GuestNotAllowed,
+    CreateBooking,
+    Guest,  # noqa: F401 (re-exported: api and web build the command with it)
     IntervalTaken,
     InvalidTransition,
     NotCancellable,
-    NotSlotAligned,
-    OutsideOpeningHours,
     SlotFull,
-    TooManyActiveBookings,
-    check_audience,
-    check_party_size,
-    check_times,
-    check_window,
+    allowed_from,
+    check_interval,
+    check_request,
+    match_slot,
     owner_may_cancel,
 )
 from tierslieu.domain.horizon import check_dates
-from tierslieu.domain.slots import Period
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
-from tierslieu.errors import NotFound
+from tierslieu.errors import InvalidInput, NotFound
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
 from tierslieu.services import listing_cache, schedule_cache
 from tierslieu.services.access import has_role, require_role, structure_for
 from tierslieu.services.assets import get_asset
-from tierslieu.services.availability import as_aware, check_range, load_schedule
+from tierslieu.services.availability import check_range, load_schedule
 from tierslieu.services.clock import utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class Guest:
-    """A person without an account, booked by staff (often on the phone)."""
-
-    name: str
-    phone: str | None = None
-    email: str | None = None
 
 
 @dataclass(slots=True)
@@ -78,35 +62,27 @@ class BookingView:
 
 
 async def create_booking(
-    session: AsyncSession,
-    user: User,
-    *,
-    asset_id: uuid.UUID,
-    starts_at: dt.datetime,
-    ends_at: dt.datetime,
-    party_size: int,
-    note: str = "",
-    guest: Guest | None = None,
-    commit: bool = True,
+    session: AsyncSession, user: User, cmd: CreateBooking, *, commit: bool = True
 ) -> BookingView:
     """Book places in a slot (shared) or an interval (exclusive).
 
-    Guarantees: every rule checked (audience, window, opening hours, closures, slot
-    alignment, party size); capacity and non-overlap enforced by the database, so
-    concurrent requests can never oversell; the booking is stored ``confirmed``, or
-    ``pending`` when the asset requires approval (staff bookings are confirmed).
+    Guarantees: every rule checked (``domain.bookings.check_request``: audience, window,
+    times, party size; ``match_slot``/``check_interval``: opening hours, closures, slot
+    alignment); capacity and non-overlap enforced by the database, so concurrent
+    requests can never oversell; the booking is stored ``confirmed``, or ``pending``
+    when the asset requires approval (staff bookings are confirmed).
     With ``commit=False`` the booking is only flushed, for a caller that commits it
     together with other rows (an idempotency record).
     """
     now = utcnow()
     # The asset, its rules and closures come from the per-process cache; the version they
     # were loaded under is read with the caller's role and active bookings, in one statement.
-    entry = schedule_cache.cached(asset_id) or await schedule_cache.load(session, asset_id)
+    entry = schedule_cache.cached(cmd.asset_id) or await schedule_cache.load(session, cmd.asset_id)
     version, role, active = await schedule_cache.caller_facts(
         session, user, entry.asset.structure_id, now
     )
     if version != entry.version:
-        entry = await schedule_cache.load(session, asset_id)
+        entry = await schedule_cache.load(session, cmd.asset_id)
         version, role, active = await schedule_cache.caller_facts(
             session, user, entry.asset.structure_id, now
         )
@@ -114,36 +90,19 @@ async def create_booking(
     is_staff = user.is_admin or (role is not None and role in ASSET_MANAGING_ROLES)
     if asset.archived_at is not None and not is_staff:
         raise NotFound()
-    if guest is not None and not is_staff:
-        raise GuestNotAllowed()
-    if guest is not None:
-        # The name is printed on sheets and feeds: no blank, bidi-override or invisible name.
-        guest = dataclasses.replace(guest, name=clean_person_name(guest.name, "guest.name"))
-    if guest is None:
-        check_audience(list(asset.audience), user.kind, is_staff)
-    check_dates(now.date(), starts_at=starts_at, ends_at=ends_at)  # staff included
-    starts_at = as_aware(starts_at, tz).astimezone(dt.UTC)
-    ends_at = as_aware(ends_at, tz).astimezone(dt.UTC)
-    check_times(starts_at, ends_at, now)
-    if not is_staff:
-        check_window(
-            starts_at,
-            now,
-            min_notice_minutes=asset.min_notice_minutes,
-            max_advance_days=asset.max_advance_days,
-        )
-        if active >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
-            raise TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
-    check_party_size(party_size, asset.max_party_size)
-    requested = Period(starts_at, ends_at)
+    accepted = check_request(
+        cmd,
+        asset_rules(asset, structure),
+        now=now,
+        person_kind=user.kind,
+        is_staff=is_staff,
+        active_bookings=active,
+    )
+    requested, guest = accepted.period, accepted.guest
+    starts_at, ends_at, party_size = requested.starts_at, requested.ends_at, cmd.party_size
     day = starts_at.astimezone(tz).date()
     first, last = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
 
-    status = (
-        BookingStatus.PENDING
-        if asset.requires_approval and not is_staff
-        else BookingStatus.CONFIRMED
-    )
     created = dt.datetime.now(dt.UTC)  # the real time, like the ORM default (not the test clock)
     booking = Booking(
         id=uuid7(),
@@ -158,26 +117,14 @@ async def create_booking(
         starts_at=starts_at,
         ends_at=ends_at,
         party_size=party_size,
-        note=note,
-        status=status.value,
+        note=cmd.note,
+        status=accepted.status.value,
         exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
         sequence=0,
     )
     inserted = False  # True when the booking row went in with the places (PostgreSQL)
     if asset.booking_mode == BookingMode.SHARED:
-        slots = [
-            s for s in entry.slots_with_closures(first, last) if s[0].period.overlaps(requested)
-        ]
-        if not slots:
-            raise OutsideOpeningHours()
-        match = next(
-            (s for s in slots if s[0].starts_at == starts_at and s[0].ends_at == ends_at), None
-        )
-        if match is None:
-            raise NotSlotAligned()
-        slot, closure = match
-        if closure is not None:
-            raise AssetClosed({"reason": closure.reason or "fermeture"})
+        slot, _closure = match_slot(requested, entry.slots_with_closures(first, last))
         written = await _take_places(
             session, asset, slot.starts_at, slot.ends_at, slot.capacity, booking, now, entry.version
         )
@@ -185,25 +132,11 @@ async def create_booking(
             # The rules changed between our read and the write (PostgreSQL, another
             # process): nothing was written; check everything again on the new rules.
             schedule_cache.forget(asset.id)
-            return await create_booking(
-                session,
-                user,
-                asset_id=asset_id,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                party_size=party_size,
-                note=note,
-                guest=guest,
-                commit=commit,
-            )
+            return await create_booking(session, user, cmd, commit=commit)
         inserted = written == WITH_BOOKING
     else:
         schedule = entry.schedule(first, last)
-        if not any(p.contains(requested) for p in schedule.raw_opening()):
-            raise OutsideOpeningHours()
-        closure = schedule.closure_at(requested)
-        if closure is not None:
-            raise AssetClosed({"reason": closure.reason or "fermeture"})
+        check_interval(requested, schedule.raw_opening(), schedule.closure_at(requested))
         overlapping = await session.scalar(
             select(func.count()).where(
                 Booking.asset_id == asset.id,
@@ -227,6 +160,18 @@ async def create_booking(
         raise
     listing_cache.forget(asset.id)
     return await _view(session, user, booking, asset, structure, is_staff)
+
+
+def asset_rules(asset: Asset, structure: Structure) -> AssetRules:
+    """What of an asset ``check_request`` needs."""
+    return AssetRules(
+        audience=tuple(asset.audience),
+        timezone=structure.timezone,
+        min_notice_minutes=asset.min_notice_minutes,
+        max_advance_days=asset.max_advance_days,
+        max_party_size=asset.max_party_size,
+        requires_approval=asset.requires_approval,
+    )
 
 
 def _is_exclusion_violation(exc: IntegrityError) -> bool:
@@ -505,11 +450,11 @@ async def structure_bookings(
 async def _transition(
     session: AsyncSession,
     booking: Booking,
-    allowed_from: tuple[BookingStatus, ...],
     to: BookingStatus,
     now: dt.datetime,
 ) -> None:
-    """Compare-and-swap the status; 409 if another request changed it first."""
+    """Compare-and-swap the status from ``allowed_from(to)`` (the domain's transition
+    table); 409 if the booking is in another status (or another request changed it first)."""
     values: dict[str, object] = {
         "status": to.value,
         "sequence": Booking.sequence + 1,
@@ -519,7 +464,9 @@ async def _transition(
         values["cancelled_at"] = now
     result = await session.execute(
         update(Booking)
-        .where(Booking.id == booking.id, Booking.status.in_([s.value for s in allowed_from]))
+        .where(
+            Booking.id == booking.id, Booking.status.in_(sorted(s.value for s in allowed_from(to)))
+        )
         .values(**values)
         .returning(Booking.sequence)
         .execution_options(synchronize_session=False)
@@ -539,7 +486,7 @@ async def _transition(
 async def release_booking(session: AsyncSession, booking: Booking, now: dt.datetime) -> None:
     """Cancel an active booking and free its places, in the caller's transaction (no commit):
     the person's own cancellation and an account's deletion share it."""
-    await _transition(session, booking, CANCELLABLE_STATUSES, BookingStatus.CANCELLED, now)
+    await _transition(session, booking, BookingStatus.CANCELLED, now)
     await _release_places(session, booking, now)
 
 
@@ -569,7 +516,7 @@ async def decide_booking(
     await require_role(session, user, view.structure.id, ASSET_MANAGING_ROLES)
     now = utcnow()
     target = BookingStatus.CONFIRMED if approve else BookingStatus.DECLINED
-    await _transition(session, view.booking, (BookingStatus.PENDING,), target, now)
+    await _transition(session, view.booking, target, now)
     if not approve:
         await _release_places(session, view.booking, now)
     await session.commit()
@@ -587,8 +534,9 @@ async def mark_attendance(
     if now < view.booking.starts_at:
         raise AttendanceTooEarly()
     target = BookingStatus(status)
-    allowed = tuple(s for s in (BookingStatus.CONFIRMED, *ATTENDANCE_STATUSES) if s != target)
-    await _transition(session, view.booking, allowed, target, now)
+    if target not in ATTENDANCE_STATUSES:  # the callers' schemas allow only these two
+        raise InvalidInput("status", "invalid")
+    await _transition(session, view.booking, target, now)
     await session.commit()
     return view
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain import canteen as rules
+from tierslieu.domain import localtime
 from tierslieu.domain.horizon import check_date, check_dates
 from tierslieu.domain.vocabulary import AssetKind, MemberRole
 from tierslieu.errors import AssetArchived, InvalidInput, NotFound, UnknownPerson
@@ -144,17 +145,33 @@ async def list_assignments(
     return list(rows.tuples())
 
 
-async def tariff_of(session: AsyncSession, person: User, structure_id: uuid.UUID) -> Tariff | None:
-    """The tariff this person pays here: staff's assignment, else their kind's default."""
-    assigned = await session.scalar(
-        select(Tariff)
-        .join(TariffAssignment, TariffAssignment.tariff_id == Tariff.id)
-        .where(TariffAssignment.structure_id == structure_id, TariffAssignment.user_id == person.id)
-    )
-    if assigned is not None:
-        return assigned
+async def tariff_of(
+    session: AsyncSession,
+    person: User | None,
+    structure_id: uuid.UUID,
+    *,
+    guest_code: str | None = None,
+) -> Tariff | None:
+    """The tariff an order is priced at here (``rules.choose_tariff`` decides): a person's
+    assignment, else their kind's default; for a guest (``person`` None) the team's
+    ``guest_code``, else the guests' default. None if no tariff of the structure applies."""
     tariffs = list(await session.scalars(select(Tariff).where(Tariff.structure_id == structure_id)))
-    code = rules.tariff_for(person.kind, None, {t.code: t.default_for for t in tariffs})
+    assigned = None
+    if person is not None:
+        assigned = await session.scalar(
+            select(Tariff.code)
+            .join(TariffAssignment, TariffAssignment.tariff_id == Tariff.id)
+            .where(
+                TariffAssignment.structure_id == structure_id,
+                TariffAssignment.user_id == person.id,
+            )
+        )
+    code = rules.choose_tariff(
+        person.kind if person is not None else None,
+        assigned,
+        {t.code: t.default_for for t in tariffs},
+        guest_code,
+    )
     return next((t for t in tariffs if t.code == code), None)
 
 
@@ -176,10 +193,7 @@ class Menu:
 
 def _local(value: dt.datetime, field_name: str, timezone: str) -> dt.datetime:
     check_date(value, today=utcnow().date(), field=field_name)
-    try:
-        return rules.to_utc(value, timezone)
-    except rules.LocalTimeError:
-        raise InvalidInput(field_name, "nonexistent-local-time") from None
+    return localtime.typed_to_utc(value, timezone, field_name)
 
 
 async def _tariff_codes(session: AsyncSession, structure_id: uuid.UUID) -> set[str]:
@@ -242,8 +256,7 @@ async def create_meal_service(
         windows.append(
             PickupWindow(starts_at=starts, ends_at=ends, capacity=w["capacity"], taken=0)
         )
-    if cutoff > min(w.starts_at for w in windows):
-        raise InvalidInput("order_cutoff", "cutoff-after-pickup")
+    rules.check_cutoff_before_pickup(cutoff, (w.starts_at for w in windows))
     codes = await _tariff_codes(session, structure.id)
     names: set[str] = set()
     for i, item in enumerate(data["items"]):
@@ -366,8 +379,7 @@ async def update_meal_service(
     menu = await _kitchen_menu(session, user, service_id)
     if "order_cutoff" in changes:
         cutoff = _local(changes["order_cutoff"], "order_cutoff", menu.structure.timezone)
-        if menu.windows and cutoff > menu.windows[0].starts_at:
-            raise InvalidInput("order_cutoff", "cutoff-after-pickup")
+        rules.check_cutoff_before_pickup(cutoff, (w.starts_at for w in menu.windows))
         menu.service.order_cutoff = cutoff
     if "note" in changes:
         menu.service.note = changes["note"]

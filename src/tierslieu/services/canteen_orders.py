@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain import canteen as rules
-from tierslieu.domain.accounts import clean_person_name
-from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tierslieu.models import (
     MealOrder,
     MealOrderLine,
@@ -37,18 +37,11 @@ from tierslieu.services.canteen import KITCHEN_ROLES, Menu, load_menu, tariff_of
 from tierslieu.services.canteen_errors import (
     AlreadyOrdered,
     CancelCutoffPassed,
-    EmptyOrder,
-    GuestOrderOneMeal,
-    ItemNotInService,
-    ItemWithdrawn,
     NoPriceForTariff,
     NoTariff,
     OrderCancelled,
-    OrderCutoffPassed,
     OrderNotCancellable,
-    OrderTooLarge,
     PickupWindowFull,
-    PickupWindowNotInService,
     PoolAlreadySpent,
     SoldOut,
     SuspendedMealsNotOffered,
@@ -80,160 +73,59 @@ def order_ref(order_id: uuid.UUID) -> str:
     return order_id.hex[-6:].upper()
 
 
-def _cutoff_text(menu: Menu) -> str:
-    local = rules.to_local(menu.service.order_cutoff, menu.structure.timezone)
-    return local.strftime("%d/%m/%Y %H:%M")
-
-
-async def _tariff_by_code(session: AsyncSession, structure_id: uuid.UUID, code: str) -> Tariff:
-    tariff = await session.scalar(
-        select(Tariff).where(Tariff.structure_id == structure_id, Tariff.code == code)
-    )
-    if tariff is None:
-        raise UnknownTariff({"tariff": code})
-    return tariff
-
-
-async def _guest_default_tariff(session: AsyncSession, structure_id: uuid.UUID) -> Tariff | None:
-    tariffs = list(await session.scalars(select(Tariff).where(Tariff.structure_id == structure_id)))
-    code = rules.tariff_for("neighbour", None, {t.code: t.default_for for t in tariffs})
-    return next((t for t in tariffs if t.code == code), None)
-
-
 async def place_order(
-    session: AsyncSession, caller: User | None, data: dict[str, Any], *, commit: bool = True
+    session: AsyncSession, caller: User | None, cmd: rules.PlaceOrder, *, commit: bool = True
 ) -> OrderView:
     """Order a meal. The server decides the tariff and computes the total.
 
-    - a signed-in person orders for themself, before the cutoff, one active order
-      per service and at most MAX_ACTIVE_ORDERS_PER_PERSON in progress;
-    - the canteen team may order for a guest (``guest_name``, optional
-      ``guest_tariff``), also at the counter after the cutoff;
-    - anyone holding a voucher code may order, without an account, exactly one
-      main course or formula, free.
-    Portions, pickup places and the voucher are taken atomically, or nothing is.
-    With ``commit=False`` the order is only flushed, for a caller that commits it with
-    other rows (an idempotency record).
+    ``rules.accept_order`` decides who may order what (see there): a signed-in person for
+    themself before the cutoff; the canteen team for a guest, also after it; anyone with
+    a voucher code, without an account, one main course or formula. Here: one active
+    order per service and at most MAX_ACTIVE_ORDERS_PER_PERSON in progress; then
+    portions, pickup places and the voucher are taken atomically (conditional UPDATEs),
+    or nothing is. With ``commit=False`` the order is only flushed, for a caller that
+    commits it with other rows (an idempotency record).
     """
-    menu = await load_menu(session, data["service_id"], caller)
+    menu = await load_menu(session, cmd.service_id, caller)
     structure = menu.structure
-    guest_name: str | None = data.get("guest_name")
-    if guest_name is not None:
-        # Printed on the kitchen sheet: no blank, bidi-override or invisible name.
-        guest_name = clean_person_name(guest_name, "guest_name")
-    guest_tariff: str | None = data.get("guest_tariff")
-    voucher_code: str | None = data.get("voucher_code")
-    suspended = int(data.get("suspended_meals") or 0)
-    is_team = await has_role(session, caller, structure.id, KITCHEN_ROLES)
-
-    if caller is None:
-        if not voucher_code:
-            raise Unauthenticated()
-        if not guest_name:
-            raise InvalidInput("guest_name", "required")
-    elif guest_name is not None and not is_team:
-        raise Forbidden()
-    if guest_tariff is not None:
-        if not is_team:
-            raise Forbidden()
-        if guest_name is None:
-            raise InvalidInput("guest_tariff", "invalid")
-    for_guest = guest_name is not None
-
     now = utcnow()
-    if not rules.ordering_open(now, menu.service.order_cutoff) and not (for_guest and is_team):
-        raise OrderCutoffPassed(
-            {"cutoff": _cutoff_text(menu)},
-            extra={
-                "order_cutoff": rules.to_local(
-                    menu.service.order_cutoff, structure.timezone
-                ).isoformat()
-            },
-        )
-
-    # Lines: merged per dish, on this menu, still offered, within the per-order cap.
-    wanted: dict[uuid.UUID, int] = defaultdict(int)
-    for line in data.get("lines") or []:
-        wanted[line["item_id"]] += int(line["quantity"])
-    if not wanted:
-        raise EmptyOrder()
     items = {i.id: i for i in menu.items}
-    for item_id in wanted:
-        if item_id not in items:
-            raise ItemNotInService(extra={"item_id": str(item_id)})
-        if items[item_id].withdrawn_at is not None:
-            raise ItemWithdrawn({"item": items[item_id].name}, extra={"item_id": str(item_id)})
-    if sum(wanted.values()) > rules.MAX_PORTIONS_PER_ORDER:
-        raise OrderTooLarge({"max": rules.MAX_PORTIONS_PER_ORDER})
-    window = next((w for w in menu.windows if w.id == data["pickup_window_id"]), None)
-    if window is None:
-        raise PickupWindowNotInService()
-
-    if caller is None and (
-        len(wanted) != 1
-        or next(iter(wanted.values())) != 1
-        or items[next(iter(wanted))].kind not in rules.VOUCHER_KINDS
-        or suspended
-    ):
-        raise GuestOrderOneMeal()
+    accepted = rules.accept_order(
+        cmd,
+        rules.OrderFacts(
+            signed_in=caller is not None,
+            is_team=await has_role(session, caller, structure.id, KITCHEN_ROLES),
+            now=now,
+            cutoff=menu.service.order_cutoff,
+            timezone=structure.timezone,
+            items={
+                i.id: rules.ItemFacts(i.kind, i.name, i.withdrawn_at is not None)
+                for i in menu.items
+            },
+            window_ids=frozenset(w.id for w in menu.windows),
+        ),
+    )
+    wanted, guest_name, suspended = accepted.lines, accepted.guest_name, accepted.suspended_meals
+    window = next(w for w in menu.windows if w.id == cmd.pickup_window_id)
 
     # The tariff: never from the body, except the team's choice for a guest.
-    if caller is not None and not for_guest:
-        tariff = await tariff_of(session, caller, structure.id)
-    elif guest_tariff is not None:
-        tariff = await _tariff_by_code(session, structure.id, guest_tariff)
-    else:
-        tariff = await _guest_default_tariff(session, structure.id)
+    own = accepted.tariff_source == rules.TariffSource.OWN
+    tariff = await tariff_of(
+        session, caller if own else None, structure.id, guest_code=cmd.guest_tariff
+    )
+    if tariff is None and accepted.tariff_source == rules.TariffSource.CHOSEN:
+        raise UnknownTariff({"tariff": cmd.guest_tariff})
     if tariff is None:
         raise NoTariff()
 
-    unit_suspended = 0
-    if suspended:
-        price = await pool_price(session, structure.id)
-        if price is None:
-            raise SuspendedMealsNotOffered()
-        unit_suspended = price
-    requests = [
-        rules.LineRequest(item_id=i, quantity=q, kind=items[i].kind, prices=items[i].prices)
-        for i, q in wanted.items()
-    ]
-    try:
-        priced, total = rules.price_order(
-            requests,
-            tariff.code,
-            suspended_meals=suspended,
-            suspended_meal_cents=unit_suspended,
-            voucher=bool(voucher_code),
-        )
-    except rules.NoPrice as exc:
-        raise NoPriceForTariff(
-            {"item": items[exc.item_id].name, "tariff": tariff.label}  # type: ignore[index]
-        ) from None
-    except rules.NoVoucherItem:
-        raise VoucherNeedsMain() from None
+    unit_suspended = await pool_price(session, structure.id) if suspended else 0
+    if unit_suspended is None:
+        raise SuspendedMealsNotOffered()
+    priced, total = _price(accepted, items, tariff, unit_suspended)
 
-    owner_id = None if for_guest or caller is None else caller.id
+    owner_id = caller.id if own and caller is not None else None
     if owner_id is not None:
-        already = await session.scalar(
-            select(MealOrder.id).where(
-                MealOrder.user_id == owner_id,
-                MealOrder.service_id == menu.service.id,
-                MealOrder.status.in_(ACTIVE),
-            )
-        )
-        if already is not None:
-            raise AlreadyOrdered(extra={"order_id": str(already)})
-        active = await session.scalar(
-            select(func.count(MealOrder.id))
-            .join(MealService, MealService.id == MealOrder.service_id)
-            .where(
-                MealOrder.user_id == owner_id,
-                MealOrder.status.in_(ACTIVE),
-                MealService.service_date >= now.date() - dt.timedelta(days=1),
-            )
-        )
-        if (active or 0) >= rules.MAX_ACTIVE_ORDERS_PER_PERSON:
-            raise TooManyActiveOrders({"max": rules.MAX_ACTIVE_ORDERS_PER_PERSON})
+        await _check_owner_limits(session, owner_id, menu.service.id, now)
 
     try:
         order = MealOrder(
@@ -249,10 +141,10 @@ async def place_order(
             suspended_meal_cents=unit_suspended,
             total_cents=total,
             paid=False,
-            note=data.get("note") or "",
+            note=cmd.note or "",
         )
-        if voucher_code:
-            order.voucher_id = await _use_voucher(session, structure.id, voucher_code, now)
+        if cmd.voucher_code:
+            order.voucher_id = await _use_voucher(session, structure.id, cmd.voucher_code, now)
         # Lock order, shared with cancel_order: voucher, the order row (one active order
         # per person and service), dishes by id, then the pickup place. No deadlock.
         session.add(order)
@@ -260,39 +152,8 @@ async def place_order(
             await session.flush()
         except IntegrityError:
             raise AlreadyOrdered() from None
-        for item_id in sorted(wanted, key=str):
-            n = wanted[item_id]
-            taken = await session.execute(
-                update(MenuItem)
-                .where(
-                    MenuItem.id == item_id,
-                    MenuItem.withdrawn_at.is_(None),
-                    MenuItem.sold + n <= MenuItem.portions,
-                )
-                .values(sold=MenuItem.sold + n)
-                .execution_options(synchronize_session=False)
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                remaining = await session.scalar(
-                    select(MenuItem.portions - MenuItem.sold).where(MenuItem.id == item_id)
-                )
-                raise SoldOut(
-                    {"item": items[item_id].name, "remaining": remaining or 0},
-                    extra={
-                        "item_id": str(item_id),
-                        "item": items[item_id].name,
-                        "remaining": remaining or 0,
-                    },
-                )
-        placed = await session.execute(
-            update(PickupWindow)
-            .where(PickupWindow.id == window.id, PickupWindow.taken + 1 <= PickupWindow.capacity)
-            .values(taken=PickupWindow.taken + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if placed.rowcount != 1:  # type: ignore[attr-defined]
-            starts = rules.to_local(window.starts_at, structure.timezone).strftime("%H:%M")
-            raise PickupWindowFull({"starts": starts}, extra={"pickup_window_id": str(window.id)})
+        await _take_portions(session, wanted, items)
+        await _take_pickup_place(session, window, structure.timezone)
         lines = []
         for p in priced:
             line = MealOrderLine(
@@ -317,6 +178,102 @@ async def place_order(
         tariff_label=tariff.label,
         customer_name=guest_name or (caller.display_name if caller else None),
     )
+
+
+async def _check_owner_limits(
+    session: AsyncSession, owner_id: uuid.UUID, service_id: uuid.UUID, now: dt.datetime
+) -> None:
+    """One active order per service (also a unique partial index) and at most
+    MAX_ACTIVE_ORDERS_PER_PERSON in progress."""
+    already = await session.scalar(
+        select(MealOrder.id).where(
+            MealOrder.user_id == owner_id,
+            MealOrder.service_id == service_id,
+            MealOrder.status.in_(ACTIVE),
+        )
+    )
+    if already is not None:
+        raise AlreadyOrdered(extra={"order_id": str(already)})
+    active = await session.scalar(
+        select(func.count(MealOrder.id))
+        .join(MealService, MealService.id == MealOrder.service_id)
+        .where(
+            MealOrder.user_id == owner_id,
+            MealOrder.status.in_(ACTIVE),
+            MealService.service_date >= now.date() - dt.timedelta(days=1),
+        )
+    )
+    if (active or 0) >= rules.MAX_ACTIVE_ORDERS_PER_PERSON:
+        raise TooManyActiveOrders({"max": rules.MAX_ACTIVE_ORDERS_PER_PERSON})
+
+
+def _price(
+    accepted: rules.AcceptedOrder,
+    items: dict[uuid.UUID, MenuItem],
+    tariff: Tariff,
+    unit_suspended: int,
+) -> tuple[list[rules.PricedLine], int]:
+    requests = [
+        rules.LineRequest(item_id=i, quantity=q, kind=items[i].kind, prices=items[i].prices)
+        for i, q in accepted.lines.items()
+    ]
+    try:
+        return rules.price_order(
+            requests,
+            tariff.code,
+            suspended_meals=accepted.suspended_meals,
+            suspended_meal_cents=unit_suspended,
+            voucher=accepted.voucher,
+        )
+    except rules.NoPrice as exc:
+        raise NoPriceForTariff(
+            {"item": items[exc.item_id].name, "tariff": tariff.label}  # type: ignore[index]
+        ) from None
+    except rules.NoVoucherItem:
+        raise VoucherNeedsMain() from None
+
+
+async def _take_portions(
+    session: AsyncSession, wanted: Mapping[uuid.UUID, int], items: dict[uuid.UUID, MenuItem]
+) -> None:
+    """``sold = sold + n WHERE sold + n <= portions`` per dish, by id (the lock order)."""
+    for item_id in sorted(wanted, key=str):
+        n = wanted[item_id]
+        taken = await session.execute(
+            update(MenuItem)
+            .where(
+                MenuItem.id == item_id,
+                MenuItem.withdrawn_at.is_(None),
+                MenuItem.sold + n <= MenuItem.portions,
+            )
+            .values(sold=MenuItem.sold + n)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            remaining = await session.scalar(
+                select(MenuItem.portions - MenuItem.sold).where(MenuItem.id == item_id)
+            )
+            raise SoldOut(
+                {"item": items[item_id].name, "remaining": remaining or 0},
+                extra={
+                    "item_id": str(item_id),
+                    "item": items[item_id].name,
+                    "remaining": remaining or 0,
+                },
+            )
+
+
+async def _take_pickup_place(session: AsyncSession, window: PickupWindow, timezone: str) -> None:
+    """``taken = taken + 1 WHERE taken + 1 <= capacity``."""
+    placed = await session.execute(
+        update(PickupWindow)
+        .where(PickupWindow.id == window.id, PickupWindow.taken + 1 <= PickupWindow.capacity)
+        .values(taken=PickupWindow.taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if placed.rowcount != 1:  # type: ignore[attr-defined]
+        starts = rules.to_local(window.starts_at, timezone).strftime("%H:%M")
+        raise PickupWindowFull({"starts": starts}, extra={"pickup_window_id": str(window.id)})
 
 
 async def _use_voucher(

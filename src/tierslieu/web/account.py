@@ -3,7 +3,6 @@ commandes » with cancel, .ics and feed links."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -18,7 +17,7 @@ from tierslieu import i18n
 from tierslieu.api.personal_data import DeleteAccountIn
 from tierslieu.api.schemas import LoginIn, PasswordChangeIn, RegisterIn
 from tierslieu.clients import client_of
-from tierslieu.domain.bookings import CANCELLABLE_STATUSES, owner_may_cancel
+from tierslieu.domain.bookings import CANCELLABLE_STATUSES, cancel_deadline, owner_may_cancel
 from tierslieu.errors import DomainError
 from tierslieu.services import accounts, bookings, canteen_orders, feeds
 from tierslieu.services.clock import utcnow
@@ -265,8 +264,8 @@ class AccountController(Controller):
                 v.booking.status in CANCELLABLE
                 and owner_may_cancel(v.booking.starts_at, now, v.asset.cancel_until_minutes)
             ),
-            cancel_limit=lambda v: (
-                v.booking.starts_at - dt.timedelta(minutes=v.asset.cancel_until_minutes)
+            cancel_limit=lambda v: cancel_deadline(
+                v.booking.starts_at, v.asset.cancel_until_minutes
             ),
             has_feeds=True,
         )

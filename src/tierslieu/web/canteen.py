@@ -19,7 +19,7 @@ from tierslieu.api.bookings import WallClock
 from tierslieu.api.canteen_schemas import KitchenStatusIn, MealServiceIn, OrderIn, VoucherIn
 from tierslieu.api.idempotency import ShownOnce
 from tierslieu.api.schemas import given
-from tierslieu.domain.canteen import Allergen, Diet
+from tierslieu.domain.canteen import Allergen, Diet, PlaceOrder, ordering_open
 from tierslieu.domain.horizon import check_date
 from tierslieu.errors import DomainError, InvalidInput, NotFound
 from tierslieu.models import Structure
@@ -124,7 +124,7 @@ async def _menus_page(
             {
                 "menu": menu,
                 "dishes": items,
-                "open": now < menu.service.order_cutoff,
+                "open": ordering_open(now, menu.service.order_cutoff),
                 "left": _left(menu.service.order_cutoff - now, viewer.lang),
             }
         )
@@ -256,7 +256,7 @@ class CanteenPages(Controller):
         return redirect(request, viewer, "/mes-reservations", _("Commande annulée."))
 
 
-def _order_data(form: dict[str, Any], voucher: str) -> dict[str, Any]:
+def _order_data(form: dict[str, Any], voucher: str) -> PlaceOrder:
     """The order form (one ``qty-<dish>`` field a dish, or one dish with a voucher) read with
     the API's ``OrderIn``: the same quantity bounds, lengths and NUL refusal."""
     if voucher:
@@ -283,7 +283,7 @@ def _order_data(form: dict[str, Any], voucher: str) -> dict[str, Any]:
         if not name:
             raise InvalidInput("guest_name", "required")
         values.update(voucher_code=voucher, guest_name=name, suspended_meals="")
-    return forms.parse(OrderIn, values).fields()
+    return forms.parse(OrderIn, values).command()
 
 
 class KitchenPages(Controller):

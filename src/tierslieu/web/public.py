@@ -23,7 +23,6 @@ from tierslieu.errors import DomainError, InvalidInput
 from tierslieu.models import Asset
 from tierslieu.services import assets, availability, bookings, directory
 from tierslieu.services.access import has_role
-from tierslieu.services.bookings import Guest
 from tierslieu.templating import moment
 from tierslieu.web import forms, queries, text
 from tierslieu.web.pages import (
@@ -151,9 +150,8 @@ class PublicController(Controller):
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         asset = await assets.get_asset(db_session, asset_id, viewer.user)
-        tz = ZoneInfo(asset.structure.timezone)
         try:
-            starts_at, ends_at = _requested_period(form, asset, tz, viewer.lang)
+            starts_at, ends_at = _requested_period(form, asset, viewer.lang)
             guest_name = str(form.get("guest_name", "")).strip()
             data = forms.parse(  # the API's own schema: same bounds, phone pattern, no NUL
                 BookingIn,
@@ -168,23 +166,14 @@ class PublicController(Controller):
                     else None,
                 },
             )
-            guest = Guest(data.guest.name, data.guest.phone) if data.guest else None
-            view = await bookings.create_booking(
-                db_session,
-                viewer.user,
-                asset_id=asset.id,
-                starts_at=data.starts_at,
-                ends_at=data.ends_at,
-                party_size=data.party_size,
-                note=data.note,
-                guest=guest,
-            )
+            guest = data.guest
+            view = await bookings.create_booking(db_session, viewer.user, data.command())
         except _FormProblem as problem:
             return await render_asset(
                 request, db_session, viewer, asset_id, errors=problem.errors, form=form
             )
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang, FORM_FIELDS)
+            errors = FormErrors.of(exc, viewer.lang, FORM_FIELDS | _period_fields(asset))
             return await render_asset(
                 request, db_session, viewer, asset_id, errors=errors, form=form, status=exc.status
             )
@@ -211,8 +200,6 @@ class PublicController(Controller):
 FORM_FIELDS = {
     "guest.name": "guest_name",
     "guest.phone": "guest_phone",
-    "starts_at": "slot",
-    "ends_at": "slot",
 }
 
 
@@ -220,6 +207,13 @@ class _FormProblem(Exception):
     def __init__(self, errors: FormErrors) -> None:
         super().__init__("form")
         self.errors = errors
+
+
+def _period_fields(asset: Asset) -> dict[str, str]:
+    """Where a refused start or end is shown: the slot list, or the typed start and end."""
+    if asset.booking_mode == BookingMode.SHARED:
+        return {"starts_at": "slot", "ends_at": "slot"}
+    return {"starts_at": "start", "ends_at": "end"}
 
 
 class _Period(msgspec.Struct, forbid_unknown_fields=True):
@@ -231,9 +225,10 @@ class _Period(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _requested_period(
-    form: dict[str, Any], asset: Asset, tz: ZoneInfo, lang: str
+    form: dict[str, Any], asset: Asset, lang: str
 ) -> tuple[dt.datetime | str, dt.datetime | str]:
-    """The slot chosen (shared) or the interval typed (exclusive), for ``BookingIn``."""
+    """The slot chosen (shared, two ISO moments) or the interval typed (exclusive: wall-clock
+    times, read by the service in the structure's zone, which refuses one in the spring gap)."""
     _ = text.translator(lang)
     if asset.booking_mode == BookingMode.SHARED:
         start, _sep, end = str(form.get("slot", "")).partition("/")
@@ -247,8 +242,8 @@ def _requested_period(
         message = _("Date attendue.") if name == "day" else _("Heure attendue (HH:MM).")
         raise _FormProblem(FormErrors.single(lang, name, message)) from None
     return (
-        dt.datetime.combine(period.day, dt.time.fromisoformat(period.start), tzinfo=tz),
-        dt.datetime.combine(period.day, dt.time.fromisoformat(period.end), tzinfo=tz),
+        dt.datetime.combine(period.day, dt.time.fromisoformat(period.start)),
+        dt.datetime.combine(period.day, dt.time.fromisoformat(period.end)),
     )
 
 
