@@ -150,6 +150,7 @@ class PublicController(Controller):
         _ = text.translator(viewer.lang)
         form = await read_form(request)
         asset = await assets.get_asset(db_session, asset_id, viewer.user)
+        rename = FORM_FIELDS | _period_fields(asset)  # read now: a refusal expires the asset
         try:
             starts_at, ends_at = _requested_period(form, asset, viewer.lang)
             guest_name = str(form.get("guest_name", "")).strip()
@@ -173,7 +174,7 @@ class PublicController(Controller):
                 request, db_session, viewer, asset_id, errors=problem.errors, form=form
             )
         except DomainError as exc:
-            errors = FormErrors.of(exc, viewer.lang, FORM_FIELDS | _period_fields(asset))
+            errors = FormErrors.of(exc, viewer.lang, rename)
             return await render_asset(
                 request, db_session, viewer, asset_id, errors=errors, form=form, status=exc.status
             )
