@@ -80,11 +80,6 @@ def order_ref(order_id: uuid.UUID) -> str:
     return order_id.hex[-6:].upper()
 
 
-def _cutoff_text(menu: Menu) -> str:
-    local = rules.to_local(menu.service.order_cutoff, menu.structure.timezone)
-    return local.strftime("%d/%m/%Y %H:%M")
-
-
 async def _tariff_by_code(session: AsyncSession, structure_id: uuid.UUID, code: str) -> Tariff:
     tariff = await session.scalar(
         select(Tariff).where(Tariff.structure_id == structure_id, Tariff.code == code)
@@ -143,7 +138,7 @@ async def place_order(
     now = utcnow()
     if not rules.ordering_open(now, menu.service.order_cutoff) and not (for_guest and is_team):
         raise OrderCutoffPassed(
-            {"cutoff": _cutoff_text(menu)},
+            {"cutoff": menu.service.order_cutoff, "tz": structure.timezone},
             extra={
                 "order_cutoff": rules.to_local(
                     menu.service.order_cutoff, structure.timezone
@@ -292,8 +287,10 @@ async def place_order(
             .execution_options(synchronize_session=False)
         )
         if placed.rowcount != 1:  # type: ignore[attr-defined]
-            starts = rules.to_local(window.starts_at, structure.timezone).strftime("%H:%M")
-            raise PickupWindowFull({"starts": starts}, extra={"pickup_window_id": str(window.id)})
+            raise PickupWindowFull(
+                {"starts": window.starts_at, "tz": structure.timezone},
+                extra={"pickup_window_id": str(window.id)},
+            )
         lines = []
         for p in priced:
             line = MealOrderLine(
@@ -455,9 +452,7 @@ async def cancel_order(session: AsyncSession, user: User, order_id: uuid.UUID) -
     order = view.order
     is_team = await has_role(session, user, order.structure_id, KITCHEN_ROLES)
     if order.status not in ACTIVE:
-        raise OrderNotCancellable(
-            {"status": rules.ORDER_STATUS_LABELS_FR[rules.OrderStatus(order.status)].lower()}
-        )
+        raise OrderNotCancellable({"status": order.status})
     if not is_team and not rules.ordering_open(utcnow(), view.service.order_cutoff):
         raise CancelCutoffPassed()
     try:
@@ -485,7 +480,7 @@ async def release_order(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise OrderNotCancellable({"status": "annulée"})
+        raise OrderNotCancellable({"status": rules.OrderStatus.CANCELLED.value})
     # Same lock order as place_order (voucher, dishes by id, window): no deadlock.
     if order.voucher_id is not None:
         await session.execute(
