@@ -115,7 +115,8 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     _run_with_session(
         settings, lambda s: create_admin(s, settings, email=args.email, password=args.password)
     )
-    print(_texts()("Administrateur prêt : {email}", email=args.email))
+    _ = _texts()
+    print(_("Administrateur prêt : {email}", email=args.email))
     return 0
 
 
@@ -226,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        print(_texts()("Configuration invalide : {error}", error=exc), file=sys.stderr)
+        _ = _texts()
+        print(_("Configuration invalide : {error}", error=exc), file=sys.stderr)
         return 2
     try:
         return int(args.func(settings, args) or 0)

@@ -146,7 +146,7 @@ FIELD_MESSAGES: dict[str, str] = {
     "too-long": N_("Trop long (au plus {n})."),
     "too-small": N_("Doit être au moins {n}."),
     "too-large": N_("Doit être au plus {n}."),
-    "bad-format": N_("Format non reconnu : vérifiez l'exemple donné à côté du champ."),
+    "bad-format": N_("Format non reconnu : corrigez la saisie de ce champ."),
     "invalid-email": N_("Adresse e-mail invalide : elle s'écrit nom@domaine.fr."),
     "invalid-timezone": N_("Fuseau horaire inconnu (exemple : Europe/Paris)."),
     "invalid-slug": N_("Minuscules, chiffres et tirets, 3 à 60 caractères."),

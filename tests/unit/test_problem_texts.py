@@ -165,14 +165,14 @@ def test_counts_use_real_plurals():
         "Ce créneau vient d'être complet."
     )
     assert render_problem("slot-full", "fr", {"remaining": 1, "requested": 2})[1] == (
-        "Il ne reste qu'1 place sur ce créneau, vous en demandez 2."
+        "Il ne reste qu'une place sur ce créneau, vous en demandez 2."
     )
     assert render_problem("slot-full", "en", {"remaining": 3, "requested": 4})[1] == (
         "Only 3 places are left in this slot; you asked for 4."
     )
     assert "1 minute." in render_problem("too-many-attempts", "fr", {"minutes": 1})[1]
     assert render_problem("sold-out", "fr", {"item": "Curry", "remaining": 1})[1] == (
-        "« Curry » : il ne reste qu'1 portion."
+        "« Curry » : il ne reste qu'une portion."
     )
 
 

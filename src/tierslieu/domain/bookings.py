@@ -114,7 +114,7 @@ class SlotFull(DomainError):
         if remaining <= 0:
             return _(cls.detail)
         return _.ngettext(
-            "Il ne reste qu'{n} place sur ce créneau, vous en demandez {requested}.",
+            "Il ne reste qu'une place sur ce créneau, vous en demandez {requested}.",
             "Il ne reste que {n} places sur ce créneau, vous en demandez {requested}.",
             remaining,
             requested=params.get("requested", ""),

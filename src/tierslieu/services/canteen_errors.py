@@ -40,7 +40,7 @@ class SoldOut(Conflict):
         if remaining <= 0:
             return _(cls.detail, **params)
         return _.ngettext(
-            "« {item} » : il ne reste qu'{n} portion.",
+            "« {item} » : il ne reste qu'une portion.",
             "« {item} » : il ne reste que {n} portions.",
             remaining,
             item=params.get("item", ""),

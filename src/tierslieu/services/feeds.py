@@ -773,7 +773,8 @@ async def booking_calendar(session: AsyncSession, user: User, booking_id: uuid.U
         person = (view.person_name, view.person_phone, email)
     lang = user.locale or "fr"
     event = booking_event(view.booking, view.asset, view.structure, person=person, lang=lang)
-    name = texts(lang)("Réservation : {place}", place=view.asset.name)
+    _ = texts(lang)
+    name = _("Réservation : {place}", place=view.asset.name)
     return build_calendar(FeedCalendar(name=name, events=(event,)))
 
 
@@ -783,7 +784,8 @@ async def order_calendar(session: AsyncSession, user: User, order_id: uuid.UUID)
     items = [(line.quantity, item.name) for line, item in view.lines]
     lang = user.locale or "fr"
     event = order_event(view.order, view.window, view.structure, items, lang)
-    name = texts(lang)("Repas — {structure}", structure=view.structure.name)
+    _ = texts(lang)
+    name = _("Repas — {structure}", structure=view.structure.name)
     return build_calendar(FeedCalendar(name=name, events=(event,)))
 
 
