@@ -146,6 +146,17 @@ def render_problem(
     return _(cls.title), cls.describe(_, shown)
 
 
+def one_line(lang: str, title: str, detail: str) -> str:
+    """« Titre : détail » on one line (a flash message): no capital after the colon
+    (UX review §7.9), except for a word in capitals such as « EHPAD »."""
+    if detail[:1].isupper() and not detail[1:2].isupper():
+        detail = detail[0].lower() + detail[1:]
+    return i18n.gettext(lang, _ONE_LINE, title=title, detail=detail)
+
+
+_ONE_LINE = N_("{title} : {detail}")
+
+
 # --- the refusals common to every feature ------------------------------------------------
 
 

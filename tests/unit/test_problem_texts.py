@@ -414,3 +414,16 @@ def test_domain_errors_carry_codes_not_french_words():
     for cls in CLASSES:
         assert issubclass(cls, DomainError)
         assert "_" not in cls.code and cls.code == cls.code.lower()
+
+
+def test_a_refusal_on_one_line_has_no_capital_after_the_colon():
+    from tierslieu.errors import one_line
+
+    title, detail = render_problem("suspended-meals-pool-empty", "fr", {})
+    line = one_line("fr", title, detail)
+    assert line == (
+        "Plus de repas suspendus : personne n'en a offert pour le moment, "
+        "ou ils ont tous été donnés."
+    )
+    assert line.count("repas suspendus") == 1
+    assert one_line("en", "Closed", "EHPAD closed") == "Closed: EHPAD closed"

@@ -170,7 +170,7 @@ class SuspendedMealsNotOffered(DomainError):
 class PoolEmpty(Conflict):
     code = "suspended-meals-pool-empty"
     title = N_("Plus de repas suspendus")
-    detail = N_("La réserve est vide pour le moment : aucun repas offert n'attend.")
+    detail = N_("Personne n'en a offert pour le moment, ou ils ont tous été donnés.")
 
 
 class PoolAlreadySpent(Conflict):
