@@ -47,7 +47,7 @@ bench: install-test
 messages: install-test
 	@mkdir -p build
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -k N_ -o build/messages.pot .
-	$(BIN)/pybabel update -i build/messages.pot -d src/tierslieu/locale -D messages --no-location --ignore-obsolete --width 100
+	$(BIN)/pybabel update -i build/messages.pot -d src/tierslieu/locale -D messages --ignore-obsolete --no-fuzzy-matching --width 100
 	$(BIN)/pybabel compile -d src/tierslieu/locale -D messages --statistics
 
 lint: install-test

@@ -1,20 +1,29 @@
-"""The ``tierslieu`` command: serve, migrate, load the demo, create an admin."""
+"""The ``tierslieu`` command: serve, migrate, load the demo, create an admin.
+
+Its messages go through gettext in the operator's language: ``TIERSLIEU_LANGUAGE`` (fr, en),
+French by default (not ``LANG``: a server's ``en_US.UTF-8`` says little about who reads).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tierslieu import db
-from tierslieu.errors import DomainError
+from tierslieu import db, i18n
+from tierslieu.errors import DomainError, render_problem
 from tierslieu.settings import Settings, SettingsError
 
 T = TypeVar("T")
+
+
+def _texts() -> i18n.Texts:
+    return i18n.texts(i18n.choose(os.environ.get("TIERSLIEU_LANGUAGE", "").strip().lower()))
 
 
 def _run_with_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -35,8 +44,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     revision = db.current_revision(settings)
     if revision is None:
+        _ = _texts()
         print(
-            "La base n'est pas initialisée : lancez d'abord `tierslieu db upgrade`.",
+            _("La base n'est pas initialisée : lancez d'abord `tierslieu db upgrade`."),
             file=sys.stderr,
         )
         return 1
@@ -52,20 +62,34 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             server_header=False,
         )
     except OSError as exc:
-        print(f"Impossible d'écouter sur {args.host}:{args.port} : {exc}", file=sys.stderr)
+        _ = _texts()
+        print(
+            _(
+                "Impossible d'écouter sur {host}:{port} : {error}",
+                host=args.host,
+                port=args.port,
+                error=exc,
+            ),
+            file=sys.stderr,
+        )
         return 1
     return 0
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    _ = _texts()
     if args.action == "upgrade":
         db.upgrade(settings, args.revision or "head")
-        print(f"Base de données à jour ({db.current_revision(settings)}).")
+        print(_("Base de données à jour ({revision}).", revision=db.current_revision(settings)))
     elif args.action == "downgrade":
         db.downgrade(settings, args.revision or "base")
-        print(f"Base de données ramenée à {db.current_revision(settings) or 'vide'}.")
+        revision = db.current_revision(settings)
+        if revision:
+            print(_("Base de données ramenée à {revision}.", revision=revision))
+        else:
+            print(_("Base de données vidée (aucune migration)."))
     else:
-        print(db.current_revision(settings) or "(vide)")
+        print(db.current_revision(settings) or _("(vide)"))
     return 0
 
 
@@ -73,7 +97,13 @@ def cmd_demo(settings: Settings, _args: argparse.Namespace) -> int:
     from tierslieu.services.demo import DEMO_PASSWORD, load_demo
 
     accounts = _run_with_session(settings, lambda s: load_demo(s, settings))
-    print(f"Données de démonstration chargées. Comptes (mot de passe commun : {DEMO_PASSWORD}) :")
+    _ = _texts()
+    print(
+        _(
+            "Données de démonstration chargées. Comptes (mot de passe commun : {password}) :",
+            password=DEMO_PASSWORD,
+        )
+    )
     for account in accounts:
         print(f"  {account.email:<32} {account.note}")
     return 0
@@ -85,7 +115,8 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     _run_with_session(
         settings, lambda s: create_admin(s, settings, email=args.email, password=args.password)
     )
-    print(f"Administrateur prêt : {args.email}")
+    _ = _texts()
+    print(_("Administrateur prêt : {email}", email=args.email))
     return 0
 
 
@@ -96,7 +127,14 @@ def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
     from tierslieu.services.personal_data import purge
 
     report = _run_with_session(settings, lambda s: purge(s, settings))
-    print(f"Purge des données personnelles (conservation : {settings.retention_days} jours) :")
+    _ = _texts()
+    print(
+        _.ngettext(
+            "Purge des données personnelles (conservation : {n} jour) :",
+            "Purge des données personnelles (conservation : {n} jours) :",
+            settings.retention_days,
+        )
+    )
     for line in report.lines_fr():
         print(f"  {line}")
     return 0
@@ -112,9 +150,17 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     except BackupError as exc:
         print(exc, file=sys.stderr)
         return 1
+    _ = _texts()
     print(
-        f"Sauvegarde écrite : {result.path} ({result.pages} pages, migration {result.revision}, "
-        "PRAGMA integrity_check : ok)."
+        _.ngettext(
+            "Sauvegarde écrite : {path} ({n} page, migration {revision}, "
+            "PRAGMA integrity_check : ok).",
+            "Sauvegarde écrite : {path} ({n} pages, migration {revision}, "
+            "PRAGMA integrity_check : ok).",
+            result.pages,
+            path=result.path,
+            revision=result.revision,
+        )
     )
     return 0
 
@@ -129,8 +175,11 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     except BackupError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"Base restaurée depuis {args.file} (migration {revision}).")
-    print("Lancez `tierslieu db upgrade` avant de redémarrer le service.")
+    _ = _texts()
+    print(
+        _("Base restaurée depuis {file} (migration {revision}).", file=args.file, revision=revision)
+    )
+    print(_("Lancez `tierslieu db upgrade` avant de redémarrer le service."))
     return 0
 
 
@@ -178,13 +227,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
-        print(f"Configuration invalide : {exc}", file=sys.stderr)
+        _ = _texts()
+        print(_("Configuration invalide : {error}", error=exc), file=sys.stderr)
         return 2
     try:
         return int(args.func(settings, args) or 0)
     except DomainError as exc:
-        fields: Any = ", ".join(f"{f.field}: {f.message_code}" for f in exc.fields)
-        print(f"Refusé : {exc.code} {fields}".strip(), file=sys.stderr)
+        _ = _texts()
+        title, detail = render_problem(exc, _.lang)
+        fields: Any = "; ".join(
+            f"{f.field} : {i18n.field_message(f.message_code, _.lang, f.params)}"
+            for f in exc.fields
+        )
+        print(
+            _("Refusé ({code}) : {title}. {detail}", code=exc.code, title=title, detail=detail),
+            file=sys.stderr,
+        )
+        if fields:
+            print(fields, file=sys.stderr)
         return 1
 
 

@@ -136,170 +136,58 @@ def texts(lang: str) -> Texts:
     return Texts(lang)
 
 
-# code -> language -> (title, detail template)
-PROBLEMS: dict[str, dict[str, tuple[str, str]]] = {
-    "validation-error": {
-        "fr": ("Données invalides", "Certaines valeurs envoyées ne sont pas valides."),
-        "en": ("Invalid data", "Some of the values sent are not valid."),
-    },
-    "malformed-body": {
-        "fr": ("Requête illisible", "Le corps de la requête n'est pas un JSON valide."),
-        "en": ("Unreadable request", "The request body is not valid JSON."),
-    },
-    "unauthenticated": {
-        "fr": (
-            "Connexion requise",
-            "Connectez-vous pour continuer (jeton absent, invalide ou expiré).",
-        ),
-        "en": ("Sign-in required", "Please sign in (token missing, invalid or expired)."),
-    },
-    "invalid-credentials": {
-        "fr": ("Identifiants incorrects", "L'adresse e-mail ou le mot de passe est incorrect."),
-        "en": ("Wrong credentials", "The e-mail address or the password is wrong."),
-    },
-    "too-many-attempts": {
-        "fr": (
-            "Trop de tentatives",
-            "Trop de tentatives de connexion échouées. Réessayez dans {minutes} minutes.",
-        ),
-        "en": (
-            "Too many attempts",
-            "Too many failed sign-in attempts. Try again in {minutes} minutes.",
-        ),
-    },
-    "forbidden": {
-        "fr": ("Accès refusé", "Vous n'avez pas les droits nécessaires pour cette action."),
-        "en": ("Forbidden", "You do not have the rights needed for this action."),
-    },
-    "not-found": {
-        "fr": ("Introuvable", "La ressource demandée n'existe pas."),
-        "en": ("Not found", "The requested resource does not exist."),
-    },
-    "method-not-allowed": {
-        "fr": ("Méthode non autorisée", "Cette méthode n'est pas acceptée à cette adresse."),
-        "en": ("Method not allowed", "This method is not accepted at this address."),
-    },
-    "payload-too-large": {
-        "fr": ("Requête trop volumineuse", "Le corps de la requête dépasse la taille autorisée."),
-        "en": ("Request too large", "The request body exceeds the allowed size."),
-    },
-    "unsupported-media-type": {
-        "fr": ("Format non pris en charge", "Ce format de contenu n'est pas accepté."),
-        "en": ("Unsupported media type", "This content type is not accepted."),
-    },
-    "email-taken": {
-        "fr": ("Adresse déjà utilisée", "Un compte existe déjà avec cette adresse e-mail."),
-        "en": ("E-mail already used", "An account already exists with this e-mail address."),
-    },
-    "slug-taken": {
-        "fr": ("Identifiant déjà pris", "Une structure utilise déjà l'identifiant « {slug} »."),
-        "en": ("Identifier taken", "A structure already uses the identifier “{slug}”."),
-    },
-    "unknown-person": {
-        "fr": (
-            "Personne inconnue",
-            "Aucun compte n'existe avec l'adresse {email} : la personne doit d'abord s'inscrire.",
-        ),
-        "en": ("Unknown person", "No account exists for {email}: the person must register first."),
-    },
-    "last-manager": {
-        "fr": (
-            "Dernier responsable",
-            "La structure doit garder au moins un responsable : nommez-en un autre d'abord.",
-        ),
-        "en": ("Last manager", "The structure must keep a manager: appoint another one first."),
-    },
-    "asset-archived": {
-        "fr": ("Ressource archivée", "Cette ressource est archivée et ne peut plus être modifiée."),
-        "en": ("Asset archived", "This asset is archived and can no longer be changed."),
-    },
-    "internal-error": {
-        "fr": ("Erreur interne", "Une erreur inattendue s'est produite ; rien n'a été enregistré."),
-        "en": ("Internal error", "An unexpected error occurred; nothing was saved."),
-    },
-    "invalid-data": {
-        "fr": (
-            "Données invalides",
-            "Une valeur envoyée ne peut pas être enregistrée (caractère interdit ?).",
-        ),
-        "en": ("Invalid data", "A value sent cannot be stored (forbidden character?)."),
-    },
-    "service-unavailable": {
-        "fr": ("Service indisponible", "La base de données ne répond pas."),
-        "en": ("Service unavailable", "The database does not answer."),
-    },
+# Field-level messages (validation errors), keyed by a short code: each says what to correct.
+FIELD_MESSAGES: dict[str, str] = {
+    "required": N_("Champ obligatoire : remplissez-le."),
+    "unknown-field": N_("Champ non autorisé : retirez-le."),
+    "wrong-type": N_("Type attendu : {expected}."),
+    "invalid-choice": N_("Valeur non autorisée : {value}."),
+    "too-short": N_("Trop court (au moins {n})."),
+    "too-long": N_("Trop long (au plus {n})."),
+    "too-small": N_("Doit être au moins {n}."),
+    "too-large": N_("Doit être au plus {n}."),
+    "bad-format": N_("Format non reconnu : corrigez la saisie de ce champ."),
+    "invalid-email": N_("Adresse e-mail invalide : elle s'écrit nom@domaine.fr."),
+    "invalid-timezone": N_("Fuseau horaire inconnu (exemple : Europe/Paris)."),
+    "invalid-slug": N_("Minuscules, chiffres et tirets, 3 à 60 caractères."),
+    "weak-password": N_(
+        "Le mot de passe doit faire au moins 10 caractères (pas seulement des espaces)."
+    ),
+    "common-password": N_(
+        "Ce mot de passe est trop courant ou trop simple : choisissez-en un autre "
+        "(par exemple quelques mots sans rapport entre eux)."
+    ),
+    "wrong-current-password": N_("Le mot de passe actuel est incorrect."),
+    "blank-name": N_("Le nom ne peut pas être vide."),
+    "invalid-name": N_(
+        "Le nom contient des caractères invisibles ou de contrôle (sens d'écriture, "
+        "espace sans largeur…) : retirez-les."
+    ),
+    "nul-character": N_("Caractère nul interdit : retirez-le."),
+    "invalid": N_("Cette valeur n'est pas acceptée ici : vérifiez-la."),
+    "date-out-of-range": N_("Date hors limites (du {earliest} au {latest})."),
+    # --- canteen ---
+    "cutoff-after-pickup": N_("La limite de commande doit précéder le premier retrait."),
+    "window-not-on-date": N_(
+        "Le créneau de retrait doit être le jour du service, fin après début."
+    ),
+    "nonexistent-local-time": N_("Cette heure n'existe pas ce jour-là (changement d'heure)."),
+    "unknown-tariff": N_("Tarif inconnu dans cette structure : {value}."),
+    "duplicate": N_("Valeur en double : {value}."),
 }
-
-# Field-level messages (validation errors), keyed by a short code.
-FIELD_MESSAGES: dict[str, dict[str, str]] = {
-    "required": {"fr": "Champ obligatoire.", "en": "This field is required."},
-    "unknown-field": {"fr": "Champ non autorisé.", "en": "This field is not allowed."},
-    "wrong-type": {"fr": "Type attendu : {expected}.", "en": "Expected type: {expected}."},
-    "invalid-choice": {
-        "fr": "Valeur non autorisée : {value}.",
-        "en": "Value not allowed: {value}.",
-    },
-    "too-short": {"fr": "Trop court (au moins {n}).", "en": "Too short (at least {n})."},
-    "too-long": {"fr": "Trop long (au plus {n}).", "en": "Too long (at most {n})."},
-    "too-small": {"fr": "Doit être au moins {n}.", "en": "Must be at least {n}."},
-    "too-large": {"fr": "Doit être au plus {n}.", "en": "Must be at most {n}."},
-    "bad-format": {"fr": "Format invalide.", "en": "Invalid format."},
-    "invalid-email": {"fr": "Adresse e-mail invalide.", "en": "Invalid e-mail address."},
-    "invalid-timezone": {
-        "fr": "Fuseau horaire inconnu (exemple : Europe/Paris).",
-        "en": "Unknown time zone (example: Europe/Paris).",
-    },
-    "invalid-slug": {
-        "fr": "Minuscules, chiffres et tirets, 3 à 60 caractères.",
-        "en": "Lower-case letters, digits and hyphens, 3 to 60 characters.",
-    },
-    "weak-password": {
-        "fr": "Le mot de passe doit faire au moins 10 caractères (pas seulement des espaces).",
-        "en": "The password must be at least 10 characters long (not only spaces).",
-    },
-    # --- accounts (password policy, names) ---
-    "common-password": {
-        "fr": "Ce mot de passe est trop courant ou trop simple : choisissez-en un autre "
-        "(par exemple quelques mots sans rapport entre eux).",
-        "en": "This password is too common or too simple: choose another one "
-        "(for example a few unrelated words).",
-    },
-    "wrong-current-password": {
-        "fr": "Le mot de passe actuel est incorrect.",
-        "en": "The current password is wrong.",
-    },
-    "blank-name": {"fr": "Le nom ne peut pas être vide.", "en": "The name cannot be blank."},
-    "invalid-name": {
-        "fr": "Le nom contient des caractères invisibles ou de contrôle (sens d'écriture, "
-        "espace sans largeur…) : retirez-les.",
-        "en": "The name contains invisible or control characters (text direction, "
-        "zero-width space…): remove them.",
-    },
-    "nul-character": {"fr": "Caractère nul interdit.", "en": "NUL characters are not allowed."},
-    "invalid": {"fr": "Valeur invalide.", "en": "Invalid value."},
-    "date-out-of-range": {
-        "fr": "Date hors limites (du {earliest} au {latest}).",
-        "en": "Date out of range (from {earliest} to {latest}).",
-    },
-}
-
 
 # Texts of successful answers that are not problems, keyed by a short code.
-NOTICES: dict[str, dict[str, str]] = {
-    "registration-accepted": {
-        "fr": "Demande d'inscription enregistrée. Si cette adresse n'avait pas encore de compte, "
+NOTICES: dict[str, str] = {
+    "registration-accepted": N_(
+        "Demande d'inscription enregistrée. Si cette adresse n'avait pas encore de compte, "
         "il est créé et vous pouvez vous connecter dès maintenant ; sinon, rien n'a changé : "
-        "connectez-vous avec votre mot de passe habituel.",
-        "en": "Registration received. If this address had no account yet, it has been created "
-        "and you can sign in right away; otherwise nothing changed: sign in with your "
-        "usual password.",
-    },
+        "connectez-vous avec votre mot de passe habituel."
+    ),
 }
 
 
 def notice(code: str, lang: str) -> str:
-    entry = NOTICES[code]
-    return entry.get(lang) or entry[DEFAULT_LANGUAGE]
+    return gettext(lang, NOTICES[code])
 
 
 def negotiate(accept_language: str | None) -> str:
@@ -325,23 +213,18 @@ def negotiate(accept_language: str | None) -> str:
 
 
 def problem_text(code: str, lang: str, params: dict[str, Any] | None = None) -> tuple[str, str]:
-    entry = PROBLEMS.get(code) or PROBLEMS["internal-error"]
-    title, detail = entry.get(lang) or entry[DEFAULT_LANGUAGE]
-    return title, _format(detail, params)
+    """(title, detail) of the problem ``code`` in ``lang`` (see ``errors.render_problem``)."""
+    from tierslieu.errors import render_problem
+
+    return render_problem(code, lang, params)
 
 
 def field_message(code: str, lang: str, params: dict[str, Any] | None = None) -> str:
-    entry = FIELD_MESSAGES.get(code) or FIELD_MESSAGES["invalid"]
-    return _format(entry.get(lang) or entry[DEFAULT_LANGUAGE], params)
+    """The message of one refused field, its parameters formatted for the reader."""
+    from tierslieu.errors import format_params
 
-
-def _format(template: str, params: dict[str, Any] | None) -> str:
-    if not params:
-        return template
-    try:
-        return template.format(**params)
-    except (KeyError, IndexError):
-        return template
+    msgid = FIELD_MESSAGES.get(code) or FIELD_MESSAGES["invalid"]
+    return gettext(lang, msgid, **format_params(lang, {}, params))
 
 
 # msgspec's English validation messages, mapped to field message codes.

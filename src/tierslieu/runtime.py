@@ -19,6 +19,7 @@ from litestar.exceptions import SerializationException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from tierslieu.errors import DomainError, NotFound
+from tierslieu.i18n import N_
 
 logger = logging.getLogger("tierslieu")
 
@@ -46,18 +47,11 @@ def for_log(value: object) -> str:
 class RequestTimedOut(DomainError):
     code = "request-timeout"
     status = 503
-    messages = {
-        "fr": (
-            "Requête trop longue",
-            "La requête a dépassé {seconds} s et a été interrompue ; rien n'a été enregistré. "
-            "Réessayez dans un instant.",
-        ),
-        "en": (
-            "Request took too long",
-            "The request ran for more than {seconds} s and was stopped; nothing was saved. "
-            "Try again in a moment.",
-        ),
-    }
+    title = N_("Requête trop longue")
+    detail = N_(
+        "La requête a dépassé {seconds} s et a été interrompue ; rien n'a été enregistré. "
+        "Réessayez dans un instant."
+    )
 
 
 def request_timeout(seconds: float) -> Callable[[ASGIApp], ASGIApp]:

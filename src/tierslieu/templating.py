@@ -1,25 +1,30 @@
-"""Jinja environment for server-rendered HTML (printable sheets, pages), with French dates."""
+"""Jinja environment for server-rendered HTML (printable sheets, pages); dates and money by Babel."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tierslieu import i18n
+from tierslieu.labels import label
 
 
 def long_date(day: dt.date | dt.datetime, lang: str = "fr", tz: str | None = None) -> str:
-    """« mardi 6 avril 2027 »."""
+    """« mardi 6 avril 2027 », « mardi 1er décembre 2026 » (the French ordinal on day 1)."""
     if isinstance(day, dt.datetime):
         day = day.astimezone(ZoneInfo(tz)) if tz else day
         day = day.date()
-    return format_date(day, format="full", locale=i18n.babel_locale(lang))
+    text = format_date(day, format="full", locale=i18n.babel_locale(lang))
+    if day.day == 1 and i18n.babel_locale(lang).startswith("fr"):
+        text = re.sub(r"\b1 ", "1er ", text, count=1)
+    return text
 
 
 def clock(moment: dt.datetime, lang: str = "fr", tz: str | None = None) -> str:
@@ -51,6 +56,11 @@ def money(cents: int | None, lang: str = "fr") -> str:
     return format_currency(cents / 100, "EUR", locale=i18n.babel_locale(lang))
 
 
+def decimal(value: float, lang: str = "fr") -> str:
+    """A number with two decimals as the reader writes it (« 9,50 », « 9.50 »)."""
+    return format_decimal(value, format="0.00", locale=i18n.babel_locale(lang))
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(
@@ -71,18 +81,11 @@ def render(template: str, **context: object) -> str:
     return environment().get_template(template).render(**context)
 
 
-DAY_SHEET_STATUS_FR = {
-    "pending": "en attente",
-    "confirmed": "confirmée",
-    "cancelled": "annulée",
-    "declined": "refusée",
-    "attended": "venu",
-    "no_show": "absent",
-}
-
-
-def render_day_sheet(asset: Any, blocks: list[Any], day: dt.date, printed_at: dt.datetime) -> str:
+def render_day_sheet(
+    asset: Any, blocks: list[Any], day: dt.date, printed_at: dt.datetime, lang: str = "fr"
+) -> str:
     """The printable A4 day sheet (API and web pages alike): who comes, per slot."""
+    _ = i18n.texts(lang)
     return render(
         "bookings/day_sheet.html",
         asset=asset,
@@ -91,5 +94,8 @@ def render_day_sheet(asset: Any, blocks: list[Any], day: dt.date, printed_at: dt
         blocks=blocks,
         tz=asset.structure.timezone,
         printed_at=printed_at,
-        status_labels=DAY_SHEET_STATUS_FR,
+        lang=lang,
+        _=_,
+        ngettext=_.ngettext,
+        status_label=lambda status: label(lang, "status", status),
     )

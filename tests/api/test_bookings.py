@@ -319,7 +319,7 @@ def test_scenario_1_staff_book_by_phone_print_the_sheet_and_mark_a_no_show(clien
             params={"date": "2027-04-06"},
             headers=world.staff_a.headers,
         ).text
-        assert "(absent)" in sheet
+        assert "(absent·e)" in sheet
 
 
 def test_only_staff_book_for_a_guest_and_for_residents_only_assets(client, world, garden):

@@ -73,7 +73,7 @@ def test_one_second_before_and_after_the_cutoff(client, relais):
     )
     assert late.status_code == 422
     assert late.json()["code"] == "order-cutoff-passed"
-    assert "03/12/2026 10:30" in late.json()["detail"]
+    assert "jeudi 3 décembre 2026, 10 h 30" in late.json()["detail"]
     assert late.json()["order_cutoff"] == "2026-12-03T10:30:00+01:00"
     relais.clock.at(CUTOFF_UTC + dt.timedelta(seconds=1))
     assert (
@@ -172,7 +172,7 @@ def test_sold_out_names_the_dish_and_what_remains(client, relais):
     assert problem["code"] == "sold-out"
     assert problem["item"] == "Falafels, houmous et taboulé"
     assert problem["remaining"] == 0
-    assert "Falafels" in problem["detail"] and "0 portion" in problem["detail"]
+    assert "Falafels" in problem["detail"] and "n'est plus disponible" in problem["detail"]
     # Nothing of the refused order was kept: the tart is untouched.
     menu = client.get(f"/api/meal-services/{relais.service['id']}").json()
     assert next(i for i in menu["items"] if i["name"].startswith("Tarte"))["remaining"] == 30
@@ -218,7 +218,7 @@ def test_full_pickup_window(client, relais, world):
     second = client.post("/api/meal-orders", json=body, headers=other.headers)
     assert second.status_code == 409
     assert second.json()["code"] == "pickup-window-full"
-    assert "12:00" in second.json()["detail"]
+    assert "12 h 00" in second.json()["detail"]
     menu = client.get(f"/api/meal-services/{monday['id']}").json()
     assert menu["items"][0]["remaining"] == 4  # the refused order's portion came back
 
@@ -393,12 +393,12 @@ def test_kitchen_sheet_at_the_cutoff(client, relais):
     assert '<html lang="fr">' in page
     assert "Fiche de production" in page and "jeudi 3 décembre 2026" in page
     assert "Graines de sésame" in page and "Allergie arachide" in page
-    assert "18,00 €" in page  # Karim: 9,50 + 2,50 + 6,00
+    assert "18,00\u00a0€" in page  # Karim: 9,50 + 2,50 + 6,00 (Babel: no-break space)
 
     csv_response = client.get(url, params={"format": "csv"}, headers=relais.chef.headers)
     assert csv_response.headers["content-type"].startswith("text/csv")
     lines = csv_response.text.lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("creneau;reference;nom;plat")
+    assert lines[0].startswith("Créneau;Référence;Nom;Plat")
     assert len(lines) == 1 + 3
     assert any("Karim Benali;Tarte aux pommes;1" in line for line in lines)
     assert client.get(url, params={"format": "pdf"}, headers=relais.chef.headers).status_code == 422

@@ -67,7 +67,7 @@ def test_day_sheet_csv_neutralises_names_phones_and_notes(client, world):
     text = sheet.text
     assert text.startswith("\ufeff")  # Excel reads the accents of « confirmée »
     header, *rows = list(csv.reader(io.StringIO(text[1:], newline=""), delimiter=";"))
-    assert header == ["debut", "fin", "nom", "personnes", "telephone", "statut", "note"]
+    assert header == ["Début", "Fin", "Nom", "Personnes", "Téléphone", "Statut", "Note"]
     assert len(rows) == 3
     for row in rows:
         for cell in row:

@@ -54,7 +54,7 @@ def test_english_problem_details(client, admin):
         json={**STRUCTURE_A, "kind": "hopital"},
         headers={**admin.headers, "Accept-Language": "en-GB,en;q=0.9"},
     )
-    assert response.json()["title"] == "Invalid data"
+    assert response.json()["title"] == "Input to correct"
     assert response.json()["errors"][0]["message"].startswith("Value not allowed")
 
 
@@ -62,7 +62,9 @@ def test_nul_characters_are_refused_everywhere(client, admin):
     body = {**STRUCTURE_A, "name": "EHPAD\x00"}
     response = client.post("/api/structures", json=body, headers=admin.headers)
     assert response.status_code == 422
-    assert response.json()["errors"] == [{"field": "name", "message": "Caractère nul interdit."}]
+    assert response.json()["errors"] == [
+        {"field": "name", "message": "Caractère nul interdit : retirez-le."}
+    ]
     for url, params in (
         ("/api/structures", {"commune": "Bon\x00dy"}),
         ("/api/assets", {"structure": "a\x00"}),

@@ -78,7 +78,7 @@ def test_extreme_dates_on_public_slots_are_422(client, world, day):
     )
     body = assert_problem(response, 422, "date-out-of-range")
     assert body["errors"][0]["field"] == "from"
-    assert "2000-01-01" in body["detail"]
+    assert "1 January 2000" in body["detail"]  # a date as the reader writes it
 
 
 @pytest.mark.parametrize("day", EXTREME_DAYS)

@@ -82,7 +82,7 @@ def test_scenarios_3_and_4_lunch_order_kitchen_and_voucher(page, server, world, 
     expect(page.get_by_role("row").filter(has_text=ref)).to_contain_text("prête")
     page.get_by_role("link", name=re.compile("Fiche de production")).first.click()
     expect(page.locator("body")).to_contain_text("Curry de légumes")
-    expect(page.locator("body")).to_contain_text("12:15")
+    expect(page.locator("body")).to_contain_text("12 h 15")  # one time format (UX §7.13)
     check_page(page, "cantine-feuille-de-production")
     page.go_back()
     sign_out(page)

@@ -100,7 +100,7 @@ def test_scenario_2_a_neighbour_registers_and_books_a_full_slot_says_so(page, se
     page.get_by_role("button", name="Réserver").click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Créneau complet")
-    expect(alert).to_contain_text("Il reste 1 place(s) sur ce créneau, vous en demandez 2.")
+    expect(alert).to_contain_text("Il ne reste qu'une place sur ce créneau, vous en demandez 2.")
     check_page(page, "ressource-complet")
 
     slot_radio(page, tomorrow, 10).check()

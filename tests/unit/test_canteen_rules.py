@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from tierslieu import labels
 from tierslieu.domain import canteen as rules
 
 PRICES = {"professionnel": 950, "habitant": 600, "solidaire": 100}
@@ -14,10 +15,10 @@ TART = {"professionnel": 250, "habitant": 150, "solidaire": 50}
 
 def test_fourteen_allergens_with_french_labels_and_fixed_codes():
     assert len(rules.Allergen) == 14
-    assert set(rules.ALLERGEN_LABELS_FR) == set(rules.Allergen)
-    assert rules.ALLERGEN_LABELS_FR[rules.Allergen.SESAME] == "Graines de sésame"
-    assert rules.ALLERGEN_LABELS_FR[rules.Allergen.NUTS] == "Fruits à coque"
-    assert set(rules.DIET_LABELS_FR) == set(rules.Diet)
+    assert set(labels.TABLES["allergen"]) == set(rules.Allergen)
+    assert labels.label("fr", "allergen", rules.Allergen.SESAME) == "Graines de sésame"
+    assert labels.label("fr", "allergen", rules.Allergen.NUTS) == "Fruits à coque"
+    assert set(labels.TABLES["diet"]) == set(rules.Diet)
     assert {k.value for k in rules.DishKind} == {"starter", "main", "dessert", "formula", "drink"}
 
 

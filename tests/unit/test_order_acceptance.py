@@ -20,6 +20,7 @@ from tierslieu.domain.canteen import (
     accept_order,
     choose_tariff,
 )
+from tierslieu.errors import render_problem
 
 Z = dt.UTC
 CUTOFF = dt.datetime(2026, 12, 3, 9, 30, tzinfo=Z)  # 10:30 in Paris
@@ -120,8 +121,12 @@ def test_accept_order(req, facts, expected):
 def test_the_cutoff_refusal_says_when_in_local_time():
     with pytest.raises(Exception) as caught:
         accept_order(REQ, LATE)
-    assert caught.value.params == {"cutoff": "03/12/2026 10:30"}
+    # The refusal carries the instant and the zone; the reader's language formats them.
+    assert caught.value.params == {"cutoff": LATE.cutoff, "tz": "Europe/Paris"}
     assert caught.value.extra == {"order_cutoff": "2026-12-03T10:30:00+01:00"}
+    _title, detail = render_problem(caught.value, "fr")
+    assert "3 décembre 2026" in detail
+    assert "10 h 30" in detail
 
 
 @pytest.mark.parametrize(

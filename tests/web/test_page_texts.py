@@ -117,7 +117,7 @@ BRACKETED = re.compile(r"⟦[^⟦⟧]*⟧")
 FRENCH_DATE_WORDS = re.compile(
     r"\b(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|janvier|février|mars|avril|mai|"
     r"juin|juillet|août|septembre|octobre|novembre|décembre|janv|févr|avr|juil|sept|oct|nov|"
-    r"déc|h|min|er)\b",
+    r"déc|h|min|er|1er)\b",
     re.IGNORECASE,
 )
 ORDER_REF = re.compile(r"\b[0-9A-F]{6}\b")  # an order reference at the counter
@@ -126,27 +126,7 @@ SUSPENDED_CODE = re.compile(
 )  # voucher codes, hints
 
 
-def _pending_problem_patterns() -> list[re.Pattern[str]]:
-    """Refusal texts still in the hand-written problem tables (being moved to the catalogue by
-    the errors work): tolerated here only while those tables exist."""
-    texts: list[str] = []
-    for entry in getattr(i18n, "PROBLEMS", {}).values():
-        texts.extend(entry.get("fr", ()))
-    for entry in getattr(i18n, "FIELD_MESSAGES", {}).values():
-        texts.append(entry.get("fr", ""))
-    return [
-        re.compile(".*?".join(re.escape(p) for p in re.split(r"\{\w+\}", t)))
-        for t in sorted(set(texts), key=len, reverse=True)
-        if t
-    ]
-
-
-PENDING_PROBLEMS = _pending_problem_patterns()
-
-
 def without_user_data(text: str) -> str:
-    for pattern in PENDING_PROBLEMS:
-        text = pattern.sub(" ", text)
     text = EMAIL.sub(" ", text)
     for value in USER_DATA:
         text = text.replace(value, " ")

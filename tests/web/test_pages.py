@@ -4,6 +4,7 @@ language, and privacy of bookings."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 import pytest
 
@@ -173,7 +174,9 @@ def test_full_slot_shows_a_clear_message_not_an_error_page(client, world, garden
         )
         assert response.status_code == 409
         assert "Créneau complet" in response.text
-        assert "Il reste 1 place(s) sur ce créneau, vous en demandez 2." in response.text
+        assert "Il ne reste qu'une place sur ce créneau, vous en demandez 2." in html.unescape(
+            response.text
+        )
         assert 'role="alert"' in response.text
 
 

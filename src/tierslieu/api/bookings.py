@@ -14,31 +14,34 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu import csvout
+from tierslieu import csvout, i18n
 from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import Strict
 from tierslieu.domain.bookings import CreateBooking, Guest, cancel_deadline
+from tierslieu.i18n import N_
+from tierslieu.labels import label
 from tierslieu.models import AvailabilityRule, Booking, Closure, User
 from tierslieu.services import assets, availability, bookings
 from tierslieu.services.bookings import BookingView
 from tierslieu.services.clock import utcnow
-from tierslieu.templating import render
+from tierslieu.templating import render_day_sheet
 
 WallClock = Annotated[str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["09:00"])]
 Weekday = Annotated[int, msgspec.Meta(ge=1, le=7)]
 Reason = Annotated[str, msgspec.Meta(max_length=300)]
 Note = Annotated[str, msgspec.Meta(max_length=1000)]
 
-DAY_SHEET_CSV_HEADER = ["debut", "fin", "nom", "personnes", "telephone", "statut", "note"]
-STATUS_LABELS_FR = {
-    "pending": "en attente",
-    "confirmed": "confirmée",
-    "cancelled": "annulée",
-    "declined": "refusée",
-    "attended": "venu",
-    "no_show": "absent",
-}
+# The day sheet's CSV columns (French msgids; the header is in the caller's language).
+DAY_SHEET_CSV_COLUMNS = [
+    N_("Début"),
+    N_("Fin"),
+    N_("Nom"),
+    N_("Personnes"),
+    N_("Téléphone"),
+    N_("Statut"),
+    N_("Note"),
+]
 
 
 def _time(value: str) -> dt.time:
@@ -376,11 +379,13 @@ class AvailabilityController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
+        lang: NamedDependency[str],
         asset_id: FromPath[uuid.UUID],
         date: Day,
         format_: Annotated[Literal["html", "csv"], QueryParameter(name="format")] = "html",
     ) -> Response[str]:
-        """An A4 page in French with names, party sizes, phones and a tick box per person."""
+        """An A4 page (in the caller's language) with names, party sizes, phones and a tick
+        box per person; the CSV has one line per booking, times as « 2027-04-06 10:00 »."""
         asset, blocks = await bookings.day_sheet(db_session, user, asset_id, date)
         tz = asset.structure.timezone
         if format_ == "csv":
@@ -391,7 +396,7 @@ class AvailabilityController(Controller):
                     entry.person_name or "",
                     entry.booking.party_size,
                     entry.person_phone or "",
-                    STATUS_LABELS_FR.get(entry.booking.status, entry.booking.status),
+                    label(lang, "status", entry.booking.status),
                     entry.booking.note,
                 ]
                 for block in blocks
@@ -399,23 +404,14 @@ class AvailabilityController(Controller):
             ]
             filename = f"feuille-{date.isoformat()}.csv"
             return Response(
-                csvout.document(DAY_SHEET_CSV_HEADER, rows),
+                csvout.document([i18n.gettext(lang, c) for c in DAY_SHEET_CSV_COLUMNS], rows),
                 media_type="text/csv",
                 headers={
                     "Content-Disposition": f'attachment; filename="{filename}"',
                     "Cache-Control": "no-store",
                 },
             )
-        html = render(
-            "bookings/day_sheet.html",
-            asset=asset,
-            structure=asset.structure,
-            day=date,
-            blocks=blocks,
-            tz=tz,
-            printed_at=utcnow(),
-            status_labels=STATUS_LABELS_FR,
-        )
+        html = render_day_sheet(asset, blocks, date, utcnow(), lang)
         return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
 
 

@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu import labels
 from tierslieu.api.canteen_schemas import (
     ItemIn,
     ItemOut,
@@ -59,7 +60,10 @@ def tariff_out(t: Tariff) -> TariffOut:
     )
 
 
-def menu_out(menu: canteen.Menu, suspended_meal_cents: int | None = None) -> MealServiceOut:
+def menu_out(
+    menu: canteen.Menu, suspended_meal_cents: int | None = None, lang: str = "fr"
+) -> MealServiceOut:
+    """The menu, its labels (dish kind, allergens, diets) in the caller's language."""
     tz = menu.structure.timezone
     tariff = menu.tariff
     return MealServiceOut(
@@ -79,17 +83,17 @@ def menu_out(menu: canteen.Menu, suspended_meal_cents: int | None = None) -> Mea
                 id=i.id,
                 name=i.name,
                 kind=i.kind,
-                kind_label=rules.DISH_KIND_LABELS_FR[rules.DishKind(i.kind)],
+                kind_label=labels.label(lang, "dish_kind", i.kind),
                 description=i.description,
                 portions=i.portions,
                 remaining=i.portions - i.sold,
                 sold_out=i.portions - i.sold <= 0,
                 allergens=[
-                    Labelled(code=a, label=rules.ALLERGEN_LABELS_FR[rules.Allergen(a)])
-                    for a in i.allergens
+                    Labelled(code=a, label=labels.label(lang, "allergen", a)) for a in i.allergens
                 ],
                 diets=[
-                    Labelled(code=d, label=rules.DIET_LABELS_FR[rules.Diet(d)]) for d in i.diets
+                    Labelled(code=d, label=labels.capitalized(labels.label(lang, "diet", d)))
+                    for d in i.diets
                 ],
                 prices=dict(i.prices),
                 my_price_cents=i.prices.get(tariff.code) if tariff else None,
@@ -343,6 +347,7 @@ class CanteenAssetController(Controller):
     )
     async def create(
         self,
+        lang: NamedDependency[str],
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         asset_id: FromPath[uuid.UUID],
@@ -350,7 +355,7 @@ class CanteenAssetController(Controller):
     ) -> MealServiceOut:
         """Times without an offset are wall-clock times in the structure's time zone."""
         menu = await canteen.create_meal_service(db_session, user, asset_id, data.fields())
-        return menu_out(menu)
+        return menu_out(menu, lang=lang)
 
 
 class MealServiceController(Controller):
@@ -360,6 +365,7 @@ class MealServiceController(Controller):
     @get("/", summary="Public menus of the canteens, by date")
     async def list_(
         self,
+        lang: NamedDependency[str],
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[User | None],
         asset: Annotated[uuid.UUID | None, QueryParameter(description="Canteen asset")] = None,
@@ -376,29 +382,32 @@ class MealServiceController(Controller):
         for m in menus:
             if m.structure.id not in prices:
                 prices[m.structure.id] = await pool_price(db_session, m.structure.id)
-            out.append(menu_out(m, prices[m.structure.id]))
+            out.append(menu_out(m, prices[m.structure.id], lang))
         return out
 
     @get("/{service_id:uuid}", summary="One service's menu, remaining portions and places")
     async def get_one(
         self,
+        lang: NamedDependency[str],
         db_session: NamedDependency[AsyncSession],
         caller: NamedDependency[User | None],
         service_id: FromPath[uuid.UUID],
     ) -> MealServiceOut:
         menu = await canteen.get_menu(db_session, service_id, caller)
-        return menu_out(menu, await pool_price(db_session, menu.structure.id))
+        return menu_out(menu, await pool_price(db_session, menu.structure.id), lang)
 
     @patch("/{service_id:uuid}", summary="Change a service's cutoff or note (kitchen team)")
     async def update(
         self,
+        lang: NamedDependency[str],
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         service_id: FromPath[uuid.UUID],
         data: JSONBody[MealServicePatch],
     ) -> MealServiceOut:
         return menu_out(
-            await canteen.update_meal_service(db_session, user, service_id, given(data))
+            await canteen.update_meal_service(db_session, user, service_id, given(data)),
+            lang=lang,
         )
 
     @post(
@@ -408,12 +417,15 @@ class MealServiceController(Controller):
     )
     async def add_item(
         self,
+        lang: NamedDependency[str],
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         service_id: FromPath[uuid.UUID],
         data: JSONBody[ItemIn],
     ) -> MealServiceOut:
-        return menu_out(await canteen.add_item(db_session, user, service_id, given(data)))
+        return menu_out(
+            await canteen.add_item(db_session, user, service_id, given(data)), lang=lang
+        )
 
     @patch(
         "/{service_id:uuid}/items/{item_id:uuid}",
@@ -421,6 +433,7 @@ class MealServiceController(Controller):
     )
     async def update_item(
         self,
+        lang: NamedDependency[str],
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         service_id: FromPath[uuid.UUID],
@@ -429,7 +442,8 @@ class MealServiceController(Controller):
     ) -> MealServiceOut:
         """409 ``item-has-orders`` for any other change once someone ordered the dish."""
         return menu_out(
-            await canteen.update_item(db_session, user, service_id, item_id, given(data))
+            await canteen.update_item(db_session, user, service_id, item_id, given(data)),
+            lang=lang,
         )
 
     @delete(
@@ -460,6 +474,7 @@ class MealServiceController(Controller):
     )
     async def kitchen_sheet(
         self,
+        lang: NamedDependency[str],
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         service_id: FromPath[uuid.UUID],
@@ -468,18 +483,18 @@ class MealServiceController(Controller):
         ] = "json",
     ) -> Response[Any]:
         sheet = await canteen_orders.kitchen_sheet(db_session, user, service_id)
-        data = canteen_sheet.sheet_data(sheet)
+        data = canteen_sheet.sheet_data(sheet, lang)
         headers = {"Cache-Control": "no-store"}
         if format == "html":
             return Response(
-                canteen_sheet.sheet_html(data),
+                canteen_sheet.sheet_html(data, lang),
                 media_type="text/html",
                 headers=headers,
             )
         if format == "csv":
             name = f"fiche-cuisine-{sheet.menu.service.service_date.isoformat()}.csv"
             return Response(
-                canteen_sheet.sheet_csv(data),
+                canteen_sheet.sheet_csv(data, lang),
                 media_type="text/csv",
                 headers={**headers, "Content-Disposition": f'attachment; filename="{name}"'},
             )

@@ -78,9 +78,9 @@ def read_calendar(data: bytes) -> Calendar:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise MalformedCalendar({"reason": "encodage autre que UTF-8"}) from None
+        raise MalformedCalendar({"reason": "not-utf8"}) from None
     if "BEGIN:VCALENDAR" not in text[:4096].upper():
-        raise MalformedCalendar({"reason": "BEGIN:VCALENDAR absent"})
+        raise MalformedCalendar({"reason": "no-vcalendar"})
     if text.upper().count("BEGIN:") > MAX_COMPONENTS:
         raise TooManyComponents({"limit": MAX_COMPONENTS})
     try:
@@ -88,14 +88,14 @@ def read_calendar(data: bytes) -> Calendar:
     except Exception as exc:  # icalendar raises ValueError and a few others on bad input
         raise MalformedCalendar({"reason": _short(str(exc))}) from None
     if not isinstance(calendar, Calendar) or calendar.name != "VCALENDAR":
-        raise MalformedCalendar({"reason": "VCALENDAR attendu"})
+        raise MalformedCalendar({"reason": "vcalendar-expected"})
     for component in calendar.walk():
         if component.errors:
             prop, message = component.errors[0]
             raise MalformedCalendar({"reason": _short(f"{component.name} {prop}: {message}")})
     for event in calendar.walk("VEVENT"):
         if "DTSTART" not in event:
-            raise MalformedCalendar({"reason": "VEVENT sans DTSTART"})
+            raise MalformedCalendar({"reason": "vevent-without-dtstart"})
     unknown = sorted(t for t in calendar.get_missing_tzids() if tzp.timezone(t) is None)
     if unknown:
         raise UnknownTimezone({"tzids": _short(", ".join(unknown))})
@@ -176,7 +176,7 @@ def check_expansion_cost(calendar: Calendar, window_end: dt.datetime) -> None:
         try:
             start = _naive_utc(event["DTSTART"].dt)
         except Exception:  # a broken DTSTART: the file is refused, not expanded
-            raise MalformedCalendar({"reason": "DTSTART illisible"}) from None
+            raise MalformedCalendar({"reason": "dtstart-unreadable"}) from None
         for rule in rules if isinstance(rules, list) else [rules]:
             try:
                 total += _instances(rule, start, end)

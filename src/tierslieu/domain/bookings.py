@@ -7,13 +7,14 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from tierslieu.domain import localtime
 from tierslieu.domain.accounts import clean_person_name
 from tierslieu.domain.horizon import check_dates
 from tierslieu.domain.slots import Period, Slot
 from tierslieu.errors import DomainError
+from tierslieu.i18n import N_, Texts
 
 
 class BookingStatus(StrEnum):
@@ -68,195 +69,155 @@ class BookingRefused(DomainError):
 class AudienceNotAllowed(DomainError):
     code = "audience-not-allowed"
     status = 403
-    messages = {
-        "fr": (
-            "Réservation non ouverte à votre profil",
-            "Cette ressource est réservée à : {audience}.",
-        ),
-        "en": ("Not open to you", "This asset is open to: {audience}."),
-    }
+    title = N_("Réservation non ouverte à votre profil")
+    detail = N_("Cette ressource est réservée à : {audience}.")
+    formats = {"audience": "labels:audience"}
 
 
 class OutsideBookingWindow(BookingRefused):
     code = "outside-booking-window"
-    messages = {
-        "fr": (
-            "Hors de la période de réservation",
-            "On peut réserver au plus tôt {max_advance_days} jours à l'avance "
-            "et au plus tard {min_notice_minutes} minutes avant le début.",
-        ),
-        "en": (
-            "Outside the booking window",
-            "Bookings open {max_advance_days} days ahead and close "
-            "{min_notice_minutes} minutes before the start.",
-        ),
-    }
+    title = N_("Hors de la période de réservation")
+    detail = N_(
+        "On peut réserver au plus tôt {days} à l'avance et au plus tard {minutes} avant le début."
+    )
+
+    @classmethod
+    def describe(cls, _: Texts, params: dict[str, Any]) -> str:
+        days = _.ngettext("{n} jour", "{n} jours", int(params.get("max_advance_days", 0)))
+        minutes = _.ngettext("{n} minute", "{n} minutes", int(params.get("min_notice_minutes", 0)))
+        return _(cls.detail, days=days, minutes=minutes)
 
 
 class OutsideOpeningHours(BookingRefused):
     code = "outside-opening-hours"
-    messages = {
-        "fr": (
-            "En dehors des horaires d'ouverture",
-            "La ressource n'est pas ouverte sur tout ce créneau.",
-        ),
-        "en": ("Outside opening hours", "The asset is not open for all of this period."),
-    }
+    title = N_("En dehors des horaires d'ouverture")
+    detail = N_("La ressource n'est pas ouverte sur tout ce créneau.")
 
 
 class AssetClosed(BookingRefused):
     code = "asset-closed"
-    messages = {
-        "fr": ("Fermeture", "La ressource est fermée à ce moment-là ({reason})."),
-        "en": ("Closed", "The asset is closed at that time ({reason})."),
-    }
+    title = N_("Fermeture")
+    detail = N_("La ressource est fermée à ce moment-là ({reason}).")
+
+    @classmethod
+    def describe(cls, _: Texts, params: dict[str, Any]) -> str:
+        reason = str(params.get("reason") or "")
+        if reason in {"", "fermeture"}:  # no reason given (services pass « fermeture »)
+            return _("La ressource est fermée à ce moment-là.")
+        return _(cls.detail, reason=reason)
 
 
 class NotSlotAligned(BookingRefused):
     code = "not-slot-aligned"
-    messages = {
-        "fr": (
-            "Créneau inexistant",
-            "Le début et la fin doivent correspondre exactement à un créneau proposé.",
-        ),
-        "en": ("No such slot", "Start and end must match one of the offered slots exactly."),
-    }
+    title = N_("Créneau inexistant")
+    detail = N_("Le début et la fin doivent correspondre exactement à un créneau proposé.")
 
 
 class InvalidPartySize(BookingRefused):
     code = "invalid-party-size"
-    messages = {
-        "fr": (
-            "Nombre de personnes invalide",
-            "Le nombre de personnes doit être compris entre 1 et {max_party_size}.",
-        ),
-        "en": ("Invalid party size", "The party size must be between 1 and {max_party_size}."),
-    }
+    title = N_("Nombre de personnes invalide")
+    detail = N_("Le nombre de personnes doit être compris entre 1 et {max_party_size}.")
 
 
 class InvalidInterval(BookingRefused):
     code = "invalid-interval"
-    messages = {
-        "fr": ("Horaires incohérents", "Le début doit précéder la fin."),
-        "en": ("Inconsistent times", "The start must come before the end."),
-    }
+    title = N_("Horaires incohérents")
+    detail = N_("Le début doit précéder la fin.")
 
 
 class InThePast(BookingRefused):
     code = "in-the-past"
-    messages = {
-        "fr": ("Créneau passé", "Ce créneau est déjà commencé ou passé."),
-        "en": ("In the past", "This period has already started or is over."),
-    }
+    title = N_("Créneau passé")
+    detail = N_("Ce créneau est déjà commencé ou passé.")
 
 
 class SlotFull(DomainError):
     code = "slot-full"
     status = 409
-    messages = {
-        "fr": (
-            "Créneau complet",
-            "Il reste {remaining} place(s) sur ce créneau, vous en demandez {requested}.",
-        ),
-        "en": ("Slot full", "{remaining} place(s) left in this slot, you asked for {requested}."),
-    }
+    title = N_("Créneau complet")
+    detail = N_("Ce créneau vient d'être complet.")
+
+    @classmethod
+    def describe(cls, _: Texts, params: dict[str, Any]) -> str:
+        remaining = int(params.get("remaining") or 0)
+        if remaining <= 0:
+            return _(cls.detail)
+        return _.ngettext(
+            "Il ne reste qu'une place sur ce créneau, vous en demandez {requested}.",
+            "Il ne reste que {n} places sur ce créneau, vous en demandez {requested}.",
+            remaining,
+            requested=params.get("requested", ""),
+        )
 
 
 class IntervalTaken(DomainError):
     code = "interval-taken"
     status = 409
-    messages = {
-        "fr": ("Déjà réservé", "Une autre réservation occupe déjà tout ou partie de ce créneau."),
-        "en": ("Already booked", "Another booking already holds all or part of this period."),
-    }
+    title = N_("Déjà réservé")
+    detail = N_("Une autre réservation occupe déjà tout ou partie de ce créneau.")
 
 
 class NotCancellable(DomainError):
     code = "not-cancellable"
     status = 409
-    messages = {
-        "fr": (
-            "Annulation impossible",
-            "Cette réservation ne peut plus être annulée en ligne ; contactez la structure.",
-        ),
-        "en": (
-            "Cannot cancel",
-            "This booking can no longer be cancelled online; contact the structure.",
-        ),
-    }
+    title = N_("Réservation non annulable")
+    detail = N_("Cette réservation ne peut plus être annulée en ligne ; contactez la structure.")
 
 
 class InvalidTransition(DomainError):
     code = "invalid-status-change"
     status = 409
-    messages = {
-        "fr": (
-            "Changement d'état impossible",
-            "La réservation est « {status} » : ce changement n'est pas possible.",
-        ),
-        "en": (
-            "Status change not possible",
-            "The booking is “{status}”: this change is not possible.",
-        ),
-    }
+    title = N_("Changement d'état impossible")
+    detail = N_("La réservation est « {status} » : ce changement n'est pas possible.")
+    formats = {"status": "label:status"}
 
 
 class AttendanceTooEarly(DomainError):
     code = "attendance-too-early"
     status = 409
-    messages = {
-        "fr": ("Trop tôt", "La présence se note à partir du début du créneau."),
-        "en": ("Too early", "Attendance can be recorded from the start of the slot."),
-    }
+    title = N_("Trop tôt")
+    detail = N_("La présence se note à partir du début du créneau.")
 
 
 class GuestNotAllowed(DomainError):
     code = "guest-not-allowed"
     status = 403
-    messages = {
-        "fr": (
-            "Réservation pour un tiers réservée à l'équipe",
-            "Seule l'équipe de la structure peut réserver au nom d'une autre personne.",
-        ),
-        "en": (
-            "Booking on behalf is for staff",
-            "Only the structure's staff can book on behalf of another person.",
-        ),
-    }
+    title = N_("Réservation pour un tiers réservée à l'équipe")
+    detail = N_("Seule l'équipe de la structure peut réserver au nom d'une autre personne.")
 
 
 class TooManyActiveBookings(DomainError):
     code = "too-many-bookings"
     status = 429
-    messages = {
-        "fr": (
-            "Trop de réservations en cours",
-            "Vous avez déjà {limit} réservations à venir dans cette structure.",
-        ),
-        "en": (
-            "Too many bookings",
-            "You already have {limit} upcoming bookings in this structure.",
-        ),
-    }
+    title = N_("Trop de réservations en cours")
+    detail = N_("Vous avez déjà {limit} réservations à venir dans cette structure.")
+
+    @classmethod
+    def describe(cls, _: Texts, params: dict[str, Any]) -> str:
+        return _.ngettext(
+            "Vous avez déjà {n} réservation à venir dans cette structure.",
+            "Vous avez déjà {n} réservations à venir dans cette structure.",
+            int(params.get("limit", 0)),
+        )
 
 
 class RangeTooLong(BookingRefused):
     code = "range-too-long"
-    messages = {
-        "fr": ("Période trop longue", "La période demandée ne peut pas dépasser {max_days} jours."),
-        "en": ("Period too long", "The requested period cannot exceed {max_days} days."),
-    }
+    title = N_("Période trop longue")
+    detail = N_("La période demandée ne peut pas dépasser {max_days} jours.")
+
+    @classmethod
+    def describe(cls, _: Texts, params: dict[str, Any]) -> str:
+        return _.ngettext(
+            "La période demandée ne peut pas dépasser {n} jour.",
+            "La période demandée ne peut pas dépasser {n} jours.",
+            int(params.get("max_days", 0)),
+        )
 
 
 # --- pure checks ---------------------------------------------------------------------
 
 
-AUDIENCE_LABELS_FR = {
-    "residents": "résidents",
-    "neighbours": "habitants du quartier",
-    "professionals": "professionnels",
-    "public": "tout public",
-}
 # A person may book an asset only if their kind is in its audience (or it is public).
 KIND_AUDIENCE = {"neighbour": "neighbours", "professional": "professionals"}
 MAX_ACTIVE_BOOKINGS_PER_STRUCTURE = 20
@@ -266,9 +227,7 @@ def check_audience(audience: list[str], person_kind: str, is_staff: bool) -> Non
     """Staff book for anyone (residents included); others by their kind or a public asset."""
     if is_staff or "public" in audience or KIND_AUDIENCE.get(person_kind) in audience:
         return
-    raise AudienceNotAllowed(
-        {"audience": ", ".join(AUDIENCE_LABELS_FR.get(a, a) for a in audience)}
-    )
+    raise AudienceNotAllowed({"audience": list(audience)})
 
 
 def check_times(starts_at: dt.datetime, ends_at: dt.datetime, now: dt.datetime) -> None:

@@ -73,15 +73,6 @@ class DishKind(StrEnum):
     DRINK = "drink"
 
 
-DISH_KIND_LABELS_FR = {
-    DishKind.STARTER: "Entrée",
-    DishKind.MAIN: "Plat",
-    DishKind.DESSERT: "Dessert",
-    DishKind.FORMULA: "Formule",
-    DishKind.DRINK: "Boisson",
-}
-
-
 class Allergen(StrEnum):
     """The 14 allergens of EU regulation 1169/2011, annex II (fixed codes)."""
 
@@ -101,24 +92,6 @@ class Allergen(StrEnum):
     MOLLUSCS = "molluscs"
 
 
-ALLERGEN_LABELS_FR = {
-    Allergen.GLUTEN: "Céréales contenant du gluten",
-    Allergen.CRUSTACEANS: "Crustacés",
-    Allergen.EGGS: "Œufs",
-    Allergen.FISH: "Poissons",
-    Allergen.PEANUTS: "Arachides",
-    Allergen.SOYBEANS: "Soja",
-    Allergen.MILK: "Lait",
-    Allergen.NUTS: "Fruits à coque",
-    Allergen.CELERY: "Céleri",
-    Allergen.MUSTARD: "Moutarde",
-    Allergen.SESAME: "Graines de sésame",
-    Allergen.SULPHITES: "Anhydride sulfureux et sulfites",
-    Allergen.LUPIN: "Lupin",
-    Allergen.MOLLUSCS: "Mollusques",
-}
-
-
 class Diet(StrEnum):
     VEGETARIAN = "vegetarian"
     VEGAN = "vegan"
@@ -128,16 +101,6 @@ class Diet(StrEnum):
     TEXTURE_MODIFIED = "texture_modified"
 
 
-DIET_LABELS_FR = {
-    Diet.VEGETARIAN: "Végétarien",
-    Diet.VEGAN: "Végétalien",
-    Diet.HALAL: "Halal",
-    Diet.NO_PORK: "Sans porc",
-    Diet.GLUTEN_FREE: "Sans gluten",
-    Diet.TEXTURE_MODIFIED: "Texture modifiée",
-}
-
-
 class OrderStatus(StrEnum):
     PLACED = "placed"
     READY = "ready"
@@ -145,14 +108,6 @@ class OrderStatus(StrEnum):
     NO_SHOW = "no_show"
     CANCELLED = "cancelled"
 
-
-ORDER_STATUS_LABELS_FR = {
-    OrderStatus.PLACED: "Commandée",
-    OrderStatus.READY: "Prête",
-    OrderStatus.COLLECTED: "Retirée",
-    OrderStatus.NO_SHOW: "Non retirée",
-    OrderStatus.CANCELLED: "Annulée",
-}
 
 # Statuses the kitchen may set, and the statuses that still hold portions.
 KITCHEN_STATUSES = frozenset({OrderStatus.READY, OrderStatus.COLLECTED, OrderStatus.NO_SHOW})
@@ -410,10 +365,9 @@ def accept_order(req: PlaceOrder, facts: OrderFacts) -> AcceptedOrder:
     for_guest = guest_name is not None
 
     if not ordering_open(facts.now, facts.cutoff) and not (for_guest and facts.is_team):
-        local_cutoff = to_local(facts.cutoff, facts.timezone)
         raise OrderCutoffPassed(
-            {"cutoff": local_cutoff.strftime("%d/%m/%Y %H:%M")},
-            extra={"order_cutoff": local_cutoff.isoformat()},
+            {"cutoff": facts.cutoff, "tz": facts.timezone},
+            extra={"order_cutoff": to_local(facts.cutoff, facts.timezone).isoformat()},
         )
 
     wanted: dict[uuid.UUID, int] = {}

@@ -11,22 +11,15 @@ from __future__ import annotations
 import datetime as dt
 
 from tierslieu.errors import DomainError, FieldError
+from tierslieu.i18n import N_
 from tierslieu.settings import DATE_HORIZON_DAYS, EARLIEST_DATE
 
 
 class DateOutOfRange(DomainError):
     code = "date-out-of-range"
     status = 422
-    messages = {
-        "fr": (
-            "Date hors limites",
-            "Les dates acceptées vont du {earliest} au {latest}.",
-        ),
-        "en": (
-            "Date out of range",
-            "Accepted dates run from {earliest} to {latest}.",
-        ),
-    }
+    title = N_("Date hors limites")
+    detail = N_("Les dates acceptées vont du {earliest} au {latest}.")
 
 
 def latest_date(today: dt.date) -> dt.date:
@@ -43,7 +36,7 @@ def check_date(value: dt.date, *, today: dt.date, field: str) -> dt.date:
     day = value.date() if isinstance(value, dt.datetime) else value
     latest = latest_date(today)
     if not EARLIEST_DATE <= day <= latest:
-        params = {"earliest": EARLIEST_DATE.isoformat(), "latest": latest.isoformat()}
+        params = {"earliest": EARLIEST_DATE, "latest": latest}  # formatted when shown
         raise DateOutOfRange(params, fields=[FieldError(field, "date-out-of-range", params)])
     return value
 

@@ -72,7 +72,7 @@ async def put_tariff(
     for other in others:
         taken = set(other.default_for) & set(default_for)
         if taken:
-            raise TariffDefaultTaken({"other": other.code, "kind": sorted(taken)[0]})
+            raise TariffDefaultTaken({"other": other.label, "kind": sorted(taken)[0]})
     tariff = await session.scalar(
         select(Tariff).where(Tariff.structure_id == structure.id, Tariff.code == code)
     )

@@ -272,8 +272,10 @@ async def _take_pickup_place(session: AsyncSession, window: PickupWindow, timezo
         .execution_options(synchronize_session=False)
     )
     if placed.rowcount != 1:  # type: ignore[attr-defined]
-        starts = rules.to_local(window.starts_at, timezone).strftime("%H:%M")
-        raise PickupWindowFull({"starts": starts}, extra={"pickup_window_id": str(window.id)})
+        raise PickupWindowFull(
+            {"starts": window.starts_at, "tz": timezone},
+            extra={"pickup_window_id": str(window.id)},
+        )
 
 
 async def _use_voucher(
@@ -411,9 +413,7 @@ async def cancel_order(session: AsyncSession, user: User, order_id: uuid.UUID) -
     order = view.order
     is_team = await has_role(session, user, order.structure_id, KITCHEN_ROLES)
     if order.status not in ACTIVE:
-        raise OrderNotCancellable(
-            {"status": rules.ORDER_STATUS_LABELS_FR[rules.OrderStatus(order.status)].lower()}
-        )
+        raise OrderNotCancellable({"status": order.status})
     if not is_team and not rules.ordering_open(utcnow(), view.service.order_cutoff):
         raise CancelCutoffPassed()
     try:
@@ -441,7 +441,7 @@ async def release_order(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise OrderNotCancellable({"status": "annulée"})
+        raise OrderNotCancellable({"status": rules.OrderStatus.CANCELLED.value})
     # Same lock order as place_order (voucher, dishes by id, window): no deadlock.
     if order.voucher_id is not None:
         await session.execute(

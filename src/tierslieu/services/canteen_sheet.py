@@ -1,4 +1,8 @@
-"""The kitchen production sheet as plain data, then as printable French HTML or CSV."""
+"""The kitchen production sheet as plain data, then as printable HTML or CSV.
+
+Labels (dish kinds, allergens, diets, order statuses) are in the reader's language; the
+HTML and CSV texts go through gettext, times are « 12 h 00 » (Babel, the structure's zone).
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,18 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-import jinja2
-
-from tierslieu import csvout
+from tierslieu import csvout, i18n, templating
 from tierslieu.domain import canteen as rules
+from tierslieu.i18n import N_
+from tierslieu.labels import capitalized, label
 from tierslieu.services.canteen_orders import KitchenSheet, OrderView, order_ref
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("tierslieu", "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_env.filters["euros"] = rules.format_cents
+
+def _labels(lang: str, table: str, codes: list[str]) -> list[dict[str, str]]:
+    return [{"code": c, "label": capitalized(label(lang, table, c))} for c in codes]
 
 
-def _labels(codes: list[str], table: dict[Any, str]) -> list[dict[str, str]]:
-    return [{"code": c, "label": table.get(c, c)} for c in codes]  # type: ignore[call-overload]
-
-
-def _order(v: OrderView, tz: str) -> dict[str, Any]:
+def _order(v: OrderView, tz: str, lang: str) -> dict[str, Any]:
     o = v.order
     return {
         "id": str(o.id),
@@ -33,7 +29,7 @@ def _order(v: OrderView, tz: str) -> dict[str, Any]:
         "name": v.customer_name or "",
         "guest": o.user_id is None,
         "status": o.status,
-        "status_label": rules.ORDER_STATUS_LABELS_FR[rules.OrderStatus(o.status)],
+        "status_label": capitalized(label(lang, "order_status", o.status)),
         "paid": o.paid,
         "total_cents": o.total_cents,
         "tariff": o.tariff_code,
@@ -53,8 +49,15 @@ def _order(v: OrderView, tz: str) -> dict[str, Any]:
     }
 
 
-def sheet_data(sheet: KitchenSheet) -> dict[str, Any]:
-    """Portions per dish, pickups per window, allergens and diets to watch, notes, tariffs."""
+def _window_start(menu: Any, v: OrderView) -> dt.datetime:
+    return next(w.starts_at for w in menu.windows if w.id == v.order.pickup_window_id)
+
+
+def sheet_data(sheet: KitchenSheet, lang: str = "fr") -> dict[str, Any]:
+    """Portions per dish, pickups per window, allergens and diets to watch, notes, tariffs.
+
+    The ``label`` fields are in ``lang``; a pickup window's ``label`` stays « 12:00–12:15 »
+    (a key for programs); people read ``starts_at``/``ends_at`` formatted by the sheet."""
     menu = sheet.menu
     tz = menu.structure.timezone
     local = lambda value: rules.to_local(value, tz)  # noqa: E731
@@ -67,12 +70,12 @@ def sheet_data(sheet: KitchenSheet) -> dict[str, Any]:
             "id": str(i.id),
             "name": i.name,
             "kind": i.kind,
-            "kind_label": rules.DISH_KIND_LABELS_FR[rules.DishKind(i.kind)],
+            "kind_label": label(lang, "dish_kind", i.kind),
             "portions": i.portions,
             "ordered": ordered[i.id],
             "remaining": i.portions - i.sold,
-            "allergens": _labels(i.allergens, rules.ALLERGEN_LABELS_FR),
-            "diets": _labels(i.diets, rules.DIET_LABELS_FR),
+            "allergens": _labels(lang, "allergen", i.allergens),
+            "diets": _labels(lang, "diet", i.diets),
             "withdrawn": i.withdrawn_at is not None,
         }
         for i in menu.items
@@ -87,7 +90,7 @@ def sheet_data(sheet: KitchenSheet) -> dict[str, Any]:
                 code,
                 {
                     "code": code,
-                    "label": rules.ALLERGEN_LABELS_FR.get(code, code),  # type: ignore[call-overload]
+                    "label": label(lang, "allergen", code),
                     "portions": 0,
                     "items": [],
                 },
@@ -99,7 +102,7 @@ def sheet_data(sheet: KitchenSheet) -> dict[str, Any]:
                 code,
                 {
                     "code": code,
-                    "label": rules.DIET_LABELS_FR.get(code, code),  # type: ignore[call-overload]
+                    "label": capitalized(label(lang, "diet", code)),
                     "portions": 0,
                 },
             )
@@ -115,7 +118,7 @@ def sheet_data(sheet: KitchenSheet) -> dict[str, Any]:
                 "label": f"{local(w.starts_at):%H:%M}–{local(w.ends_at):%H:%M}",
                 "capacity": w.capacity,
                 "taken": w.taken,
-                "orders": [_order(v, tz) for v in views],
+                "orders": [_order(v, tz, lang) for v in views],
             }
         )
     tariffs: dict[str, dict[str, Any]] = {}
@@ -140,7 +143,8 @@ def sheet_data(sheet: KitchenSheet) -> dict[str, Any]:
         {
             "reference": order_ref(v.order.id),
             "name": v.customer_name or "",
-            "window": f"{local(next(w.starts_at for w in menu.windows if w.id == v.order.pickup_window_id)):%H:%M}",
+            "window": f"{local(_window_start(menu, v)):%H:%M}",
+            "window_starts_at": local(_window_start(menu, v)).isoformat(),
             "note": v.order.note,
         }
         for v in sheet.views
@@ -175,52 +179,41 @@ def sheet_data(sheet: KitchenSheet) -> dict[str, Any]:
     }
 
 
-def sheet_html(data: dict[str, Any]) -> str:
-    return _env.get_template("kitchen/sheet.html").render(sheet=data, dt_local=_fr_date)
+def sheet_html(data: dict[str, Any], lang: str = "fr") -> str:
+    """The printable sheet in ``lang``: dates and times read in the structure's zone."""
+    return templating.render(
+        "kitchen/sheet.html",
+        sheet=data,
+        lang=lang,
+        _=i18n.texts(lang),
+        ngettext=i18n.texts(lang).ngettext,
+        day=dt.date.fromisoformat(data["service"]["date"]),
+        when=lambda iso: dt.datetime.fromisoformat(iso),
+    )
 
 
-def _fr_date(iso: str) -> str:
-    days = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
-    months = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ]
-    value = dt.datetime.fromisoformat(iso) if "T" in iso else dt.date.fromisoformat(iso)
-    text = f"{days[value.weekday()]} {value.day} {months[value.month - 1]} {value.year}"
-    if isinstance(value, dt.datetime):
-        text += f" à {value:%H:%M}"
-    return text
-
-
-CSV_HEADER = [
-    "creneau",
-    "reference",
-    "nom",
-    "plat",
-    "quantite",
-    "allergenes",
-    "tarif",
-    "montant_eur",
-    "paye",
-    "statut",
-    "repas_suspendus",
-    "bon",
-    "note",
+# The CSV columns (French msgids; the header is in the reader's language).
+CSV_COLUMNS = [
+    N_("Créneau"),
+    N_("Référence"),
+    N_("Nom"),
+    N_("Plat"),
+    N_("Quantité"),
+    N_("Allergènes"),
+    N_("Tarif"),
+    N_("Montant (€)"),
+    N_("Payé"),
+    N_("Statut"),
+    N_("Repas suspendus"),
+    N_("Bon"),
+    N_("Remarque"),
 ]
 
 
-def sheet_csv(data: dict[str, Any]) -> str:
+def sheet_csv(data: dict[str, Any], lang: str = "fr") -> str:
     """One line per ordered dish, through ``csvout`` (BOM, ``;``, formulas neutralised)."""
+    _ = i18n.texts(lang)
+    yes, no = _("oui"), _("non")
     rows = [
         [
             w["label"],
@@ -228,20 +221,17 @@ def sheet_csv(data: dict[str, Any]) -> str:
             o["name"],
             line["name"],
             line["quantity"],
-            ", ".join(
-                rules.ALLERGEN_LABELS_FR.get(a, a)  # type: ignore[call-overload]
-                for a in line["allergens"]
-            ),
+            ", ".join(label(lang, "allergen", a) for a in line["allergens"]),
             o["tariff_label"],
-            f"{o['total_cents'] / 100:.2f}".replace(".", ","),
-            "oui" if o["paid"] else "non",
+            templating.decimal(o["total_cents"] / 100, lang),
+            yes if o["paid"] else no,
             o["status_label"],
             o["suspended_meals"],
-            "oui" if o["voucher"] else "non",
+            yes if o["voucher"] else no,
             o["note"],
         ]
         for w in data["pickup_windows"]
         for o in w["orders"]
         for line in o["lines"]
     ]
-    return csvout.document(CSV_HEADER, rows)
+    return csvout.document([_(c) for c in CSV_COLUMNS], rows)

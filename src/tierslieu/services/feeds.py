@@ -45,6 +45,8 @@ from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus
 from tierslieu.domain.slots import public_holidays
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import NotFound
+from tierslieu.i18n import Texts, texts
+from tierslieu.labels import label
 from tierslieu.models import (
     Asset,
     AvailabilityRule,
@@ -66,6 +68,7 @@ from tierslieu.services.assets import get_asset, managed_asset
 from tierslieu.services.availability import bookings_outside_opening, load_schedule
 from tierslieu.services.clock import utcnow
 from tierslieu.settings import Settings
+from tierslieu.templating import clock, moment
 
 DAYS_BACK = 30
 DAYS_AHEAD = 365
@@ -75,17 +78,6 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _GONE_BOOKING = (BookingStatus.CANCELLED.value, BookingStatus.DECLINED.value)
-_STATUS_FR = {
-    "pending": "en attente de validation",
-    "confirmed": "confirmée",
-    "cancelled": "annulée",
-    "declined": "refusée",
-    "attended": "venue",
-    "no_show": "absence",
-    "placed": "commandée",
-    "ready": "prête",
-    "collected": "retirée",
-}
 
 
 # --- tokens -------------------------------------------------------------------------------
@@ -277,15 +269,15 @@ def _address(structure: Structure) -> str:
     return ", ".join(p for p in (structure.name, structure.address, town) if p)
 
 
-def _places(remaining: int, capacity: int) -> str:
+def _places(_: Texts, remaining: int, capacity: int) -> str:
     if remaining <= 0:
-        return f"complet ({capacity} places)"
-    word = "place libre" if remaining == 1 else "places libres"
-    return f"{remaining} {word} sur {capacity}"
-
-
-def _local(moment: dt.datetime, tz: str) -> str:
-    return moment.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M")
+        return _.ngettext("complet ({n} place)", "complet ({n} places)", capacity)
+    return _.ngettext(
+        "{n} place libre sur {capacity}",
+        "{n} places libres sur {capacity}",
+        remaining,
+        capacity=capacity,
+    )
 
 
 def _booking_status(booking: Booking) -> str:
@@ -302,28 +294,43 @@ def booking_event(
     structure: Structure,
     *,
     person: tuple[str | None, str | None, str | None] | None = None,
+    lang: str = "fr",
 ) -> FeedEvent:
-    """A booking as an event. ``person`` (name, phone, e-mail) only for staff views."""
+    """A booking as an event, its texts in ``lang`` (the feed owner's language).
+
+    ``person`` (name, phone, e-mail) only for staff views."""
+    _ = texts(lang)
     status = _booking_status(booking)
-    prefix = "Annulée — " if status == "CANCELLED" else ""
+    where = _address(structure)
     lines = [
-        f"Lieu : {asset.name}",
-        f"Structure : {_address(structure)}",
-        f"Personnes : {booking.party_size}",
-        f"Statut : {_STATUS_FR.get(booking.status, booking.status)}",
+        _("Lieu : {place}", place=asset.name),
+        _("Structure : {address}", address=where),
+        _("Personnes : {n}", n=booking.party_size),
+        _("Statut : {status}", status=label(lang, "status", booking.status)),
     ]
     if person is not None:
         name, phone, email = person
-        summary = f"{prefix}{asset.name} — {name or 'personne'} ({booking.party_size} pers.)"
-        lines += [f"Personne : {name or '—'}", f"Téléphone : {phone or '—'}"]
+        summary = _.ngettext(
+            "{place} — {name} ({n} personne)",
+            "{place} — {name} ({n} personnes)",
+            booking.party_size,
+            place=asset.name,
+            name=name or _("personne sans nom"),
+        )
+        lines += [
+            _("Personne : {name}", name=name or "—"),
+            _("Téléphone : {phone}", phone=phone or "—"),
+        ]
         if email:
-            lines.append(f"E-mail : {email}")
+            lines.append(_("E-mail : {email}", email=email))
         if booking.note:
-            lines.append(f"Note : {booking.note}")
+            lines.append(_("Note : {note}", note=booking.note))
+    elif status == "TENTATIVE":
+        summary = _("Réservation en attente : {place}", place=asset.name)
     else:
-        summary = f"{prefix}Réservation : {asset.name}"
-        if status == "TENTATIVE":
-            summary += " (en attente)"
+        summary = _("Réservation : {place}", place=asset.name)
+    if status == "CANCELLED":
+        summary = _("Annulée — {summary}", summary=summary)
     return FeedEvent(
         uid=make_uid("booking", booking.id),
         summary=summary,
@@ -332,7 +339,7 @@ def booking_event(
         last_modified=_aware(booking.updated_at),
         created=_aware(booking.created_at),
         description="\n".join(lines),
-        location=_address(structure),
+        location=where,
         status=status,  # type: ignore[arg-type]
         sequence=booking.sequence,
     )
@@ -343,21 +350,33 @@ def order_event(
     window: PickupWindow,
     structure: Structure,
     items: list[tuple[int, str]],
+    lang: str = "fr",
 ) -> FeedEvent:
     """A meal order as its pickup window. No SEQUENCE column on orders: 0, then 1 once cancelled."""
+    _ = texts(lang)
+    tz = structure.timezone
     cancelled = order.status == "cancelled"
-    summary = ("Annulée — " if cancelled else "") + f"Retrait repas — {structure.name}"
+    summary = _("Retrait repas — {structure}", structure=structure.name)
+    if cancelled:
+        summary = _("Annulée — {summary}", summary=summary)
     lines = [
-        f"Commande {canteen_orders.order_ref(order.id)}",
+        _("Commande {reference}", reference=canteen_orders.order_ref(order.id)),
         *(f"{quantity} × {name}" for quantity, name in items),
     ]
     if order.suspended_meals:
-        lines.append(f"Repas suspendus offerts : {order.suspended_meals}")
+        lines.append(
+            _.ngettext(
+                "{n} repas suspendu offert", "{n} repas suspendus offerts", order.suspended_meals
+            )
+        )
     lines += [
-        f"Retrait : {_local(window.starts_at, structure.timezone)} – "
-        f"{window.ends_at.astimezone(ZoneInfo(structure.timezone)):%H:%M}",
-        f"Statut : {_STATUS_FR.get(order.status, order.status)}",
-        f"Adresse : {_address(structure)}",
+        _(
+            "Retrait : {starts} – {ends}",
+            starts=moment(window.starts_at, lang, tz),
+            ends=clock(window.ends_at, lang, tz),
+        ),
+        _("Statut : {status}", status=label(lang, "order_status", order.status)),
+        _("Adresse : {address}", address=_address(structure)),
     ]
     return FeedEvent(
         uid=make_uid("meal-order", order.id),
@@ -431,8 +450,13 @@ async def asset_marker(session: AsyncSession, asset_id: uuid.UUID, window: Windo
     )
 
 
-async def asset_feed(session: AsyncSession, asset_id: uuid.UUID, window: Window) -> FeedCalendar:
-    """Opening slots with places left (shared) or busy blocks (exclusive), and closures."""
+async def asset_feed(
+    session: AsyncSession, asset_id: uuid.UUID, window: Window, lang: str = "fr"
+) -> FeedCalendar:
+    """Opening slots with places left (shared) or busy blocks (exclusive), and closures.
+
+    A public feed has no owner: its texts are French unless ``lang`` says otherwise."""
+    _ = texts(lang)
     asset = await get_asset(session, asset_id)
     structure: Structure = asset.structure
     tz = ZoneInfo(structure.timezone)
@@ -494,7 +518,7 @@ async def asset_feed(session: AsyncSession, asset_id: uuid.UUID, window: Window)
                 found.append(
                     FeedEvent(
                         uid=make_uid("slot", f"{asset_id}-{slot.starts_at:%Y%m%dT%H%M%SZ}"),
-                        summary=f"{name} — {_places(slot.capacity - taken, slot.capacity)}",
+                        summary=f"{name} — {_places(_, slot.capacity - taken, slot.capacity)}",
                         start=slot.starts_at,
                         end=slot.ends_at,
                         last_modified=max(rules_changed, updated),
@@ -512,7 +536,7 @@ async def asset_feed(session: AsyncSession, asset_id: uuid.UUID, window: Window)
             events.append(
                 FeedEvent(
                     uid=make_uid("open", f"{asset.id}-{period.starts_at:%Y%m%dT%H%M%SZ}"),
-                    summary=f"{asset.name} — ouvert",
+                    summary=_("{place} — ouvert", place=asset.name),
                     start=period.starts_at,
                     end=period.ends_at,
                     last_modified=rules_changed,
@@ -532,7 +556,7 @@ async def asset_feed(session: AsyncSession, asset_id: uuid.UUID, window: Window)
             events.append(
                 FeedEvent(
                     uid=make_uid("busy", booking.id),
-                    summary=f"{asset.name} — réservé",
+                    summary=_("{place} — réservé", place=asset.name),
                     start=booking.starts_at,
                     end=booking.ends_at,
                     last_modified=_aware(booking.updated_at),
@@ -543,7 +567,11 @@ async def asset_feed(session: AsyncSession, asset_id: uuid.UUID, window: Window)
     for closure in closure_rows:
         # An imported closure's title comes from someone else's calendar: not shown publicly.
         reason = closure.reason if closure.external_uid is None and closure.reason else ""
-        summary = f"{asset.name} — fermé" + (f" : {reason}" if reason else "")
+        summary = (
+            _("{place} — fermé : {reason}", place=asset.name, reason=reason)
+            if reason
+            else _("{place} — fermé", place=asset.name)
+        )
         start: dt.datetime | dt.date = closure.starts_at
         end: dt.datetime | dt.date = closure.ends_at
         if closure.starts_on is not None and closure.ends_on is not None:
@@ -562,7 +590,7 @@ async def asset_feed(session: AsyncSession, asset_id: uuid.UUID, window: Window)
         events.append(
             FeedEvent(
                 uid=make_uid("holiday", f"{asset.id}-{day:%Y%m%d}"),
-                summary=f"{asset.name} — fermé (jour férié)",
+                summary=_("{place} — fermé (jour férié)", place=asset.name),
                 start=day,
                 end=day + dt.timedelta(days=1),
                 last_modified=_aware(structure.updated_at),
@@ -570,7 +598,11 @@ async def asset_feed(session: AsyncSession, asset_id: uuid.UUID, window: Window)
         )
     return FeedCalendar(
         name=f"{asset.name} — {structure.name}",
-        description=f"Ouvertures et fermetures : {asset.name}, {_address(structure)}",
+        description=_(
+            "Ouvertures et fermetures : {place}, {address}",
+            place=asset.name,
+            address=_address(structure),
+        ),
         timezone=structure.timezone,
         events=tuple(events),
         last_modified=max(rules_changed, _aware(structure.updated_at)),
@@ -629,7 +661,9 @@ async def _order_items(
 
 
 async def person_feed(session: AsyncSession, user: User, window: Window) -> FeedCalendar:
-    """The person's bookings and meal orders (cancelled ones for 30 days)."""
+    """The person's bookings and meal orders (cancelled ones for 30 days), in their language."""
+    lang = user.locale or "fr"
+    _ = texts(lang)
     rows = await session.execute(
         select(Booking, Asset, Structure)
         .join(Asset, Asset.id == Booking.asset_id)
@@ -641,7 +675,7 @@ async def person_feed(session: AsyncSession, user: User, window: Window) -> Feed
             _kept(Booking.status, _GONE_BOOKING, Booking.updated_at, window),
         )
     )
-    events = [booking_event(b, a, s) for b, a, s in rows.tuples()]
+    events = [booking_event(b, a, s, lang=lang) for b, a, s in rows.tuples()]
     order_rows = list(
         (
             await session.execute(
@@ -658,10 +692,10 @@ async def person_feed(session: AsyncSession, user: User, window: Window) -> Feed
         ).tuples()
     )
     items = await _order_items(session, [o.id for o, _, _ in order_rows])
-    events += [order_event(o, w, s, items[o.id]) for o, w, s in order_rows]
+    events += [order_event(o, w, s, items[o.id], lang) for o, w, s in order_rows]
     return FeedCalendar(
-        name="Mes réservations et repas — tierslieu",
-        description="Vos réservations et vos commandes de repas",
+        name=_("Mes réservations et repas — tierslieu"),
+        description=_("Vos réservations et vos commandes de repas"),
         events=tuple(events),
         last_modified=_aware(user.updated_at),
     )
@@ -688,8 +722,13 @@ async def staff_marker(session: AsyncSession, structure: Structure, window: Wind
     return _marker(f"staff:{structure.id}", window, structure.updated_at, *row)
 
 
-async def staff_feed(session: AsyncSession, structure: Structure, window: Window) -> FeedCalendar:
-    """Every booking of the structure, with the person's name, phone and e-mail (staff only)."""
+async def staff_feed(
+    session: AsyncSession, structure: Structure, window: Window, lang: str = "fr"
+) -> FeedCalendar:
+    """Every booking of the structure, with the person's name, phone and e-mail (staff only).
+
+    ``lang``: the language of the staff member whose link it is (French by default)."""
+    _ = texts(lang)
     rows = await session.execute(
         select(Booking, Asset, User.display_name, User.phone, User.email)
         .join(Asset, Asset.id == Booking.asset_id)
@@ -708,10 +747,10 @@ async def staff_feed(session: AsyncSession, structure: Structure, window: Window
             if booking.user_id is not None
             else (booking.guest_name, booking.guest_phone, booking.guest_email)
         )
-        events.append(booking_event(booking, asset, structure, person=person))
+        events.append(booking_event(booking, asset, structure, person=person, lang=lang))
     return FeedCalendar(
-        name=f"Réservations — {structure.name}",
-        description=f"Toutes les réservations de {structure.name} (équipe)",
+        name=_("Réservations — {structure}", structure=structure.name),
+        description=_("Toutes les réservations de {structure} (équipe)", structure=structure.name),
         timezone=structure.timezone,
         events=tuple(events),
         last_modified=_aware(structure.updated_at),
@@ -730,16 +769,22 @@ async def booking_calendar(session: AsyncSession, user: User, booking_id: uuid.U
         if view.booking.user_id is not None:
             email = await session.scalar(select(User.email).where(User.id == view.booking.user_id))
         person = (view.person_name, view.person_phone, email)
-    event = booking_event(view.booking, view.asset, view.structure, person=person)
-    return build_calendar(FeedCalendar(name=f"Réservation : {view.asset.name}", events=(event,)))
+    lang = user.locale or "fr"
+    event = booking_event(view.booking, view.asset, view.structure, person=person, lang=lang)
+    _ = texts(lang)
+    name = _("Réservation : {place}", place=view.asset.name)
+    return build_calendar(FeedCalendar(name=name, events=(event,)))
 
 
 async def order_calendar(session: AsyncSession, user: User, order_id: uuid.UUID) -> bytes:
     """One meal order as .ics, for whoever may read the order itself."""
     view = await canteen_orders.get_order(session, user, order_id)
     items = [(line.quantity, item.name) for line, item in view.lines]
-    event = order_event(view.order, view.window, view.structure, items)
-    return build_calendar(FeedCalendar(name=f"Repas — {view.structure.name}", events=(event,)))
+    lang = user.locale or "fr"
+    event = order_event(view.order, view.window, view.structure, items, lang)
+    _ = texts(lang)
+    name = _("Repas — {structure}", structure=view.structure.name)
+    return build_calendar(FeedCalendar(name=name, events=(event,)))
 
 
 # --- import --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from uuid_utils.compat import uuid7
 
 from tierslieu.db import insert_for
 from tierslieu.errors import DomainError
+from tierslieu.i18n import N_
 from tierslieu.models import IdempotencyKey, User
 from tierslieu.services.clock import utcnow
 
@@ -31,46 +32,22 @@ MAX_KEY_LENGTH = 255
 class InvalidIdempotencyKey(DomainError):
     code = "invalid-idempotency-key"
     status = 400
-    messages = {
-        "fr": (
-            "Clé d'idempotence invalide",
-            "L'en-tête Idempotency-Key doit faire 1 à 255 caractères ASCII visibles.",
-        ),
-        "en": (
-            "Invalid idempotency key",
-            "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
-        ),
-    }
+    title = N_("Clé d'idempotence invalide")
+    detail = N_("L'en-tête Idempotency-Key doit faire 1 à 255 caractères ASCII visibles.")
 
 
 class IdempotencyKeyReused(DomainError):
     code = "idempotency-key-reused"
     status = 422
-    messages = {
-        "fr": (
-            "Clé d'idempotence déjà utilisée",
-            "Cette clé a déjà servi pour une autre requête ; utilisez une nouvelle clé.",
-        ),
-        "en": (
-            "Idempotency key already used",
-            "This key was used for another request; use a new key.",
-        ),
-    }
+    title = N_("Clé d'idempotence déjà utilisée")
+    detail = N_("Cette clé a déjà servi pour une autre requête ; utilisez une nouvelle clé.")
 
 
 class IdempotentRequestInProgress(DomainError):
     code = "request-in-progress"
     status = 409
-    messages = {
-        "fr": (
-            "Requête en cours",
-            "La même requête est encore en cours de traitement ; réessayez dans un instant.",
-        ),
-        "en": (
-            "Request in progress",
-            "The same request is still being processed; retry in a moment.",
-        ),
-    }
+    title = N_("Requête en cours")
+    detail = N_("La même requête est encore en cours de traitement ; réessayez dans un instant.")
 
     def __init__(self) -> None:
         super().__init__(headers={"Retry-After": "1"})

@@ -15,9 +15,8 @@ from decimal import Decimal
 
 import xlsxwriter
 
-from tierslieu import csvout
+from tierslieu import csvout, i18n, labels
 from tierslieu.domain.stats import StatsReport
-from tierslieu.web import text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Cell = str | int | float | Decimal | dt.date | dt.datetime | None
@@ -37,8 +36,11 @@ def euros(cents: int) -> Decimal:
 
 def report_tables(report: StatsReport, lang: str) -> list[Table]:
     """The report's tables, with headers in ``lang``; the same tables feed the Bilan page."""
-    _ = text.translator(lang)
-    label = text.label_for(lang)
+    _ = i18n.texts(lang)
+
+    def label(table: str, value: str) -> str:
+        return labels.label(lang, table, value)
+
     bookings = Table(
         _("Réservations"),
         _("Réservations par ressource et par période"),
