@@ -358,7 +358,7 @@ class KitchenPages(Controller):
         sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, service_id)
         if sheet.menu.asset.id != asset_id or sheet.menu.structure.slug != slug:
             raise NotFound()
-        html = canteen_sheet.sheet_html(canteen_sheet.sheet_data(sheet))
+        html = canteen_sheet.sheet_html(canteen_sheet.sheet_data(sheet, viewer.lang), viewer.lang)
         return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
 
     @post("/commandes/{order_id:uuid}", summary="Order status at the counter (web)")

@@ -14,7 +14,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from tierslieu import i18n
-from tierslieu.errors import DomainError
+from tierslieu.errors import DomainError, one_line
 from tierslieu.services.clock import utcnow
 from tierslieu.web import text
 from tierslieu.web.session import FLASH_COOKIE, Viewer, cleared, flash_cookie, unsign
@@ -100,9 +100,8 @@ def refusal_redirect(
     request: Request[Any, Any, Any], viewer: Viewer, to: str, exc: DomainError
 ) -> Redirect:
     """POST-redirect-GET after a refused action: the rule's title and detail, once, as an error."""
-    _ = text.translator(viewer.lang)
     errors = FormErrors.of(exc, viewer.lang)
-    message = _("{title} : {detail}", title=errors.title, detail=errors.detail)
+    message = one_line(viewer.lang, errors.title, errors.detail)
     return redirect(request, viewer, to, message, k="error")
 
 
