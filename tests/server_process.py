@@ -113,7 +113,7 @@ def start_server(
         if time.monotonic() > deadline:
             server.stop()
             raise RuntimeError("server did not start within 30 s")
-        time.sleep(0.1)
+        time.sleep(0.02)  # the start itself (imports, create_app) takes seconds: poll often
 
 
 @contextmanager

@@ -2,18 +2,21 @@
 
 Nothing downloads a browser: Playwright is pointed at ``/usr/bin/chromium``. Without it
 (or without the ``playwright`` package) every test here is skipped with the reason.
-Each page visited is audited with axe-core (no serious or critical violation allowed)
-and photographed at phone (390 px) and desktop width into ``tests/screenshots/``.
+One Chromium per module, a new browser context per test. Each page visited is audited with
+axe-core (no serious or critical violation allowed) and photographed at phone (390 px) and
+desktop width into ``tests/screenshots/``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import importlib.util
 import os
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,23 +68,85 @@ def server(settings, world: World) -> Iterator[str]:
         yield base_url
 
 
-@pytest.fixture
-def page(server) -> Iterator[Any]:
-    """A fresh Chromium per test, started after the database fixtures: Playwright's sync API
-    keeps an event loop running in this thread, so database helpers go through ``off_loop``."""
+# One Chromium per module, a new browser context (its own cookies, storage and cache, as a
+# fresh browser) per test. Playwright's sync API runs its event loop in this thread and
+# leaves it marked as running between calls, which makes ``asyncio.run`` (used by the
+# database fixtures: ``settings``, ``world``, ``run_db``) refuse to start. So the loop is
+# marked as running only while the test body runs and around the Playwright calls of the
+# fixtures below; fixture setup and teardown run without it. Inside a test, database
+# helpers still go through ``off_loop``.
+_PLAYWRIGHT_LOOP: dict[str, asyncio.AbstractEventLoop] = {}
+
+
+@contextmanager
+def _playwright_loop() -> Iterator[None]:
+    """Mark Playwright's loop as running (as its sync API expects) for the block."""
+    asyncio._set_running_loop(_PLAYWRIGHT_LOOP.get("loop"))
+    try:
+        yield
+    finally:
+        asyncio._set_running_loop(None)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    asyncio._set_running_loop(None)
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with _playwright_loop():
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    asyncio._set_running_loop(None)
+    yield
+    asyncio._set_running_loop(None)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Chromium, launched once for the module's tests."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    playwright = sync_playwright().start()
+    try:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(
+    except BaseException:
+        playwright.stop()
+        asyncio._set_running_loop(None)
+        raise
+    _PLAYWRIGHT_LOOP["loop"] = asyncio.get_running_loop()
+    asyncio._set_running_loop(None)
+    try:
+        yield browser
+    finally:
+        with _playwright_loop():
+            try:
+                browser.close()
+            finally:
+                playwright.stop()
+        _PLAYWRIGHT_LOOP.pop("loop", None)
+
+
+@pytest.fixture
+def page(chromium, server) -> Iterator[Any]:
+    """A new browser context (fresh cookies and storage) and page per test, opened after the
+    database fixtures and the server."""
+    with _playwright_loop():
+        context = chromium.new_context(
             base_url=server, viewport={"width": 1280, "height": 900}, locale="fr-FR"
         )
         context.set_default_timeout(15_000)
-        try:
-            yield context.new_page()
-        finally:
+        new_page = context.new_page()
+    try:
+        yield new_page
+    finally:
+        with _playwright_loop():
             context.close()
-            browser.close()
 
 
 def off_loop(work: Any, *args: Any) -> Any:
