@@ -7,7 +7,14 @@ import datetime as dt
 import pytest
 
 from tests.conftest import register, unique_email
-from tests.scenarios.garden import GARDEN_RULE, MARCH_15, TUESDAY_10, TUESDAY_11, book  # noqa: F401
+from tests.scenarios.garden import (  # noqa: F401
+    GARDEN_RULE,
+    MARCH_15,
+    TUESDAY_10,
+    TUESDAY_11,
+    book,
+    open_garden,
+)
 from tierslieu.services.clock import frozen
 
 PARIS = dt.timezone(dt.timedelta(hours=2))  # CEST, April 2027
@@ -22,13 +29,7 @@ def now():
 
 @pytest.fixture
 def garden(client, world, now):
-    response = client.post(
-        f"/api/assets/{world.garden['id']}/availability",
-        json=GARDEN_RULE,
-        headers=world.staff_a.headers,
-    )
-    assert response.status_code == 201, response.text
-    return world.garden
+    return open_garden(client, world)
 
 
 def test_slots_are_public_local_and_without_names(client, world, garden):

@@ -9,7 +9,7 @@ import icalendar
 import pytest
 from ical.calendar_stream import IcsCalendarStream
 
-from tests.scenarios.garden import GARDEN_RULE, MARCH_15, TUESDAY_10, TUESDAY_11
+from tests.scenarios.garden import MARCH_15, TUESDAY_10, TUESDAY_11, open_garden
 from tierslieu.api.feeds import FeedTokenLogFilter, mask_feed_tokens
 from tierslieu.services import feeds
 from tierslieu.services.clock import frozen
@@ -36,13 +36,7 @@ def now():
 
 @pytest.fixture
 def garden(client, world, now):
-    response = client.post(
-        f"/api/assets/{world.garden['id']}/availability",
-        json=GARDEN_RULE,
-        headers=world.staff_a.headers,
-    )
-    assert response.status_code == 201, response.text
-    return world.garden
+    return open_garden(client, world)
 
 
 def book(client, person, asset_id, party_size=1, **extra):

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, Person, add_member, login, register, run_db
-from tests.scenarios.garden import GARDEN_RULE, MARCH_15
+from tests.scenarios.garden import GARDEN_RULE, MARCH_15, open_garden
 from tierslieu.models import Booking, IdempotencyKey, LoginFailure, User
 from tierslieu.services import personal_data
 from tierslieu.services.clock import frozen, travel_to
@@ -30,13 +30,7 @@ def now():
 
 @pytest.fixture
 def garden(client, world, now):
-    response = client.post(
-        f"/api/assets/{world.garden['id']}/availability",
-        json=GARDEN_RULE,
-        headers=world.staff_a.headers,
-    )
-    assert response.status_code == 201, response.text
-    return world.garden
+    return open_garden(client, world)
 
 
 def book(client, person, asset_id, when=TUESDAY_10, party_size=1, **extra):

@@ -6,11 +6,7 @@ here the texts come back through the exception handlers, with the caller's own d
 
 from __future__ import annotations
 
-from tests.api import canteen_fixtures
 from tests.unit.test_problem_texts import FRENCH
-
-clock = canteen_fixtures.clock
-relais = canteen_fixtures.relais
 
 EN = {"Accept-Language": "en-GB,en;q=0.9"}
 

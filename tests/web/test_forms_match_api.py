@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.scenarios.garden import GARDEN_RULE, MARCH_15, TUESDAY_10, TUESDAY_11, book
+from tests.scenarios.garden import MARCH_15, TUESDAY_10, TUESDAY_11, book, open_garden
 from tests.web.helpers import post_form, sign_in
 from tierslieu.services.clock import frozen
 
@@ -24,13 +24,7 @@ def now():
 
 @pytest.fixture
 def garden(client, world):
-    response = client.post(
-        f"/api/assets/{world.garden['id']}/availability",
-        json=GARDEN_RULE,
-        headers=world.staff_a.headers,
-    )
-    assert response.status_code == 201, response.text
-    return world.garden
+    return open_garden(client, world)
 
 
 def day_sheet(client, world, garden):

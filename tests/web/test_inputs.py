@@ -9,15 +9,12 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.api import canteen_fixtures
 from tests.api.canteen_fixtures import RELAIS
-from tests.api.test_bookings import GARDEN_RULE, MARCH_15, TUESDAY_10, TUESDAY_11, book
+from tests.api.test_bookings import MARCH_15, TUESDAY_10, TUESDAY_11, book
 from tests.conftest import PASSWORD
+from tests.scenarios.garden import open_garden
 from tests.web.helpers import csrf_of, post_form, sign_in
 from tierslieu.services.clock import frozen
-
-clock = canteen_fixtures.clock
-relais = canteen_fixtures.relais
 
 APRIL_1 = dt.datetime(2027, 4, 1, 8, 0, tzinfo=dt.UTC)
 SLUG = "ehpad-les-tilleuls"
@@ -32,13 +29,7 @@ def march_15():
 
 @pytest.fixture
 def garden(march_15, client, world):
-    response = client.post(
-        f"/api/assets/{world.garden['id']}/availability",
-        json=GARDEN_RULE,
-        headers=world.staff_a.headers,
-    )
-    assert response.status_code == 201, response.text
-    return world.garden
+    return open_garden(client, world)
 
 
 def _refusal(response) -> tuple[int, str]:

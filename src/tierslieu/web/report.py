@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import anyio
 import pygal
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
@@ -21,7 +23,7 @@ from litestar.response import Redirect, Template
 from pygal.style import Style
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu import csvout
+from tierslieu import csvout, i18n
 from tierslieu.domain.stats import Grouping, StatsReport
 from tierslieu.errors import DomainError, NotFound
 from tierslieu.services import stats, stats_export, structures
@@ -158,10 +160,13 @@ def display_cell(value: Any, lang: str) -> str:
         return value  # the template escapes it; no spreadsheet reads a page
     if lang == "fr":
         return csvout.cell(value)  # the French spreadsheet forms are the French reading forms
+    locale = i18n.babel_locale(lang)
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return format_datetime(value, "short", locale=locale)
+    if isinstance(value, dt.date):
+        return format_date(value, "short", locale=locale)
     if isinstance(value, float):
-        return format(value, ".6f").rstrip("0").rstrip(".")
+        return format_decimal(value, format="#,##0.######", locale=locale)
     return str(value)
 
 
