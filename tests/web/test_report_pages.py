@@ -26,7 +26,7 @@ def test_bilan_shows_each_chart_with_its_table_and_no_inline_script(client, know
     page = client.get(BILAN + WINDOW)
     assert page.status_code == 200, page.text
     html = page.text
-    assert "Bilan de EHPAD Les Tilleuls" in html
+    assert "Bilan — EHPAD Les Tilleuls" in html
     assert "février 2026" in html and "31 mars 2026" in html
     for name in ("people", "occupancy", "hours"):
         assert f"/bilan/graphique/{name}.svg?from=2026-02-01" in html

@@ -216,7 +216,7 @@ class ReportPages(Controller):
             request,
             viewer,
             "report.html",
-            title=_("Bilan de {name}", name=structure.name),
+            title=_("Bilan — {name}", name=structure.name),
             structure=structure,
             report=report,
             charts=charts_of(report, viewer.lang),
