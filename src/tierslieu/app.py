@@ -6,15 +6,17 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import State
+from litestar.exceptions import HTTPException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.types import Scope
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +38,7 @@ from tierslieu.api.canteen import (
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.feeds import FeedController, ItemCalendarController, install_log_filter
 from tierslieu.api.personal_data import GuestErasureController, MyDataController
-from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems
+from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems, handle_http_exception
 from tierslieu.api.schema_page import schema_render_plugins
 from tierslieu.api.stats import DirectoryController, StructureStatsController, TerritoryController
 from tierslieu.api.structures import StructureController
@@ -52,7 +54,7 @@ from tierslieu.runtime import (
 from tierslieu.services import listing_cache
 from tierslieu.services.personal_data import start_daily_purge
 from tierslieu.settings import Settings
-from tierslieu.web import web_config
+from tierslieu.web import handle_http, is_page_path, web_config
 
 logger = logging.getLogger("tierslieu")
 
@@ -96,6 +98,14 @@ ROUTE_HANDLERS = [
 ]
 
 
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """An unknown path or a wrong method outside any router: a page for a browser (an HTML
+    error page in the person's language, with the problem code), problem details for the API."""
+    if is_page_path(request.url.path):
+        return handle_http(request, exc)
+    return handle_http_exception(request, exc)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     """Build the ASGI application for ``settings`` (read from the environment if omitted)."""
     settings = settings or Settings.from_env()
@@ -136,7 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         csrf_config=web.csrf_config,
         dependencies=DEPENDENCIES,
         plugins=[SQLAlchemyPlugin(config=db_config)],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: _http_error},
         lifespan=[lifespan],
         # Robustness: requests cut after a time limit (503), NUL paths refused, safe JSON.
         middleware=[

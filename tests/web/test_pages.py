@@ -410,3 +410,29 @@ def test_a_throttled_sign_in_page_says_when_to_come_back(client, world):
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) > 0
     assert 'role="alert"' in refused.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/nimportequoi", 404, "not-found"),
+        ("GET", "/ressources/pas-un-identifiant", 404, "not-found"),
+        ("DELETE", "/", 405, "method-not-allowed"),
+    ],
+)
+def test_a_browser_never_sees_raw_json(client, method, path, status, code):
+    """Unknown paths and wrong methods outside the API: an HTML page in French, with a
+    title, the language and the problem code; the API keeps its problem details."""
+    response = client.request(method, path)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<html lang="fr"' in response.text
+    assert "<title>" in response.text
+    assert (
+        f"Code de l'erreur : {code}" in response.text
+        or f"Code de l&#39;erreur : {code}" in response.text
+    )
+    api = client.request(method, "/api/nimportequoi")
+    assert api.status_code in (404, 405)
+    assert api.headers["content-type"] == "application/problem+json"
+    assert api.json()["code"] in ("not-found", "method-not-allowed")

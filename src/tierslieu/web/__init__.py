@@ -50,9 +50,23 @@ def _anonymous(request: Request[Any, Any, Any]) -> Viewer:
     )
 
 
-def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail: str) -> Template:
+# Paths that are not pages: their errors stay application/problem+json for programs.
+NOT_PAGES = ("/api/", "/ical/", "/schema", "/livez", "/health", "/static/")
+
+
+def is_page_path(path: str) -> bool:
+    """Whether a browser is looking at ``path`` (an unknown path outside the API is a page)."""
+    return not any(path == p.rstrip("/") or path.startswith(p) for p in NOT_PAGES)
+
+
+def _error_page(
+    request: Request[Any, Any, Any], status: int, title: str, detail: str, code: str
+) -> Template:
+    """An error as an HTML page in the person's language, with the API's problem code."""
     viewer = _anonymous(request)
-    return page(request, viewer, "error.html", title=title, detail=detail, status_code=status)
+    return page(
+        request, viewer, "error.html", title=title, detail=detail, code=code, status_code=status
+    )
 
 
 def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
@@ -66,9 +80,10 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
             404,
             _("Page introuvable"),
             _("Cette page n'existe pas, ou vous n'y avez pas accès."),
+            exc.code,
         )
     title, detail = i18n.problem_text(exc.code, viewer.lang, exc.params)
-    return _error_page(request, exc.status, title, detail)
+    return _error_page(request, exc.status, title, detail, exc.code)
 
 
 def handle_refused(request: Request[Any, Any, Any], exc: RefusedAt) -> Response[Any]:
@@ -82,6 +97,7 @@ def handle_csrf(request: Request[Any, Any, Any], exc: PermissionDeniedException)
         403,
         _("Le formulaire a expiré"),
         _("Rechargez la page puis renvoyez le formulaire."),
+        "forbidden",
     )
 
 
@@ -93,6 +109,7 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
             404,
             _("Page introuvable"),
             _("Cette page n'existe pas, ou vous n'y avez pas accès."),
+            "not-found",
         )
     if exc.status_code >= 500:
         logger.error(
@@ -101,13 +118,11 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
             for_log(request.url.path),
             for_log(exc.detail),
         )
-    title, detail = i18n.problem_text(
-        {400: "validation-error", 405: "method-not-allowed", 413: "payload-too-large"}.get(
-            exc.status_code, "internal-error" if exc.status_code >= 500 else "validation-error"
-        ),
-        language_of(request),
+    code = {400: "validation-error", 405: "method-not-allowed", 413: "payload-too-large"}.get(
+        exc.status_code, "internal-error" if exc.status_code >= 500 else "validation-error"
     )
-    return _error_page(request, exc.status_code, title, detail)
+    title, detail = i18n.problem_text(code, language_of(request))
+    return _error_page(request, exc.status_code, title, detail, code)
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -123,6 +138,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         500,
         _("Erreur"),
         _("Une erreur inattendue s'est produite ; rien n'a été enregistré."),
+        "internal-error",
     )
 
 
