@@ -436,3 +436,13 @@ def test_a_browser_never_sees_raw_json(client, method, path, status, code):
     assert api.status_code in (404, 405)
     assert api.headers["content-type"] == "application/problem+json"
     assert api.json()["code"] in ("not-found", "method-not-allowed")
+
+
+def test_the_asset_page_links_its_public_feed(client, world):
+    """A neighbour can follow the place in a calendar app from its page, with no name in it."""
+    html = client.get(f"/ressources/{world.garden['id']}").text
+    assert f"/ical/assets/{world.garden['id']}.ics" in html
+    assert 'href="webcal://' in html
+    feed = client.get(f"/ical/assets/{world.garden['id']}.ics")
+    assert feed.status_code == 200
+    assert feed.headers["content-type"].startswith("text/calendar")

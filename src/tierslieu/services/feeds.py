@@ -93,6 +93,11 @@ class FeedLinks:
     webcal: str
 
 
+def asset_feed_links(settings: Settings, asset_id: uuid.UUID) -> FeedLinks:
+    """The public feed of an asset (open slots, places left, closures; never a name)."""
+    return _links(settings, f"/ical/assets/{asset_id}.ics")
+
+
 def _links(settings: Settings, path: str) -> FeedLinks:
     base = settings.public_url.rstrip("/")
     https = base + path

@@ -21,7 +21,7 @@ from tierslieu.api.bookings import BookingIn, WallClock
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, AssetKind, BookingMode
 from tierslieu.errors import DomainError, InvalidInput
 from tierslieu.models import Asset
-from tierslieu.services import assets, availability, bookings, directory
+from tierslieu.services import assets, availability, bookings, directory, feeds
 from tierslieu.services.access import has_role
 from tierslieu.templating import moment
 from tierslieu.web import forms, queries, text
@@ -274,6 +274,7 @@ async def render_asset(
         "asset.html",
         title=asset.name,
         asset=asset,
+        feed=feeds.asset_feed_links(viewer.settings, asset.id),
         structure=structure,
         tz=tz,
         days=list(days.items()),
