@@ -8,6 +8,7 @@ import pytest
 
 from tierslieu import labels
 from tierslieu.domain import canteen as rules
+from tierslieu.domain import localtime
 
 PRICES = {"professionnel": 950, "habitant": 600, "solidaire": 100}
 TART = {"professionnel": 250, "habitant": 150, "solidaire": 50}
@@ -62,21 +63,21 @@ def test_tariff_for_a_person():
 
 
 def test_cutoff_is_a_precise_instant_in_the_structure_time_zone():
-    cutoff = rules.to_utc(dt.datetime(2026, 12, 3, 10, 30), "Europe/Paris")
+    cutoff = localtime.to_utc(dt.datetime(2026, 12, 3, 10, 30), "Europe/Paris")
     assert cutoff == dt.datetime(2026, 12, 3, 9, 30, tzinfo=dt.UTC)
-    summer = rules.to_utc(dt.datetime(2027, 6, 3, 10, 30), "Europe/Paris")
+    summer = localtime.to_utc(dt.datetime(2027, 6, 3, 10, 30), "Europe/Paris")
     assert summer == dt.datetime(2027, 6, 3, 8, 30, tzinfo=dt.UTC)
     assert rules.ordering_open(cutoff - dt.timedelta(seconds=1), cutoff)
     assert not rules.ordering_open(cutoff, cutoff)
     assert not rules.ordering_open(cutoff + dt.timedelta(seconds=1), cutoff)
-    with pytest.raises(rules.LocalTimeError):
-        rules.to_utc(dt.datetime(2027, 3, 28, 2, 30), "Europe/Paris")
+    with pytest.raises(localtime.NonexistentLocalTime):
+        localtime.to_utc(dt.datetime(2027, 3, 28, 2, 30), "Europe/Paris")
     # The repeated autumn hour takes its first occurrence (summer time).
-    autumn = rules.to_utc(dt.datetime(2026, 10, 25, 2, 30), "Europe/Paris")
+    autumn = localtime.to_utc(dt.datetime(2026, 10, 25, 2, 30), "Europe/Paris")
     assert autumn == dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC)
     aware = dt.datetime(2026, 12, 3, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
-    assert rules.to_utc(aware, "America/New_York") == cutoff
-    assert rules.to_local(cutoff, "Europe/Paris").isoformat() == "2026-12-03T10:30:00+01:00"
+    assert localtime.to_utc(aware, "America/New_York") == cutoff
+    assert localtime.to_local(cutoff, "Europe/Paris").isoformat() == "2026-12-03T10:30:00+01:00"
 
 
 def test_voucher_codes_are_readable_random_and_stored_hashed():

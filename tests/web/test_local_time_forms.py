@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from tests.scenarios.room import open_room
 from tests.web.helpers import post_form, sign_in
 from tierslieu.services.clock import frozen
 
@@ -18,28 +19,16 @@ def now():
 
 
 def test_a_room_booked_in_the_missing_hour_is_refused_beside_the_start(client, world):
-    room = client.post(
-        "/api/structures/ehpad-les-tilleuls/assets",
-        json={
-            "name": "Salle polyvalente",
-            "kind": "room",
-            "booking_mode": "exclusive",
-            "capacity": 20,
-            "audience": ["public"],
-        },
-        headers=world.staff_a.headers,
-    ).json()
-    rule = client.post(
-        f"/api/assets/{room['id']}/availability",
-        json={
+    room = open_room(
+        client,
+        world,
+        {
             "weekdays": [7],
             "start_time": "00:00",
             "end_time": "06:00",
             "valid_from": "2027-03-01",
         },
-        headers=world.staff_a.headers,
     )
-    assert rule.status_code == 201, rule.text
     sign_in(client, world.professional.email)
     url = f"/ressources/{room['id']}"
     fields = {"day": "2027-03-28", "start": "02:30", "end": "04:00", "party_size": "2"}

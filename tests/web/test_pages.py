@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import PASSWORD, make_settings
 from tests.scenarios.garden import MARCH_15, TUESDAY_10, TUESDAY_11, book, open_garden
+from tests.scenarios.room import open_room
 from tests.web.helpers import csrf_of, post_form, sign_in
 from tierslieu.services.clock import frozen
 
@@ -308,28 +309,16 @@ def test_staff_approve_a_pending_request_from_the_dashboard(client, world, garde
 
 def test_meeting_room_free_intervals_and_overlap_message(client, world):
     """Scenario 6: associations book free intervals of a room, never overlapping."""
-    room = client.post(
-        "/api/structures/ehpad-les-tilleuls/assets",
-        json={
-            "name": "Salle polyvalente",
-            "kind": "room",
-            "booking_mode": "exclusive",
-            "capacity": 20,
-            "audience": ["public"],
-        },
-        headers=world.staff_a.headers,
-    ).json()
-    rule = client.post(
-        f"/api/assets/{room['id']}/availability",
-        json={
+    room = open_room(
+        client,
+        world,
+        {
             "weekdays": [2],
             "start_time": "14:00",
             "end_time": "18:00",
             "valid_from": "2027-04-01",
         },
-        headers=world.staff_a.headers,
     )
-    assert rule.status_code == 201, rule.text
     sign_in(client, world.professional.email)
     with frozen(dt.datetime(2027, 4, 1, 8, 0, tzinfo=dt.UTC)):
         page = client.get(f"/ressources/{room['id']}")

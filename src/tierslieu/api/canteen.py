@@ -43,6 +43,7 @@ from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tierslieu.api.idempotency import ShownOnce, respond_once
 from tierslieu.api.schemas import given
 from tierslieu.domain import canteen as rules
+from tierslieu.domain import localtime
 from tierslieu.models import SuspendedMealVoucher, Tariff, User
 from tierslieu.services import canteen, canteen_orders, canteen_pool, canteen_sheet
 from tierslieu.services.canteen_errors import VoucherCodeShownOnce
@@ -75,7 +76,7 @@ def menu_out(
         timezone=tz,
         date=menu.service.service_date,
         meal=menu.service.meal,
-        order_cutoff=rules.to_local(menu.service.order_cutoff, tz),
+        order_cutoff=localtime.to_local(menu.service.order_cutoff, tz),
         ordering_open=rules.ordering_open(utcnow(), menu.service.order_cutoff),
         note=menu.service.note,
         items=[
@@ -103,8 +104,8 @@ def menu_out(
         pickup_windows=[
             PickupWindowOut(
                 id=w.id,
-                starts_at=rules.to_local(w.starts_at, tz),
-                ends_at=rules.to_local(w.ends_at, tz),
+                starts_at=localtime.to_local(w.starts_at, tz),
+                ends_at=localtime.to_local(w.ends_at, tz),
                 capacity=w.capacity,
                 remaining=w.capacity - w.taken,
             )
@@ -124,7 +125,7 @@ def order_out(v: OrderView) -> OrderOut:
         service_id=o.service_id,
         structure_slug=v.structure.slug,
         date=v.service.service_date,
-        order_cutoff=rules.to_local(v.service.order_cutoff, tz),
+        order_cutoff=localtime.to_local(v.service.order_cutoff, tz),
         status=o.status,
         lines=[
             OrderLineOut(
@@ -140,19 +141,19 @@ def order_out(v: OrderView) -> OrderOut:
         ],
         pickup_window=PickupRef(
             id=v.window.id,
-            starts_at=rules.to_local(v.window.starts_at, tz),
-            ends_at=rules.to_local(v.window.ends_at, tz),
+            starts_at=localtime.to_local(v.window.starts_at, tz),
+            ends_at=localtime.to_local(v.window.ends_at, tz),
         ),
         suspended_meals=o.suspended_meals,
         suspended_meal_cents=o.suspended_meal_cents,
         total_cents=o.total_cents,
         tariff=TariffRef(code=o.tariff_code, label=v.tariff_label),
         paid=o.paid,
-        paid_at=rules.to_local(o.paid_at, tz) if o.paid_at else None,
+        paid_at=localtime.to_local(o.paid_at, tz) if o.paid_at else None,
         voucher_used=o.voucher_id is not None,
         note=o.note,
         guest_name=o.guest_name,
-        created_at=rules.to_local(o.created_at, tz),
+        created_at=localtime.to_local(o.created_at, tz),
     )
 
 

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from tierslieu.domain.accounts import clean_person_name
-from tierslieu.domain.localtime import NonexistentLocalTime, local_date, to_local, to_utc
+from tierslieu.domain.localtime import to_local
 from tierslieu.errors import Forbidden, InvalidInput, Unauthenticated
 
 # The canteen's refusals are defined in services/canteen_errors.py (messages beside them);
@@ -61,8 +61,6 @@ from tierslieu.services.canteen_errors import (
     OrderTooLarge,
     PickupWindowNotInService,
 )
-
-__all__ = ["LocalTimeError", "local_date", "to_local", "to_utc"]
 
 
 class DishKind(StrEnum):
@@ -142,10 +140,6 @@ MAX_PRICE_CENTS = 100_000
 # A tariff code: lower-case words joined by - or _ (professionnel, habitant, solidaire).
 TARIFF_CODE_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$"
 TARIFF_CODE_MAX = 40
-
-
-# One rule for local times (spring gap refused, autumn fold: first occurrence).
-LocalTimeError = NonexistentLocalTime
 
 
 def ordering_open(now: dt.datetime, cutoff: dt.datetime) -> bool:

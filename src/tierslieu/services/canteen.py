@@ -251,7 +251,7 @@ async def create_meal_service(
     for i, w in enumerate(data["pickup_windows"]):
         starts = _local(w["starts_at"], f"pickup_windows[{i}].starts_at", tz)
         ends = _local(w["ends_at"], f"pickup_windows[{i}].ends_at", tz)
-        if ends <= starts or rules.local_date(starts, tz) != service_date:
+        if ends <= starts or localtime.local_date(starts, tz) != service_date:
             raise InvalidInput(f"pickup_windows[{i}]", "window-not-on-date")
         windows.append(
             PickupWindow(starts_at=starts, ends_at=ends, capacity=w["capacity"], taken=0)

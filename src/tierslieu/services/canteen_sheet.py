@@ -11,7 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from tierslieu import csvout, i18n, templating
-from tierslieu.domain import canteen as rules
+from tierslieu.domain import localtime
 from tierslieu.i18n import N_
 from tierslieu.labels import capitalized, label
 from tierslieu.services.canteen_orders import KitchenSheet, OrderView, order_ref
@@ -60,7 +60,7 @@ def sheet_data(sheet: KitchenSheet, lang: str = "fr") -> dict[str, Any]:
     (a key for programs); people read ``starts_at``/``ends_at`` formatted by the sheet."""
     menu = sheet.menu
     tz = menu.structure.timezone
-    local = lambda value: rules.to_local(value, tz)  # noqa: E731
+    local = lambda value: localtime.to_local(value, tz)  # noqa: E731
     ordered: dict[Any, int] = defaultdict(int)
     for v in sheet.views:
         for line, _item in v.lines:

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain import canteen as rules
+from tierslieu.domain import localtime
 from tierslieu.models import (
     Asset,
     MealService,
@@ -176,7 +177,7 @@ async def load_canteen_demo(session: AsyncSession, settings: Settings) -> None:
             structure_id=structure.id,
             service_date=day,
             meal=rules.MealKind.LUNCH.value,
-            order_cutoff=rules.to_utc(dt.datetime.combine(day, CUTOFF), tz),
+            order_cutoff=localtime.to_utc(dt.datetime.combine(day, CUTOFF), tz),
             note="Sur place ou à emporter. Apportez votre boîte si vous pouvez !",
         )
         session.add(service)
@@ -185,8 +186,8 @@ async def load_canteen_demo(session: AsyncSession, settings: Settings) -> None:
             session.add(
                 PickupWindow(
                     service_id=service.id,
-                    starts_at=rules.to_utc(dt.datetime.combine(day, start), tz),
-                    ends_at=rules.to_utc(dt.datetime.combine(day, end), tz),
+                    starts_at=localtime.to_utc(dt.datetime.combine(day, start), tz),
+                    ends_at=localtime.to_utc(dt.datetime.combine(day, end), tz),
                     capacity=PICKUP_CAPACITY,
                     taken=0,
                 )

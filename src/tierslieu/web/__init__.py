@@ -8,6 +8,7 @@ for forms (never for ``/api`` and ``/ical``, which use bearer tokens and secret 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,6 @@ from tierslieu.web.staff import StaffController
 logger = logging.getLogger("tierslieu")
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-CSRF_EXCLUDE = ["^/api/", "^/ical/", "^/livez", "^/health", "^/schema"]
 
 
 def _anonymous(request: Request[Any, Any, Any]) -> Viewer:
@@ -50,8 +50,10 @@ def _anonymous(request: Request[Any, Any, Any]) -> Viewer:
     )
 
 
-# Paths that are not pages: their errors stay application/problem+json for programs.
+# Paths that are not pages: no CSRF token (programs call them), and their errors stay
+# application/problem+json.
 NOT_PAGES = ("/api/", "/ical/", "/schema", "/livez", "/health", "/static/")
+CSRF_EXCLUDE = [f"^{re.escape(p)}" for p in NOT_PAGES]
 
 
 def is_page_path(path: str) -> bool:
