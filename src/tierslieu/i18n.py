@@ -212,13 +212,6 @@ def negotiate(accept_language: str | None) -> str:
     return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
 
 
-def problem_text(code: str, lang: str, params: dict[str, Any] | None = None) -> tuple[str, str]:
-    """(title, detail) of the problem ``code`` in ``lang`` (see ``errors.render_problem``)."""
-    from tierslieu.errors import render_problem
-
-    return render_problem(code, lang, params)
-
-
 def field_message(code: str, lang: str, params: dict[str, Any] | None = None) -> str:
     """The message of one refused field, its parameters formatted for the reader."""
     from tierslieu.errors import format_params

@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from sqlalchemy.exc import DBAPIError
 
 from tierslieu import i18n
-from tierslieu.errors import DomainError, FieldError
+from tierslieu.errors import DomainError, FieldError, render_problem
 from tierslieu.runtime import for_log
 
 logger = logging.getLogger("tierslieu")
@@ -88,7 +88,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     lang = request_language(request)
-    title, detail = i18n.problem_text(code, lang, params)
+    title, detail = render_problem(code, lang, params)
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,

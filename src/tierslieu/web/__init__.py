@@ -23,8 +23,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
-from tierslieu import i18n
-from tierslieu.errors import DomainError, NotFound, Unauthenticated
+from tierslieu.errors import DomainError, NotFound, Unauthenticated, render_problem
 from tierslieu.runtime import for_log
 from tierslieu.settings import Settings
 from tierslieu.templating import environment
@@ -84,7 +83,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
             _("Cette page n'existe pas, ou vous n'y avez pas accès."),
             exc.code,
         )
-    title, detail = i18n.problem_text(exc.code, viewer.lang, exc.params)
+    title, detail = render_problem(exc, viewer.lang)
     return _error_page(request, exc.status, title, detail, exc.code)
 
 
@@ -123,7 +122,7 @@ def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     code = {400: "validation-error", 405: "method-not-allowed", 413: "payload-too-large"}.get(
         exc.status_code, "internal-error" if exc.status_code >= 500 else "validation-error"
     )
-    title, detail = i18n.problem_text(code, language_of(request))
+    title, detail = render_problem(code, language_of(request))
     return _error_page(request, exc.status_code, title, detail, code)
 
 

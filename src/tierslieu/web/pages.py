@@ -14,7 +14,7 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
 from tierslieu import i18n
-from tierslieu.errors import DomainError, one_line
+from tierslieu.errors import DomainError, one_line, render_problem
 from tierslieu.services.clock import utcnow
 from tierslieu.web import text
 from tierslieu.web.session import FLASH_COOKIE, Viewer, cleared, flash_cookie, unsign
@@ -56,7 +56,7 @@ class FormErrors:
 
         A refusal about one field (party size, the slot…) is also shown beside that field.
         """
-        title, detail = i18n.problem_text(exc.code, lang, exc.params)
+        title, detail = render_problem(exc, lang)
         fields: dict[str, str] = {}
         if exc.code in FIELD_OF_CODE:
             fields[FIELD_OF_CODE[exc.code]] = detail
