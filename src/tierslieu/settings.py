@@ -59,6 +59,13 @@ class Settings:
     purge_every_hours: int = 24
     # Benchmarks: log the event loop's lag percentiles at shutdown (runtime.LoopLag).
     loop_lag_log: bool = False
+    # --- notifications (services/outbox.py) ---
+    # smtp://user:pass@host:587 (STARTTLS) or smtps://user:pass@host:465 (implicit TLS);
+    # empty: messages are kept for the admin page /admin/courriels and logged, never sent.
+    smtp_url: str = ""
+    mail_from: str = "tierslieu <ne-pas-repondre@localhost>"
+    # Attempts before a message is marked failed (retries back off exponentially).
+    outbox_max_attempts: int = 8
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -138,6 +145,11 @@ class Settings:
             retention_days=_at_least(1, "RETENTION_DAYS", get_int("RETENTION_DAYS", 365)),
             purge_every_hours=_at_least(0, "PURGE_EVERY_HOURS", get_int("PURGE_EVERY_HOURS", 24)),
             loop_lag_log=get_bool("LOOP_LAG_LOG", False),
+            smtp_url=get("SMTP_URL", "").strip(),
+            mail_from=get("MAIL_FROM", defaults.mail_from).strip() or defaults.mail_from,
+            outbox_max_attempts=_at_least(
+                1, "OUTBOX_MAX_ATTEMPTS", get_int("OUTBOX_MAX_ATTEMPTS", 8)
+            ),
         )
 
 

@@ -17,11 +17,13 @@ from tierslieu.models.canteen import (
 )
 from tierslieu.models.feeds import FeedToken
 from tierslieu.models.idempotency import IdempotencyKey
+from tierslieu.models.notifications import AccountToken, OutboxMessage
 from tierslieu.models.structures import Asset, Membership, Structure
 from tierslieu.models.territory import TerritoryCoordinator
 from tierslieu.models.versions import ScheduleVersion
 
 __all__ = [
+    "AccountToken",
     "ApiToken",
     "Asset",
     "AvailabilityRule",
@@ -36,6 +38,7 @@ __all__ = [
     "MealService",
     "Membership",
     "MenuItem",
+    "OutboxMessage",
     "PickupWindow",
     "RegistrationAttempt",
     "ScheduleVersion",

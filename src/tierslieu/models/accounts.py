@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tierslieu.domain.vocabulary import PersonKind, sql_in
@@ -25,6 +25,12 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(5), default="fr")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Reminders by e-mail the day before (« Mon compte », or the one-click unsubscribe).
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Set when the person followed the link sent to the address at registration.
+    email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None
+    )
     # Set when the person deleted their account: the row stays as an anonymous
     # placeholder (no name, e-mail, phone or password) so statistics still group its bookings.
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

@@ -42,6 +42,8 @@ class Structure(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(String(300), default="")
+    # Shown on asset pages for booking by phone, and in e-mails.
+    phone: Mapped[str] = mapped_column(String(30), default="", server_default="")
     postcode: Mapped[str] = mapped_column(String(10), default="")
     commune: Mapped[str] = mapped_column(String(120))
     latitude: Mapped[float | None] = mapped_column(Float, default=None)
@@ -107,6 +109,9 @@ class Asset(Base):
     cancel_until_minutes: Mapped[int] = mapped_column(Integer)
     max_party_size: Mapped[int] = mapped_column(Integer)
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Reminder this many hours before the start (moved out of the night); 0: none.
+    # 0–168, checked by the API schema.
+    reminder_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     archived_at: Mapped[dt.datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None
     )

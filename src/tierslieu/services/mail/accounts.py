@@ -1,0 +1,1 @@
+"""Renderers: accounts notifications (to be written)."""

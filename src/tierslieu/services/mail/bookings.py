@@ -1,0 +1,1 @@
+"""Renderers: bookings notifications (to be written)."""

@@ -1,0 +1,1 @@
+"""Renderers: digest notifications (to be written)."""

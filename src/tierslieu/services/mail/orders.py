@@ -1,0 +1,1 @@
+"""Renderers: orders notifications (to be written)."""

@@ -1,0 +1,1 @@
+"""Renderers: reminders notifications (to be written)."""
