@@ -135,7 +135,7 @@ def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
             settings.retention_days,
         )
     )
-    for line in report.lines_fr():
+    for line in report.lines(_):
         print(f"  {line}")
     return 0
 

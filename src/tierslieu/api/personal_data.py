@@ -45,6 +45,8 @@ class ExportAccount(msgspec.Struct):
     phone: str | None
     locale: str
     is_admin: bool
+    reminders: bool
+    email_confirmed_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -123,6 +125,18 @@ class ExportSession(msgspec.Struct):
     expires_at: dt.datetime
 
 
+class ExportMessage(msgspec.Struct):
+    """A notification the service wrote to you (an e-mail, or a phone call by staff)."""
+
+    kind: str
+    channel: str
+    status: str
+    subject: str
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    called_at: dt.datetime | None
+
+
 class PersonalDataOut(msgspec.Struct):
     """Everything tierslieu holds about you. Instants are UTC."""
 
@@ -139,6 +153,10 @@ class PersonalDataOut(msgspec.Struct):
         msgspec.Meta(description="recent failed sign-ins on your address (times only)"),
     ]
     calendar_export: Annotated[str, msgspec.Meta(description="your bookings and orders as .ics")]
+    notifications: Annotated[
+        list[ExportMessage],
+        msgspec.Meta(description="the latest notifications written to you (at most 500)"),
+    ]
 
 
 def export_out(data: personal_data.PersonalExport) -> PersonalDataOut:
@@ -153,6 +171,8 @@ def export_out(data: personal_data.PersonalExport) -> PersonalDataOut:
             phone=user.phone,
             locale=user.locale,
             is_admin=user.is_admin,
+            reminders=user.reminders,
+            email_confirmed_at=user.email_confirmed_at,
             created_at=user.created_at,
             updated_at=user.updated_at,
         ),
@@ -208,6 +228,12 @@ def export_out(data: personal_data.PersonalExport) -> PersonalDataOut:
         sessions=[ExportSession(t.created_at, t.expires_at) for t in data.sessions],
         recent_failed_logins=data.login_failures,
         calendar_export="/api/me/export.ics",
+        notifications=[
+            ExportMessage(
+                m.kind, m.channel, m.status, m.subject, m.created_at, m.sent_at, m.called_at
+            )
+            for m in data.messages
+        ],
     )
 
 

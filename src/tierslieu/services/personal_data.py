@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, literal, select, tuple_, update
+from sqlalchemy import Select, and_, case, delete, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain.bookings import CANCELLABLE_STATUSES
@@ -33,7 +33,9 @@ from tierslieu.errors import (
     NotFound,
     PasswordNotConfirmed,
 )
+from tierslieu.i18n import Texts, texts
 from tierslieu.models import (
+    AccountToken,
     ApiToken,
     Asset,
     Booking,
@@ -45,6 +47,7 @@ from tierslieu.models import (
     MealService,
     Membership,
     MenuItem,
+    OutboxMessage,
     PickupWindow,
     Structure,
     SuspendedMealVoucher,
@@ -65,6 +68,11 @@ GUEST_LABEL_PREFIX = "anonyme-"
 PURGE_BATCH = 200
 # Failed logins are kept this many times the throttling window (they count only inside it).
 LOGIN_FAILURE_KEEP_FACTOR = 2
+# Notifications delivered (or given up, or called) are kept this long for the admins'
+# view, then deleted: they hold addresses and texts.
+OUTBOX_KEEP_DAYS = 90
+# The export lists the person's latest notifications, at most this many.
+EXPORT_MESSAGES_MAX = 500
 
 
 def anonymous_label() -> str:
@@ -97,6 +105,7 @@ class PersonalExport:
     feed_tokens: list[tuple[FeedToken, Structure | None]]
     sessions: list[ApiToken]
     login_failures: list[dt.datetime] = field(default_factory=list)
+    messages: list[OutboxMessage] = field(default_factory=list)
 
 
 async def export_of(session: AsyncSession, user: User) -> PersonalExport:
@@ -207,6 +216,16 @@ async def export_of(session: AsyncSession, user: User) -> PersonalExport:
             )
         ).all()
     )
+    messages = list(
+        (
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.user_id == user.id)
+                .order_by(OutboxMessage.created_at.desc())
+                .limit(EXPORT_MESSAGES_MAX)
+            )
+        ).all()
+    )
     return PersonalExport(
         user=user,
         memberships=memberships,
@@ -216,6 +235,7 @@ async def export_of(session: AsyncSession, user: User) -> PersonalExport:
         feed_tokens=feed_tokens,
         sessions=sessions,
         login_failures=failures,
+        messages=messages,
     )
 
 
@@ -276,8 +296,33 @@ async def delete_account(
         orders_cancelled = await _cancel_upcoming_orders(session, now, user.id)
         bookings_anonymised = await _scrub_rows(session, Booking, Booking.user_id == user.id, now)
         orders_anonymised = await _scrub_rows(session, MealOrder, MealOrder.user_id == user.id, now)
-        for model in (ApiToken, FeedToken, Membership, TariffAssignment, IdempotencyKey):
+        for model in (
+            ApiToken,
+            FeedToken,
+            Membership,
+            TariffAssignment,
+            IdempotencyKey,
+            AccountToken,
+        ):
             await session.execute(delete(model).where(model.user_id == user.id))
+        # Nothing more is sent to them; what was sent keeps only its kind and time.
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.user_id == user.id)
+            .values(
+                email=None,
+                phone=None,
+                name=None,
+                params={},
+                subject="",
+                body_text="",
+                status=case(
+                    (OutboxMessage.status == "pending", "dropped"), else_=OutboxMessage.status
+                ),
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
         await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
         await session.execute(
             update(User)
@@ -523,6 +568,16 @@ async def _anonymise_guest(
         .values(guest_name=label, note="", erased_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
+    # Notifications to this guest (sent, kept or still to send or call) go with them.
+    await session.execute(
+        delete(OutboxMessage)
+        .where(
+            OutboxMessage.structure_id == structure_id,
+            OutboxMessage.user_id.is_(None),
+            _guest_key(OutboxMessage.name) == key,
+        )
+        .execution_options(synchronize_session=False)
+    )
     for asset_id in assets:
         listing_cache.forget(asset_id)
     return Erasure(
@@ -543,15 +598,24 @@ class PurgeReport:
     login_failures: int = 0
     idempotency_keys: int = 0
     api_tokens: int = 0
+    messages: int = 0
+    account_tokens: int = 0
 
-    def lines_fr(self) -> list[str]:
+    def lines(self, _: Texts) -> list[str]:
+        """The report for the operator (CLI, log), in the language of ``_``."""
         return [
-            # "label : N" needs no plural agreement (gettext's ngettext comes with issue 11)
-            f"Personnes invitées anonymisées : {self.guests} "
-            f"(réservations : {self.guest_bookings}, commandes : {self.guest_orders})",
-            f"Échecs de connexion effacés : {self.login_failures}",
-            f"Clés d'idempotence expirées effacées : {self.idempotency_keys}",
-            f"Jetons de connexion expirés ou révoqués effacés : {self.api_tokens}",
+            _(
+                "Personnes invitées anonymisées : {n} "
+                "(réservations : {bookings}, commandes : {orders})",
+                n=self.guests,
+                bookings=self.guest_bookings,
+                orders=self.guest_orders,
+            ),
+            _("Échecs de connexion effacés : {n}", n=self.login_failures),
+            _("Clés d'idempotence expirées effacées : {n}", n=self.idempotency_keys),
+            _("Jetons de connexion expirés ou révoqués effacés : {n}", n=self.api_tokens),
+            _("Notifications anciennes effacées : {n}", n=self.messages),
+            _("Liens à usage unique expirés effacés : {n}", n=self.account_tokens),
         ]
 
 
@@ -602,6 +666,15 @@ async def purge(session: AsyncSession, settings: Settings) -> PurgeReport:
         session,
         ApiToken,
         (ApiToken.expires_at <= now) | (ApiToken.revoked_at < now - dt.timedelta(days=1)),
+    )
+    report.messages = await _delete_in_batches(
+        session,
+        OutboxMessage,
+        (OutboxMessage.status != "pending")
+        & (OutboxMessage.updated_at < now - dt.timedelta(days=OUTBOX_KEEP_DAYS)),
+    )
+    report.account_tokens = await _delete_in_batches(
+        session, AccountToken, AccountToken.expires_at < now - dt.timedelta(days=1)
     )
     return report
 
@@ -686,7 +759,7 @@ async def run_purge_forever(
         try:
             async with sessionmaker() as session:  # type: ignore[operator]
                 report = await purge(session, settings)
-            logger.info("retention purge: %s", "; ".join(report.lines_fr()))
+            logger.info("retention purge: %s", "; ".join(report.lines(texts("en"))))
         except asyncio.CancelledError:
             raise
         except Exception:
