@@ -133,3 +133,14 @@ def test_unknown_person_and_last_manager(client, world):
         url, json={"email": world.staff_a.email, "role": "owner"}, headers=world.manager_a.headers
     )
     assert bad_role.status_code == 422
+
+
+def test_a_structure_gives_its_phone_for_booking_by_phone(client, world):
+    url = "/api/structures/ehpad-les-tilleuls"
+    assert client.get(url).json()["phone"] == ""
+    changed = client.patch(url, json={"phone": "01 48 00 00 01"}, headers=world.manager_a.headers)
+    assert changed.status_code == 200, changed.text
+    assert client.get(url).json()["phone"] == "01 48 00 00 01"
+    refused = client.patch(url, json={"phone": "appelez-moi"}, headers=world.manager_a.headers)
+    assert refused.status_code == 422
+    assert client.get(url).json()["phone"] == "01 48 00 00 01"

@@ -108,6 +108,8 @@ class StructureIn(Strict):
     kind: StructureKind
     commune: Name
     address: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    # For booking by phone: shown on the structure's and its places' pages.
+    phone: Phone = ""
     postcode: Postcode = ""
     latitude: Latitude | None = None
     longitude: Longitude | None = None
@@ -122,6 +124,7 @@ class StructurePatch(Strict):
     kind: StructureKind | msgspec.UnsetType = msgspec.UNSET
     commune: Name | msgspec.UnsetType = msgspec.UNSET
     address: Annotated[str, msgspec.Meta(max_length=300)] | msgspec.UnsetType = msgspec.UNSET
+    phone: Phone | msgspec.UnsetType = msgspec.UNSET
     postcode: Postcode | msgspec.UnsetType = msgspec.UNSET
     latitude: Latitude | msgspec.UnsetType | None = msgspec.UNSET
     longitude: Longitude | msgspec.UnsetType | None = msgspec.UNSET
@@ -141,6 +144,7 @@ class StructureOut(msgspec.Struct):
     name: str
     kind: StructureKind
     address: str
+    phone: str
     postcode: str
     commune: str
     latitude: float | None

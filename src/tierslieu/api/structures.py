@@ -36,6 +36,7 @@ def structure_out(s: Structure) -> StructureOut:
         name=s.name,
         kind=s.kind,
         address=s.address,
+        phone=s.phone,
         postcode=s.postcode,
         commune=s.commune,
         latitude=s.latitude,
