@@ -35,6 +35,7 @@ from tierslieu.api.canteen import (
     MealOrderController,
     MealServiceController,
 )
+from tierslieu.api.contacts import ContactController
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.feeds import FeedController, ItemCalendarController, install_log_filter
 from tierslieu.api.personal_data import GuestErasureController, MyDataController
@@ -83,6 +84,7 @@ ROUTE_HANDLERS = [
     AvailabilityController,
     BookingController,
     StructureBookingController,
+    ContactController,
     CanteenStructureController,
     CanteenAssetController,
     MealServiceController,

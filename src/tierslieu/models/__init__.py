@@ -15,6 +15,7 @@ from tierslieu.models.canteen import (
     Tariff,
     TariffAssignment,
 )
+from tierslieu.models.contacts import Contact
 from tierslieu.models.feeds import FeedToken
 from tierslieu.models.idempotency import IdempotencyKey
 from tierslieu.models.notifications import AccountToken, OutboxMessage
@@ -30,6 +31,7 @@ __all__ = [
     "Base",
     "Booking",
     "Closure",
+    "Contact",
     "FeedToken",
     "IdempotencyKey",
     "LoginFailure",

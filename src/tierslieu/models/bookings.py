@@ -130,6 +130,10 @@ class Booking(Base):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), default=None
     )
+    # The contact (a person without an account) the booking was made for, by staff.
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contact.id", ondelete="SET NULL"), default=None, index=True
+    )
     guest_name: Mapped[str | None] = mapped_column(String(120), default=None)
     guest_phone: Mapped[str | None] = mapped_column(String(30), default=None)
     guest_email: Mapped[str | None] = mapped_column(String(254), default=None)

@@ -190,6 +190,10 @@ class MealOrder(Base):
     placed_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL"), default=None
     )
+    # The contact (a person without an account) the order was placed for, by staff.
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("contact.id", ondelete="SET NULL"), default=None, index=True
+    )
     pickup_window_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("pickup_window.id", ondelete="CASCADE"), index=True
     )

@@ -39,6 +39,7 @@ from tierslieu.models import (
     ApiToken,
     Asset,
     Booking,
+    Contact,
     FeedToken,
     IdempotencyKey,
     LoginFailure,
@@ -566,6 +567,27 @@ async def _anonymise_guest(
         update(MealOrder)
         .where(_guest_orders(structure_id, key))  # type: ignore[arg-type]
         .values(guest_name=label, note="", erased_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    # The structure's contact card for this person goes too (its bookings keep the label).
+    await session.execute(
+        update(Contact)
+        .where(
+            Contact.structure_id == structure_id,
+            Contact.erased_at.is_(None),
+            _guest_key(Contact.name) == key,
+        )
+        .values(
+            name=label,
+            name_key=label,
+            phone=None,
+            phone_key=None,
+            email=None,
+            email_key=None,
+            note="",
+            erased_at=now,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     # Notifications to this guest (sent, kept or still to send or call) go with them.
