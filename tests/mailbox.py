@@ -37,9 +37,6 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
-        while self.box.hold.is_set():  # a test holds the answer (a worker killed mid-send)
-            self.box.holding.set()
-            await asyncio.sleep(0.02)
         answer = self.box.answer(message) if self.box.answer else None
         if answer:
             self.box.refused.append(message)
@@ -47,6 +44,11 @@ class _Handler:
         with self.box.lock:
             self.box.messages.append(message)
             self.box.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        # A test may hold the "250" of a message it already has: the sender cannot know it
+        # was delivered (a worker killed between sending and marking).
+        while self.box.hold.is_set():
+            self.box.holding.set()
+            await asyncio.sleep(0.02)
         return "250 OK"
 
 
@@ -60,8 +62,8 @@ class Mailbox:
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refused: list[EmailMessage] = []
         self.answer: Answer | None = None
-        self.hold = threading.Event()  # set: every DATA waits until it is cleared
-        self.holding = threading.Event()  # set once a DATA is being held
+        self.hold = threading.Event()  # set: every accepted DATA waits before its "250"
+        self.holding = threading.Event()  # set once an answer is being held
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 
