@@ -152,7 +152,9 @@ class Settings:
             purge_every_hours=_at_least(0, "PURGE_EVERY_HOURS", get_int("PURGE_EVERY_HOURS", 24)),
             loop_lag_log=get_bool("LOOP_LAG_LOG", False),
             smtp_url=_smtp_url(get("SMTP_URL", "").strip()),
-            mail_from=get("MAIL_FROM", defaults.mail_from).strip() or defaults.mail_from,
+            mail_from=_mail_from(
+                get("MAIL_FROM", defaults.mail_from).strip() or defaults.mail_from
+            ),
             outbox_max_attempts=_at_least(
                 1, "OUTBOX_MAX_ATTEMPTS", get_int("OUTBOX_MAX_ATTEMPTS", 8)
             ),
@@ -219,6 +221,15 @@ def parse_smtp_url(url: str) -> SmtpServer:
         implicit_tls=implicit,
         start_tls=False if implicit else (None if loopback else True),
     )
+
+
+def _mail_from(raw: str) -> str:
+    from email.utils import parseaddr
+
+    address = parseaddr(raw)[1]
+    if "@" not in address or "\n" in raw or "\r" in raw:
+        raise SettingsError("TIERSLIEU_MAIL_FROM must be an address: Name <address@example.org>")
+    return raw
 
 
 def _smtp_url(raw: str) -> str:
