@@ -45,7 +45,7 @@ def _test_mail(params: Any, language: str, settings: Any) -> Mail:
 
 
 @pytest.fixture(autouse=True)
-def test_renderer() -> Iterator[None]:
+def registered_test_renderer() -> Iterator[None]:
     """A renderer for one kind, for these tests only (the real ones are other modules')."""
     mail._load()
     previous = mail._RENDERERS.get(KIND)

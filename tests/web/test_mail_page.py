@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tests.integration.test_delivery import _enqueue, test_renderer  # noqa: F401 (fixture)
+from tests.integration.test_delivery import (  # noqa: F401 (an autouse fixture)
+    _enqueue,
+    registered_test_renderer,
+)
 from tests.mailbox import deliver_now
 from tests.web.helpers import sign_in
 
