@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # collects without loading them (about 2 s of imports saved on a unit-only run).
 
 # Shared scenarios whose fixtures every test may use (``clock``, ``relais``).
-pytest_plugins = ["tests.scenarios.relais"]
+pytest_plugins = ["tests.scenarios.relais", "tests.mailbox"]
 
 T = TypeVar("T")
 
@@ -57,6 +57,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "password_hash_profile": "fast",
         # Fixtures register many people from one test client; the throttle's own tests lower it.
         "register_max_per_client": 10_000,
+        # No delivery loop racing the tests; tests/mailbox.py delivers when a test asks.
+        "delivery_in_process": False,
     }
     values.update(overrides)
     return Settings(**values)

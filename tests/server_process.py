@@ -66,6 +66,8 @@ def start_server(
         "TIERSLIEU_LOGIN_MAX_FAILURES_PER_CLIENT": "100000",
         "TIERSLIEU_REGISTER_MAX_PER_CLIENT": str(settings.register_max_per_client),
         "TIERSLIEU_TRUSTED_PROXIES": ",".join(settings.trusted_proxies),
+        "TIERSLIEU_DELIVERY_IN_PROCESS": "1" if settings.delivery_in_process else "0",
+        "TIERSLIEU_SMTP_URL": settings.smtp_url,
         **extra_env,
     }
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115

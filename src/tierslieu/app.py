@@ -53,6 +53,7 @@ from tierslieu.runtime import (
     request_timeout,
 )
 from tierslieu.services import listing_cache
+from tierslieu.services.delivery import start_delivery
 from tierslieu.services.personal_data import start_daily_purge
 from tierslieu.settings import Settings
 from tierslieu.web import handle_http, is_page_path, web_config
@@ -131,13 +132,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         monitor = asyncio.get_running_loop().create_task(loop_lag.run())
         purging = start_daily_purge(engine, settings)  # retention (personal data), daily
+        delivering = start_delivery(engine, settings)  # the outbox (unless --no-worker)
+        background = [task for task in (purging, delivering) if task is not None]
         try:
             yield
         finally:
             monitor.cancel()
-            if purging is not None:
-                purging.cancel()
-            await asyncio.gather(monitor, return_exceptions=True)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(monitor, *background, return_exceptions=True)
             loop_lag.report()
             await engine.dispose()
 

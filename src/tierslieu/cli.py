@@ -50,6 +50,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.no_worker:
+        # The app (and every uvicorn worker process) reads its settings from the environment.
+        os.environ["TIERSLIEU_DELIVERY_IN_PROCESS"] = "0"
     try:
         serve(
             "tierslieu.app:create_app",
@@ -73,6 +76,46 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    """Deliver the outbox until SIGTERM or SIGINT (beside `tierslieu serve --no-worker`)."""
+    import logging
+    import signal
+
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from tierslieu.services.delivery import run_delivery_forever
+
+    if db.current_revision(settings) is None:
+        _ = _texts()
+        print(
+            _("La base n'est pas initialisée : lancez d'abord `tierslieu db upgrade`."),
+            file=sys.stderr,
+        )
+        return 1
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    async def _main() -> None:
+        engine = db.create_engine(settings)
+        task = asyncio.create_task(
+            run_delivery_forever(async_sessionmaker(engine, expire_on_commit=False), settings)
+        )
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        finally:
+            await engine.dispose()
+
+    logging.getLogger("tierslieu.delivery").info(
+        "delivery worker started (%s)", "SMTP" if settings.smtp_url else "no SMTP: messages kept"
+    )
+    asyncio.run(_main())
     return 0
 
 
@@ -204,7 +247,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not deliver e-mails in this process (run `tierslieu worker` beside it)",
+    )
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="deliver the e-mail outbox until stopped")
+    worker.set_defaults(func=cmd_worker)
 
     database = sub.add_parser("db", help="database migrations")
     database.add_argument("action", choices=["upgrade", "downgrade", "current"])

@@ -66,6 +66,12 @@ class Settings:
     mail_from: str = "tierslieu <ne-pas-repondre@localhost>"
     # Attempts before a message is marked failed (retries back off exponentially).
     outbox_max_attempts: int = 8
+    # The delivery loop inside `tierslieu serve` (off: `--no-worker`, or a separate
+    # `tierslieu worker`); how often it looks for due messages; how long a claimed message
+    # is a worker's before another may take it (a worker killed mid-send lets it go).
+    delivery_in_process: bool = True
+    delivery_every_seconds: float = 5.0
+    outbox_lease_seconds: int = 120
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -145,12 +151,101 @@ class Settings:
             retention_days=_at_least(1, "RETENTION_DAYS", get_int("RETENTION_DAYS", 365)),
             purge_every_hours=_at_least(0, "PURGE_EVERY_HOURS", get_int("PURGE_EVERY_HOURS", 24)),
             loop_lag_log=get_bool("LOOP_LAG_LOG", False),
-            smtp_url=get("SMTP_URL", "").strip(),
-            mail_from=get("MAIL_FROM", defaults.mail_from).strip() or defaults.mail_from,
+            smtp_url=_smtp_url(get("SMTP_URL", "").strip()),
+            mail_from=_mail_from(
+                get("MAIL_FROM", defaults.mail_from).strip() or defaults.mail_from
+            ),
             outbox_max_attempts=_at_least(
                 1, "OUTBOX_MAX_ATTEMPTS", get_int("OUTBOX_MAX_ATTEMPTS", 8)
             ),
+            delivery_in_process=get_bool("DELIVERY_IN_PROCESS", True),
+            delivery_every_seconds=_positive_float(
+                "DELIVERY_EVERY_SECONDS", get("DELIVERY_EVERY_SECONDS", "5")
+            ),
+            outbox_lease_seconds=_at_least(
+                5, "OUTBOX_LEASE_SECONDS", get_int("OUTBOX_LEASE_SECONDS", 120)
+            ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    """Where mail goes, from ``TIERSLIEU_SMTP_URL``.
+
+    ``smtps://`` is implicit TLS (port 465 by default). ``smtp://`` (port 587 by default)
+    requires STARTTLS, except towards a loopback address (a local relay, the tests), where
+    STARTTLS is used if the server offers it and plain SMTP otherwise.
+    """
+
+    hostname: str
+    port: int
+    username: str | None
+    password: str | None
+    implicit_tls: bool
+    # True: STARTTLS required; None: when offered (loopback only).
+    start_tls: bool | None
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def parse_smtp_url(url: str) -> SmtpServer:
+    """Read ``smtp://user:pass@host:587`` or ``smtps://user:pass@host:465``; raises SettingsError."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise SettingsError("TIERSLIEU_SMTP_URL: not a URL (smtp://host:587)") from None
+    scheme = parts.scheme.lower()
+    if scheme not in {"smtp", "smtps"}:
+        raise SettingsError(
+            "TIERSLIEU_SMTP_URL must start with smtp:// (STARTTLS) or smtps:// (implicit TLS)"
+        )
+    if not parts.hostname:
+        raise SettingsError("TIERSLIEU_SMTP_URL has no host name (smtp://host:587)")
+    if parts.path not in {"", "/"} or parts.query or parts.fragment:
+        raise SettingsError("TIERSLIEU_SMTP_URL takes no path nor query (smtp://host:587)")
+    host = parts.hostname
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host.lower() in LOOPBACK_NAMES
+    implicit = scheme == "smtps"
+    return SmtpServer(
+        hostname=host,
+        port=port or (465 if implicit else 587),
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        implicit_tls=implicit,
+        start_tls=False if implicit else (None if loopback else True),
+    )
+
+
+def _mail_from(raw: str) -> str:
+    from email.utils import parseaddr
+
+    address = parseaddr(raw)[1]
+    if "@" not in address or "\n" in raw or "\r" in raw:
+        raise SettingsError("TIERSLIEU_MAIL_FROM must be an address: Name <address@example.org>")
+    return raw
+
+
+def _smtp_url(raw: str) -> str:
+    if raw:
+        parse_smtp_url(raw)
+    return raw
+
+
+def _positive_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise SettingsError(f"TIERSLIEU_{name} must be a positive number, got {raw!r}")
+    return value
 
 
 def parse_trusted_proxies(raw: str) -> tuple[str, ...]:

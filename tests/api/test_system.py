@@ -20,7 +20,7 @@ def test_health_checks_the_database(client):
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
-    assert set(response.json()) == {"status", "loop_lag_ms"}
+    assert set(response.json()) == {"status", "loop_lag_ms", "outbox"}
 
 
 def test_health_reports_the_event_loop_lag_and_a_block_raises_it(client):

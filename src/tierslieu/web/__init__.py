@@ -29,6 +29,7 @@ from tierslieu.settings import Settings
 from tierslieu.templating import environment
 from tierslieu.web import text
 from tierslieu.web.account import AccountController, MyAccountPages
+from tierslieu.web.admin_mail import MailPages
 from tierslieu.web.canteen import CanteenPages, KitchenPages
 from tierslieu.web.manage import ManagePages
 from tierslieu.web.pages import RefusedAt, login_redirect, page, refusal_redirect
@@ -173,6 +174,7 @@ def web_config(settings: Settings) -> WebConfig:
             MyAccountPages,
             PrivacyPage,
             ReportPages,
+            MailPages,
         ],
         dependencies={"viewer": Provide(provide_viewer)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,
