@@ -21,7 +21,7 @@ from tierslieu.services import clock, mail
 from tierslieu.services.mail import Mail
 from tierslieu.services.outbox import Recipient, enqueue
 
-KIND = Kind.PASSWORD_CHANGED
+KIND = Kind.BOOKING_CONFIRMED
 ICS = (
     b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tierslieu//test//FR\r\nMETHOD:REQUEST\r\n"
     b"BEGIN:VEVENT\r\nUID:booking-1@tierslieu\r\nSEQUENCE:2\r\n"
@@ -332,3 +332,29 @@ def test_the_in_process_loop_delivers(settings, mailbox):
     _enqueue(live, 2)
     with TestClient(app=create_app(live)):
         mailbox.wait_for(2)
+
+
+def test_a_sent_account_mail_keeps_no_copy_of_its_single_use_link(settings, mailbox):
+    previous = mail._RENDERERS.get(Kind.PASSWORD_RESET)
+    mail.renderer(Kind.PASSWORD_RESET)(_test_mail)
+    try:
+
+        async def work(session: Any) -> None:
+            to = Recipient(email="jeanne@exemple.test")
+            enqueue(session, Kind.PASSWORD_RESET, to, {"n": 7}, public_url=settings.public_url)
+            await session.commit()
+
+        run_db(settings, work)
+        deliver_now(_with(settings))  # no SMTP server: kept, the only copy, shown to admins
+        run_db(settings, work)
+        deliver_now(_with(settings, mailbox))
+    finally:
+        if previous is None:
+            mail._RENDERERS.pop(Kind.PASSWORD_RESET, None)
+        else:
+            mail._RENDERERS[Kind.PASSWORD_RESET] = previous
+    kept, sent = _rows(settings)
+    assert (kept.status, sent.status) == ("kept", "sent")
+    assert "n° 7" in kept.body_text
+    assert sent.body_text == "" and sent.subject == "Réservation confirmée n° 7"
+    assert "n° 7" in mailbox.messages[0].get_body(("plain",)).get_content()

@@ -45,6 +45,7 @@ SAMPLE: dict[str, Any] = {
     "minutes": 5,
     "slug": "oak-house",
     "email": "sam@oak.test",
+    "name": "Mme Martin",
     "structures": "Oak House",
     "earliest": dt.date(2000, 1, 1),
     "latest": dt.date(2031, 12, 1),

@@ -42,7 +42,7 @@ import anyio
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tierslieu.domain.notifications import Channel, OutboxStatus, retry_delay
+from tierslieu.domain.notifications import ACCOUNT_KINDS, Channel, OutboxStatus, retry_delay
 from tierslieu.models import OutboxMessage
 from tierslieu.runtime import for_log
 from tierslieu.services.clock import utcnow
@@ -259,7 +259,10 @@ def _mark(outcome: Outcome, now: dt.datetime, settings: Settings) -> Any:
     values: dict[str, Any] = {"locked_until": None}
     if outcome.mail is not None:
         values["subject"] = _one_line(outcome.mail.subject, SUBJECT_MAX)
-        values["body_text"] = outcome.mail.text
+        # A sent account mail holds a live single-use link (password reset): its text is
+        # not kept. A kept one is the only copy (no SMTP server): the admin page shows it.
+        secret = row.kind in ACCOUNT_KINDS and outcome.status is not OutboxStatus.KEPT
+        values["body_text"] = "" if secret else outcome.mail.text
     error = outcome.error[:ERROR_MAX]
     if outcome.status is OutboxStatus.SENT:
         # What the SMTP server accepted is sent, whatever became of the row meanwhile.
