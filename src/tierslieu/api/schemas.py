@@ -97,6 +97,33 @@ class MeOut(msgspec.Struct):
     locale: str
     is_admin: bool
     memberships: list[MembershipOut]
+    # Reminders by e-mail before bookings and meal pickups (« Mon compte »).
+    reminders: bool = True
+    # When the address was confirmed with the link sent at registration (None: not yet).
+    email_confirmed_at: dt.datetime | None = None
+
+
+class MeUpdateIn(Strict):
+    """What a person may change about themselves here (omitted fields stay as they are)."""
+
+    reminders: bool | None = None
+
+
+# A link token as mailed (``secrets.token_urlsafe(32)``: 43 characters).
+LinkToken = Annotated[str, msgspec.Meta(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class PasswordResetIn(Strict):
+    email: Email
+
+
+class PasswordResetConfirmIn(Strict):
+    token: LinkToken
+    password: Password
+
+
+class EmailConfirmIn(Strict):
+    token: LinkToken
 
 
 # --- structures -------------------------------------------------------------------
