@@ -23,6 +23,7 @@ import datetime as dt
 import hashlib
 import hmac
 import uuid
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tierslieu.domain.accounts import check_password
 from tierslieu.domain.notifications import Kind, TokenPurpose
 from tierslieu.errors import DomainError
-from tierslieu.i18n import N_
+from tierslieu.i18n import N_, Texts
 from tierslieu.models import AccountToken, ApiToken, User
 from tierslieu.security import hash_password, new_token, token_digest
 from tierslieu.services import outbox
@@ -68,6 +69,14 @@ class TooManyResetRequests(DomainError):
         super().__init__(
             {"minutes": max(1, round(retry_after_seconds / 60))},
             headers={"Retry-After": str(retry_after_seconds)},
+        )
+
+    @classmethod
+    def describe(cls, _: Texts, params: dict[str, Any]) -> str:
+        return _.ngettext(
+            "Trop de demandes depuis cette adresse. Réessayez dans {n} minute.",
+            "Trop de demandes depuis cette adresse. Réessayez dans {n} minutes.",
+            int(params.get("minutes", 1)),
         )
 
 
