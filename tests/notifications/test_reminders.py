@@ -219,3 +219,20 @@ def test_the_call_list_shows_a_guest_with_a_phone_and_records_the_call(
     [row] = outbox_rows(settings, "booking-reminder")
     assert row.status == "called" and str(row.called_by_id) == world.staff_a.id
     assert row.called_at == REMINDER_TIME
+
+
+def test_reminder_hours_of_an_asset_are_0_to_168_and_0_means_none(client, world, garden, settings):
+    url = f"/api/assets/{garden['id']}"
+    assert garden["rules"]["reminder_hours"] == 24
+    for bad in (-1, 169, True):
+        response = client.patch(
+            url, json={"rules": {"reminder_hours": bad}}, headers=world.staff_a.headers
+        )
+        assert response.status_code == 422, response.text
+    response = client.patch(
+        url, json={"rules": {"reminder_hours": 0}}, headers=world.staff_a.headers
+    )
+    assert response.status_code == 200 and response.json()["rules"]["reminder_hours"] == 0
+    assert book(client, world.neighbour, garden["id"]).status_code == 201
+    with frozen(REMINDER_TIME):
+        assert run_job(settings) == [0]

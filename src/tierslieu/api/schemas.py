@@ -210,6 +210,8 @@ class RulesIn(Strict):
     ) = msgspec.UNSET
     max_party_size: Annotated[int, msgspec.Meta(ge=1, le=500)] | msgspec.UnsetType = msgspec.UNSET
     requires_approval: bool | msgspec.UnsetType = msgspec.UNSET
+    # Reminder this many hours before the start (moved out of the night); 0: none.
+    reminder_hours: Annotated[int, msgspec.Meta(ge=0, le=168)] | msgspec.UnsetType = msgspec.UNSET
 
 
 class RulesOut(msgspec.Struct):
@@ -218,6 +220,7 @@ class RulesOut(msgspec.Struct):
     cancel_until_minutes: int
     max_party_size: int
     requires_approval: bool
+    reminder_hours: int = 24
 
 
 AudienceList = Annotated[list[Audience], msgspec.Meta(min_length=1, max_length=4)]
