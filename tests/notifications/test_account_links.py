@@ -324,6 +324,7 @@ def test_pages_forgotten_password_and_new_password(client, settings):
     path = link.removeprefix(settings.public_url)
     form = client.get(path)
     assert form.status_code == 200 and 'name="password"' in form.text
+    assert form.headers["referrer-policy"] == "no-referrer"  # the URL holds the token
     weak = client.post(
         path, data={"password": "court", "_csrf_token": csrf_of(form.text)}, follow_redirects=False
     )

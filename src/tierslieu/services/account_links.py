@@ -150,9 +150,12 @@ async def request_password_reset(
     user = await session.scalar(
         select(User).where(User.email == email, User.is_active.is_(True), User.erased_at.is_(None))
     )
-    if user is None or await _recent_links(session, user.id, TokenPurpose.PASSWORD_RESET, now) >= (
-        MAX_LINKS_PER_HOUR
-    ):
+    # An unknown address runs the same queries (on an id nobody has): similar timing.
+    target = user.id if user is not None else uuid.UUID(int=0)
+    recent = await _recent_links(session, target, TokenPurpose.PASSWORD_RESET, now)
+    if user is None:
+        await _revoke(session, target, now, TokenPurpose.PASSWORD_RESET)
+    if user is None or recent >= MAX_LINKS_PER_HOUR:
         await session.commit()
         return
     await _revoke(session, user.id, now, TokenPurpose.PASSWORD_RESET)
