@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tierslieu.clients import client_key
 from tierslieu.domain.accounts import check_password, clean_person_name
 from tierslieu.errors import (
+    DomainError,
     InvalidCredentials,
     InvalidInput,
     TooManyAttempts,
@@ -76,7 +78,7 @@ async def count_client_attempt(
     settings: Settings,
     client: str,
     *,
-    refuse: type[TooManyRegistrations] | Any = TooManyRegistrations,
+    refuse: Callable[[int], DomainError] = TooManyRegistrations,
 ) -> None:
     """Record one attempt from ``client`` or refuse it (``refuse``, 429) past the per-client
     limit of registrations (also used, with its own client prefix, by password resets).
