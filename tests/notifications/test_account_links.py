@@ -245,10 +245,9 @@ def test_reminders_can_be_turned_off_and_on(client, settings):
     assert off.status_code == 200 and off.json()["reminders"] is False
     same = client.patch("/api/me", json={}, headers=person.headers)
     assert same.status_code == 200 and same.json()["reminders"] is False
-    assert (
-        client.patch("/api/me", json={"reminders": "oui"}, headers=person.headers).status_code
-        == 422
-    )
+    for wrong in ("oui", 0, 1, "true"):
+        refused = client.patch("/api/me", json={"reminders": wrong}, headers=person.headers)
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "reminders"
     assert (
         client.patch("/api/me", json={"is_admin": True}, headers=person.headers).status_code == 422
     )

@@ -27,6 +27,7 @@ from tierslieu.api.schemas import (
     TokenOut,
 )
 from tierslieu.clients import client_of
+from tierslieu.errors import InvalidInput
 from tierslieu.models import User
 from tierslieu.services import account_links, accounts
 from tierslieu.settings import Settings
@@ -167,12 +168,16 @@ class MeController(Controller):
     @patch("/", summary="Change my settings (reminders on or off)")
     async def update_me(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         data: JSONBody[MeUpdateIn],
     ) -> MeOut:
         """``reminders``: reminders by e-mail before bookings and meal pickups (also turned
         off by the one-click link in each reminder). Omitted fields stay as they are."""
+        raw = await request.json()
+        if not isinstance(raw.get("reminders"), bool | None):  # no lax 0/1 for a switch
+            raise InvalidInput("reminders", "wrong-type", {"expected": "boolean"})
         if data.reminders is not None:
             await account_links.set_reminders(db_session, user.id, data.reminders)
             fresh = await db_session.get(User, user.id, populate_existing=True)
