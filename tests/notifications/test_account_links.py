@@ -373,14 +373,3 @@ def test_pages_confirm_address_reminders_checkbox_and_resend(client, settings):
     assert "— confirmée" in client.get("/mon-compte").text
     assert client.get(path).status_code == 400
 
-
-def test_deleting_the_account_kills_its_links(client, settings):
-    person = register(client, unique_email("jeanne"))
-    reset(client, person.email)
-    token = token_of(last_link(settings, "password-reset", person.email))
-    deleted = client.request(
-        "DELETE", "/api/me", json={"password": PASSWORD}, headers=person.headers
-    )
-    assert deleted.status_code == 200, deleted.text
-    assert confirm(client, token).status_code == 400
-    assert tokens_in_db(settings) == 0

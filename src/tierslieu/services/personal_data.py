@@ -34,7 +34,6 @@ from tierslieu.errors import (
     PasswordNotConfirmed,
 )
 from tierslieu.models import (
-    AccountToken,
     ApiToken,
     Asset,
     Booking,
@@ -277,14 +276,7 @@ async def delete_account(
         orders_cancelled = await _cancel_upcoming_orders(session, now, user.id)
         bookings_anonymised = await _scrub_rows(session, Booking, Booking.user_id == user.id, now)
         orders_anonymised = await _scrub_rows(session, MealOrder, MealOrder.user_id == user.id, now)
-        for model in (
-            ApiToken,
-            AccountToken,
-            FeedToken,
-            Membership,
-            TariffAssignment,
-            IdempotencyKey,
-        ):
+        for model in (ApiToken, FeedToken, Membership, TariffAssignment, IdempotencyKey):
             await session.execute(delete(model).where(model.user_id == user.id))
         await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
         await session.execute(
