@@ -372,4 +372,3 @@ def test_pages_confirm_address_reminders_checkbox_and_resend(client, settings):
     assert done.status_code == 303 and done.headers["location"] == "/mon-compte"
     assert "— confirmée" in client.get("/mon-compte").text
     assert client.get(path).status_code == 400
-
