@@ -39,6 +39,7 @@ from tierslieu.api.contacts import ContactController
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.feeds import FeedController, ItemCalendarController, install_log_filter
 from tierslieu.api.personal_data import GuestErasureController, MyDataController
+from tierslieu.api.phone_notices import PhoneNoticeController, StructurePhoneNoticeController
 from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems, handle_http_exception
 from tierslieu.api.schema_page import schema_render_plugins
 from tierslieu.api.stats import DirectoryController, StructureStatsController, TerritoryController
@@ -94,6 +95,8 @@ ROUTE_HANDLERS = [
     ItemCalendarController,
     MyDataController,
     GuestErasureController,
+    StructurePhoneNoticeController,
+    PhoneNoticeController,
     # statistics, territory and open data (issue 15)
     StructureStatsController,
     TerritoryController,

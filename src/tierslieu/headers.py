@@ -31,7 +31,8 @@ SVG_POLICY = (
 
 # Paths whose URL holds a token, or whose page may show a one-time secret.
 NO_REFERRER_PATHS = re.compile(
-    r"^/(?:ical/|mes-reservations|structures/|api/me/feed-token|api/structures/[^/]+/feed-token)"
+    r"^/(?:ical/|mes-reservations|structures/|api/me/feed-token|api/structures/[^/]+/feed-token"
+    r"|mot-de-passe/nouveau/|confirmer-adresse/|desabonnement/)"
 )
 
 _SET_COOKIE = b"set-cookie"

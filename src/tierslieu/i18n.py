@@ -178,6 +178,14 @@ FIELD_MESSAGES: dict[str, str] = {
 
 # Texts of successful answers that are not problems, keyed by a short code.
 NOTICES: dict[str, str] = {
+    "password-reset-requested": N_(
+        "Si cette adresse correspond à un compte, un lien pour choisir un nouveau mot de passe "
+        "vient d'y être envoyé. Il est valable une heure."
+    ),
+    "email-confirm-sent": N_(
+        "Un nouveau lien de confirmation est envoyé à votre adresse e-mail, s'il n'y en a pas "
+        "déjà eu trop cette heure-ci."
+    ),
     "registration-accepted": N_(
         "Demande d'inscription enregistrée. Si cette adresse n'avait pas encore de compte, "
         "il est créé et vous pouvez vous connecter dès maintenant ; sinon, rien n'a changé : "

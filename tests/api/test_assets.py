@@ -24,6 +24,7 @@ def test_staff_open_an_asset_with_sensible_default_rules(client, world):
         "cancel_until_minutes": 120,
         "max_party_size": 4,
         "requires_approval": False,
+        "reminder_hours": 24,
     }
     room = client.post(
         "/api/structures/chrs-le-relais/assets", json=ROOM, headers=world.manager_b.headers

@@ -46,6 +46,7 @@ def asset_out(a: Asset) -> AssetOut:
             cancel_until_minutes=a.cancel_until_minutes,
             max_party_size=a.max_party_size,
             requires_approval=a.requires_approval,
+            reminder_hours=a.reminder_hours,
         ),
         archived=a.archived_at is not None,
     )

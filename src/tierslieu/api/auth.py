@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
@@ -14,17 +14,22 @@ from tierslieu import i18n
 from tierslieu.api.deps import bearer_token_of
 from tierslieu.api.personal_data import DeleteAccountIn, ErasureOut, delete_my_account
 from tierslieu.api.schemas import (
+    EmailConfirmIn,
     LoginIn,
     MembershipOut,
     MeOut,
+    MeUpdateIn,
     PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
     RegisterIn,
     RegistrationOut,
     TokenOut,
 )
 from tierslieu.clients import client_of
+from tierslieu.errors import InvalidInput
 from tierslieu.models import User
-from tierslieu.services import accounts
+from tierslieu.services import account_links, accounts
 from tierslieu.settings import Settings
 
 
@@ -82,6 +87,62 @@ class AuthController(Controller):
         )
         return TokenOut(token=issued.token, token_type="Bearer", expires_at=issued.expires_at)  # noqa: S106
 
+    @post(
+        "/password-reset",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Ask for a password reset link by e-mail",
+    )
+    async def password_reset(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        lang: NamedDependency[str],
+        data: JSONBody[PasswordResetIn],
+    ) -> RegistrationOut:
+        """Always the same 202, whether or not the address has an account (it reveals
+        nobody). If it has, a single-use link valid one hour is mailed to it and the older
+        unused reset links stop working. Throttled per client address (429 with
+        Retry-After); at most 5 links per account and hour (more are silently ignored)."""
+        await account_links.request_password_reset(
+            db_session, settings, email=data.email, client=client_of(request, settings)
+        )
+        return RegistrationOut(
+            status="accepted", detail=i18n.notice("password-reset-requested", lang)
+        )
+
+    @post(
+        "/password-reset/confirm",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Choose a new password with the link's token",
+    )
+    async def password_reset_confirm(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        data: JSONBody[PasswordResetConfirmIn],
+    ) -> None:
+        """The password follows the registration policy (422 on ``password``). A spent,
+        expired or unknown token is 400 ``invalid-link``; of two concurrent uses of one
+        token exactly one succeeds. Every sign-in token and link of the person is revoked;
+        a « password changed » notice is mailed."""
+        await account_links.reset_password(
+            db_session, settings, token=data.token, password=data.password
+        )
+
+    @post(
+        "/email-confirm",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Confirm my e-mail address with the link's token",
+    )
+    async def email_confirm(
+        self, db_session: NamedDependency[AsyncSession], data: JSONBody[EmailConfirmIn]
+    ) -> None:
+        """The token of the link mailed at registration (400 ``invalid-link`` when spent,
+        expired or unknown). An unconfirmed address still receives every message:
+        confirming only proves the person owns it."""
+        await account_links.confirm_email(db_session, data.token)
+
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Revoke the token of this request")
     async def logout(
         self,
@@ -102,20 +163,43 @@ class MeController(Controller):
     async def me(
         self, db_session: NamedDependency[AsyncSession], user: NamedDependency[User]
     ) -> MeOut:
-        memberships = await accounts.memberships_of(db_session, user)
-        return MeOut(
-            id=user.id,
-            email=user.email,
-            display_name=user.display_name,
-            kind=user.kind,
-            phone=user.phone,
-            locale=user.locale,
-            is_admin=user.is_admin,
-            memberships=[
-                MembershipOut(structure_slug=s.slug, structure_name=s.name, role=m.role)
-                for m, s in memberships
-            ],
-        )
+        return await _me_out(db_session, user)
+
+    @patch("/", summary="Change my settings (reminders on or off)")
+    async def update_me(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        data: JSONBody[MeUpdateIn],
+    ) -> MeOut:
+        """``reminders``: reminders by e-mail before bookings and meal pickups (also turned
+        off by the one-click link in each reminder). Omitted fields stay as they are."""
+        raw = await request.json()
+        if not isinstance(raw.get("reminders"), bool | None):  # no lax 0/1 for a switch
+            raise InvalidInput("reminders", "wrong-type", {"expected": "boolean"})
+        if data.reminders is not None:
+            await account_links.set_reminders(db_session, user.id, data.reminders)
+            fresh = await db_session.get(User, user.id, populate_existing=True)
+            user = fresh or user
+        return await _me_out(db_session, user)
+
+    @post(
+        "/email-confirm",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Send me a new address confirmation link",
+    )
+    async def resend_confirmation(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        lang: NamedDependency[str],
+        user: NamedDependency[User],
+    ) -> RegistrationOut:
+        """A new link (older ones stop working); nothing is sent when the address is
+        already confirmed or 5 links went out this hour. Same answer either way."""
+        await account_links.resend_email_confirmation(db_session, settings, user)
+        return RegistrationOut(status="accepted", detail=i18n.notice("email-confirm-sent", lang))
 
     @post(
         "/password",
@@ -159,3 +243,22 @@ class MeController(Controller):
         return await delete_my_account(
             db_session, settings, user, data, client_of(request, settings)
         )
+
+
+async def _me_out(db_session: AsyncSession, user: User) -> MeOut:
+    memberships = await accounts.memberships_of(db_session, user)
+    return MeOut(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        kind=user.kind,
+        phone=user.phone,
+        locale=user.locale,
+        is_admin=user.is_admin,
+        memberships=[
+            MembershipOut(structure_slug=s.slug, structure_name=s.name, role=m.role)
+            for m, s in memberships
+        ],
+        reminders=user.reminders,
+        email_confirmed_at=user.email_confirmed_at,
+    )

@@ -97,6 +97,33 @@ class MeOut(msgspec.Struct):
     locale: str
     is_admin: bool
     memberships: list[MembershipOut]
+    # Reminders by e-mail before bookings and meal pickups (« Mon compte »).
+    reminders: bool = True
+    # When the address was confirmed with the link sent at registration (None: not yet).
+    email_confirmed_at: dt.datetime | None = None
+
+
+class MeUpdateIn(Strict):
+    """What a person may change about themselves here (omitted fields stay as they are)."""
+
+    reminders: bool | None = None
+
+
+# A link token as mailed (``secrets.token_urlsafe(32)``: 43 characters).
+LinkToken = Annotated[str, msgspec.Meta(min_length=10, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class PasswordResetIn(Strict):
+    email: Email
+
+
+class PasswordResetConfirmIn(Strict):
+    token: LinkToken
+    password: Password
+
+
+class EmailConfirmIn(Strict):
+    token: LinkToken
 
 
 # --- structures -------------------------------------------------------------------
@@ -187,6 +214,8 @@ class RulesIn(Strict):
     ) = msgspec.UNSET
     max_party_size: Annotated[int, msgspec.Meta(ge=1, le=500)] | msgspec.UnsetType = msgspec.UNSET
     requires_approval: bool | msgspec.UnsetType = msgspec.UNSET
+    # Reminder this many hours before the start (moved out of the night); 0: none.
+    reminder_hours: Annotated[int, msgspec.Meta(ge=0, le=168)] | msgspec.UnsetType = msgspec.UNSET
 
 
 class RulesOut(msgspec.Struct):
@@ -195,6 +224,7 @@ class RulesOut(msgspec.Struct):
     cancel_until_minutes: int
     max_party_size: int
     requires_approval: bool
+    reminder_hours: int = 24
 
 
 AudienceList = Annotated[list[Audience], msgspec.Meta(min_length=1, max_length=4)]

@@ -66,3 +66,41 @@ def retry_delay(attempts: int) -> dt.timedelta:
     if attempts < 1:
         return dt.timedelta(0)
     return min(RETRY_CAP, RETRY_BASE * 2 ** min(attempts - 1, 20))
+
+
+# --- reminders: when ---------------------------------------------------------------------
+
+# Nobody is reminded in the night: a reminder that would fall between QUIET_FROM and
+# QUIET_UNTIL (local time of the place) is sent the evening before at EVENING instead
+# (earlier, never later: a reminder after the start would be useless).
+QUIET_FROM = dt.time(21, 0)
+QUIET_UNTIL = dt.time(8, 0)
+EVENING = dt.time(20, 0)
+# How far ahead the reminder job looks: the longest reminder (168 h, a week) plus the
+# longest move out of the night (from 07:59 back to 20:00 the evening before, < 12 h).
+REMINDER_HOURS_MAX = 168
+REMINDER_LOOKAHEAD = dt.timedelta(hours=REMINDER_HOURS_MAX + 12)
+
+
+def reminder_at(starts_at_utc: dt.datetime, hours: int, tz: str) -> dt.datetime:
+    """When to remind a person of something that starts at ``starts_at_utc`` (aware), ``hours``
+    before (``asset.reminder_hours``, > 0) in the place's wall-clock time ``tz``.
+
+    « The day before » is counted on the wall clock (24 hours before 10:00 is 10:00 the day
+    before, even across a daylight-saving change). A time in the night (21:00–08:00 local)
+    moves to 20:00 the evening before; the result is never after the start. It may be in
+    the past (a booking made at short notice): the caller decides what that means.
+    """
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    local_start = starts_at_utc.astimezone(zone)
+    wall = local_start.replace(tzinfo=None) - dt.timedelta(hours=hours)
+    clock = wall.time()
+    if clock >= QUIET_FROM:
+        wall = dt.datetime.combine(wall.date(), EVENING)
+    elif clock < QUIET_UNTIL:
+        wall = dt.datetime.combine(wall.date() - dt.timedelta(days=1), EVENING)
+    # 20:00 exists and is unambiguous in every zone we serve (changes happen in the night).
+    at = wall.replace(tzinfo=zone).astimezone(dt.UTC)
+    return min(at, starts_at_utc.astimezone(dt.UTC))

@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tierslieu.clients import client_key
 from tierslieu.domain.accounts import check_password, clean_person_name
 from tierslieu.errors import (
+    DomainError,
     InvalidCredentials,
     InvalidInput,
     TooManyAttempts,
@@ -68,7 +70,18 @@ async def _retry_after(
 
 
 async def _count_registration(session: AsyncSession, settings: Settings, client: str) -> None:
-    """Record one registration from ``client`` or refuse it (429) past the per-client limit.
+    await count_client_attempt(session, settings, client, refuse=TooManyRegistrations)
+
+
+async def count_client_attempt(
+    session: AsyncSession,
+    settings: Settings,
+    client: str,
+    *,
+    refuse: Callable[[int], DomainError] = TooManyRegistrations,
+) -> None:
+    """Record one attempt from ``client`` or refuse it (``refuse``, 429) past the per-client
+    limit of registrations (also used, with its own client prefix, by password resets).
 
     Counted in the database so every worker sees it. On PostgreSQL an advisory lock per
     client makes count-then-insert exact under concurrency (SQLite: BEGIN IMMEDIATE)."""
@@ -83,7 +96,7 @@ async def _count_registration(session: AsyncSession, settings: Settings, client:
     if (count or 0) >= settings.register_max_per_client:
         retry = await _retry_after(session, and_(*recent), window, now, RegistrationAttempt)
         await session.rollback()
-        raise TooManyRegistrations(retry)
+        raise refuse(retry)
     session.add(RegistrationAttempt(client=key, occurred_at=now))
     await session.execute(
         delete(RegistrationAttempt).where(RegistrationAttempt.occurred_at <= since)
@@ -120,18 +133,22 @@ async def register(
     if exists is not None:
         await session.rollback()
         return
-    session.add(
-        User(
-            email=email,
-            password_hash=password_hash,
-            display_name=name,
-            kind=kind,
-            phone=phone,
-            locale=locale,
-            is_admin=False,
-        )
+    user = User(
+        email=email,
+        password_hash=password_hash,
+        display_name=name,
+        kind=kind,
+        phone=phone,
+        locale=locale,
+        is_admin=False,
     )
+    session.add(user)
     try:
+        await session.flush()
+        # The address confirmation link, in the account's own transaction.
+        from tierslieu.services.account_links import enqueue_email_confirmation
+
+        enqueue_email_confirmation(session, settings, user)
         await session.commit()
     except IntegrityError:
         # The same address registered concurrently: same silent outcome.
@@ -304,7 +321,11 @@ async def change_password(
     if guard is None:
         raise InvalidInput("current_password", "wrong-current-password")
     new_hash = await hash_password(new_password, settings.password_hash_profile)
+    from tierslieu.services import outbox
+    from tierslieu.services.account_links import enqueue_password_changed
+
     await session.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
+    enqueue_password_changed(session, settings, outbox.user_recipient(user), guard.now)
     others = [ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)]
     if current_token:
         others.append(ApiToken.token_hash != token_digest(current_token))

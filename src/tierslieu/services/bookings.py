@@ -46,6 +46,7 @@ from tierslieu.services.access import has_role, require_role, structure_for
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import check_range, load_schedule
 from tierslieu.services.clock import utcnow
+from tierslieu.services.reminders import drop_pending_reminders
 
 
 @dataclass(slots=True)
@@ -488,6 +489,7 @@ async def release_booking(session: AsyncSession, booking: Booking, now: dt.datet
     the person's own cancellation and an account's deletion share it."""
     await _transition(session, booking, BookingStatus.CANCELLED, now)
     await _release_places(session, booking, now)
+    await drop_pending_reminders(session, booking_id=booking.id)
 
 
 async def cancel_booking(session: AsyncSession, user: User, booking_id: uuid.UUID) -> BookingView:

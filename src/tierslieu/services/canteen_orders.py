@@ -53,6 +53,7 @@ from tierslieu.services.canteen_errors import (
 )
 from tierslieu.services.canteen_pool import credit, debit, pool_price
 from tierslieu.services.clock import utcnow
+from tierslieu.services.reminders import drop_pending_reminders
 
 ACTIVE = [s.value for s in rules.ACTIVE_STATUSES]
 
@@ -442,6 +443,7 @@ async def release_order(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise OrderNotCancellable({"status": rules.OrderStatus.CANCELLED.value})
+    await drop_pending_reminders(session, order_id=order.id)
     # Same lock order as place_order (voucher, dishes by id, window): no deadlock.
     if order.voucher_id is not None:
         await session.execute(

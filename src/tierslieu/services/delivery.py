@@ -47,16 +47,40 @@ from tierslieu.models import OutboxMessage
 from tierslieu.runtime import for_log
 from tierslieu.services.clock import utcnow
 from tierslieu.services.mail import Mail, render
+from tierslieu.services.reminders import enqueue_due_reminders
 from tierslieu.settings import Settings, parse_smtp_url
 
 logger = logging.getLogger("tierslieu.delivery")
 
 SessionFactory = async_sessionmaker[AsyncSession] | Callable[[], Any]
-PeriodicJob = Callable[[Any, Settings], Awaitable[None]]
 
-# Jobs run on every pass of the delivery loop, before delivering (reminders, digests…):
+
+class Paced:
+    """``job`` run at most once every ``seconds`` by this process's loop (the delivery loop
+    passes every few seconds; a job that reads many rows keeps its own cadence)."""
+
+    def __init__(self, seconds: float, job: Callable[[Any, Settings], Awaitable[Any]]) -> None:
+        self.seconds, self.job = seconds, job
+        self.last = -float("inf")
+
+    async def __call__(self, session_factory: Any, settings: Settings) -> None:
+        if time.monotonic() - self.last < self.seconds:
+            return
+        self.last = time.monotonic()
+        await self.job(session_factory, settings)
+
+    def reset(self) -> None:
+        """Due again at the next pass (tests)."""
+        self.last = -float("inf")
+
+    def __repr__(self) -> str:
+        return f"Paced({self.seconds:g} s, {self.job.__qualname__})"
+
+
+# Jobs run on passes of the delivery loop, before delivering: queue the reminders whose
+# time has come (exactly once across workers: ``outbox.enqueue_once``), every minute.
 # ``async def job(session_factory, settings) -> None``; an exception is logged, not fatal.
-PERIODIC_JOBS: tuple[PeriodicJob, ...] = ()
+PERIODIC_JOBS: tuple[Paced, ...] = (Paced(60.0, enqueue_due_reminders),)
 
 BATCH = 50  # rows claimed per transaction
 MARK_EVERY = 20  # outcomes written after at most this many messages…

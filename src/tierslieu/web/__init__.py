@@ -29,6 +29,7 @@ from tierslieu.settings import Settings
 from tierslieu.templating import environment
 from tierslieu.web import text
 from tierslieu.web.account import AccountController, MyAccountPages
+from tierslieu.web.account_links import AccountLinkPages, MyAccountLinkPages
 from tierslieu.web.admin_mail import MailPages
 from tierslieu.web.canteen import CanteenPages, KitchenPages
 from tierslieu.web.manage import ManagePages
@@ -53,7 +54,10 @@ def _anonymous(request: Request[Any, Any, Any]) -> Viewer:
 # Paths that are not pages: no CSRF token (programs call them), and their errors stay
 # application/problem+json.
 NOT_PAGES = ("/api/", "/ical/", "/schema", "/livez", "/health", "/static/")
-CSRF_EXCLUDE = [f"^{re.escape(p)}" for p in NOT_PAGES]
+# Pages that mail clients POST to without a cookie: the one-click unsubscribe (RFC 8058),
+# which only turns reminders off for the person its HMAC names (``web/account_links.py``).
+ONE_CLICK_PAGES = (r"^/desabonnement/[^/]+$",)
+CSRF_EXCLUDE = [f"^{re.escape(p)}" for p in NOT_PAGES] + list(ONE_CLICK_PAGES)
 
 
 def is_page_path(path: str) -> bool:
@@ -172,6 +176,8 @@ def web_config(settings: Settings) -> WebConfig:
             CanteenPages,
             KitchenPages,
             MyAccountPages,
+            AccountLinkPages,
+            MyAccountLinkPages,
             PrivacyPage,
             ReportPages,
             MailPages,

@@ -22,7 +22,7 @@ from tierslieu.calendar.parse import MAX_BYTES
 from tierslieu.domain.bookings import ACTIVE_STATUSES
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES
 from tierslieu.errors import DomainError, NotFound
-from tierslieu.services import assets, availability, bookings, feeds
+from tierslieu.services import assets, availability, bookings, feeds, phone_notices
 from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import render_day_sheet
@@ -97,11 +97,21 @@ class StaffController(Controller):
                         [(by_id[k], vs) for k, vs in per_asset.items() if k in by_id],
                     )
                 )
+        calls = (
+            (
+                await phone_notices.pending_notices(
+                    db_session, viewer.user, slug, viewer.settings, viewer.lang
+                )
+            )[1]
+            if is_staff
+            else []
+        )
         return page(
             request,
             viewer,
             "dashboard.html",
             title=_("Tableau de bord — {name}", name=structure.name),
+            calls=calls,
             structure=structure,
             tz=structure.timezone,
             role=role,
@@ -112,6 +122,21 @@ class StaffController(Controller):
             today=today,
             tomorrow=tomorrow,
         )
+
+    @post("/appels/{notice_id:uuid}/prevenu", summary="« Prévenu·e »: the call is made (web)")
+    async def called(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        slug: FromPath[str],
+        notice_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        _ = text.translator(viewer.lang)
+        back = f"/structures/{slug}/tableau#appels"
+        with refusals_to(back):
+            await phone_notices.mark_called(db_session, viewer.user, notice_id)
+        return redirect(request, viewer, back, _("Appel noté."))
 
     @post("/reservations/{booking_id:uuid}/presence", summary="Check in or no-show (web)")
     async def attendance(
