@@ -197,12 +197,38 @@ def test_requests_awaiting_approval_one_digest_per_staff_member_per_hour(
     [approved] = messages(settings, "booking-approved")
     assert approved.email == world.neighbour.email
     same_as_feed(client, world.neighbour, approved, settings, "REQUEST")
-    decline = client.post(f"/api/bookings/{later[0]['id']}/decline", headers=world.staff_a.headers)
+    decline = client.post(
+        f"/api/bookings/{later[0]['id']}/decline",
+        json={"reason": "Atelier complet ce jour-là"},
+        headers=world.staff_a.headers,
+    )
     assert decline.status_code == 200, decline.text
     [declined] = messages(settings, "booking-declined")
     assert declined.email == others[0].email
+    assert (
+        "Motif : Atelier complet ce jour-là"
+        in render(declined.kind, declined.params, "fr", settings).text
+    )
     same_as_feed(client, others[0], declined, settings, "CANCEL")
     # A decision that fails (already decided) writes nothing.
     again = client.post(f"/api/bookings/{first['id']}/approve", headers=world.staff_a.headers)
     assert again.status_code == 409
     assert len(messages(settings, "booking-approved")) == 1
+
+
+def test_staff_may_give_a_reason_and_the_person_reads_it(client, world, garden, settings):
+    booking = booked(book(client, world.neighbour, garden["id"]))
+    url = f"/api/bookings/{booking['id']}/cancel"
+    too_long = client.post(url, json={"reason": "x" * 301}, headers=world.staff_a.headers)
+    assert too_long.status_code in (400, 422), too_long.text
+    unknown = client.post(url, json={"motif": "Orage"}, headers=world.staff_a.headers)
+    assert unknown.status_code in (400, 422), unknown.text
+    assert messages(settings, "booking-cancelled") == []
+    cancel = client.post(url, json={"reason": " Orage annoncé "}, headers=world.staff_a.headers)
+    assert cancel.status_code == 200, cancel.text
+    [row] = messages(settings, "booking-cancelled")
+    assert row.params["reason"] == "Orage annoncé"
+    assert "Motif : Orage annoncé" in render(row.kind, row.params, "fr", settings).text
+    english = render(row.kind, row.params, "en", settings)
+    assert "Reason: Orage annoncé" in english.text
+    assert english.subject == "Booking cancelled: Jardin des Tilleuls, Tuesday, 6 April 2027"
