@@ -167,16 +167,7 @@ async def place_order(
             )
             session.add(line)
             lines.append((line, items[p.item_id]))  # type: ignore[index]
-        await notify.order_changed(
-            session,
-            Kind.ORDER_CONFIRMED,
-            caller,
-            order,
-            menu.service,
-            window,
-            structure,
-            [(line.quantity, item.name) for line, item in lines],
-        )
+        await notify.order_placed(session, caller, order, menu.service, window, structure, lines)
         await (session.commit() if commit else session.flush())
     except DomainError:
         await session.rollback()
@@ -441,8 +432,7 @@ async def cancel_order(session: AsyncSession, user: User, order_id: uuid.UUID) -
 
 def _facts(view: OrderView) -> tuple[Any, ...]:
     """What ``notify.order_changed`` needs of an order, after the caller."""
-    dishes = [(line.quantity, item.name) for line, item in view.lines]
-    return view.order, view.service, view.window, view.structure, dishes
+    return view.order, view.service, view.window, view.structure, notify.dishes(view.lines)
 
 
 async def release_order(

@@ -41,8 +41,10 @@ from tierslieu.models import (
     Asset,
     Booking,
     MealOrder,
+    MealOrderLine,
     MealService,
     Membership,
+    MenuItem,
     PickupWindow,
     Structure,
     User,
@@ -285,6 +287,25 @@ async def _order_recipient(
     if caller is not None and caller.id == order.user_id:
         return outbox.user_recipient(caller)
     return await outbox.recipient_of(session, order.user_id)
+
+
+def dishes(lines: Iterable[tuple[MealOrderLine, MenuItem]]) -> list[tuple[int, str]]:
+    return [(line.quantity, item.name) for line, item in lines]
+
+
+async def order_placed(
+    session: AsyncSession,
+    caller: User | None,
+    order: MealOrder,
+    service: MealService,
+    window: PickupWindow,
+    structure: Structure,
+    lines: Iterable[tuple[MealOrderLine, MenuItem]],
+) -> None:
+    """A placed order is confirmed (there is no approval of meal orders)."""
+    await order_changed(
+        session, Kind.ORDER_CONFIRMED, caller, order, service, window, structure, dishes(lines)
+    )
 
 
 async def order_changed(
