@@ -278,3 +278,10 @@ def test_staff_digest(lang, subject, said):
     assert said in mail.text
     assert "https://reservations.exemple.fr/structures/ehpad-les-tilleuls/tableau" in mail.text
     assert mail.calendar is None
+
+
+def test_a_phone_notice_does_not_mention_an_attachment():
+    phone = {**BOOKING, "email": "", "name": "Mme Martin"}
+    text = render(Kind.BOOKING_CONFIRMED, phone, "fr", SETTINGS).text
+    assert "invitation" not in text
+    assert "invitation jointe" in render(Kind.BOOKING_CONFIRMED, BOOKING, "fr", SETTINGS).text

@@ -147,7 +147,9 @@ def render_booking(kind: Kind, params: Mapping[str, Any], lang: str, settings: S
     gone = kind in (Kind.BOOKING_CANCELLED, Kind.BOOKING_DECLINED)
     method = "CANCEL" if gone else "REQUEST"
     paragraphs = _lead(kind, params, lang)
-    if gone:
+    if not params.get("email"):
+        pass  # a phone notice: staff read the text aloud, there is no attachment to mention
+    elif gone:
         paragraphs.append(_("L'invitation jointe retire ce rendez-vous de votre agenda."))
     else:
         paragraphs.append(_("L'invitation jointe ajoute ce rendez-vous à votre agenda."))

@@ -135,7 +135,9 @@ def _render(kind: Kind, params: Mapping[str, Any], lang: str, settings: Settings
             organizer(settings, params["structure"]),
             attendee(params),
         )
-        if cancelled:
+        if not params.get("email"):
+            pass  # a phone notice: no attachment to mention
+        elif cancelled:
             lead.append(_("L'invitation jointe retire ce retrait de votre agenda."))
         else:
             lead.append(_("L'invitation jointe ajoute ce retrait à votre agenda."))
