@@ -18,6 +18,9 @@ from tierslieu.settings import Settings
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Execution option marking a connection whose transactions only read (GET requests).
 READ_ONLY_OPTION = "tierslieu_read_only"
+# The public origin rides on the engine, so a service that only has a session can build
+# what needs it (the outbox's Message-ID host): ``public_url(session)``.
+PUBLIC_URL_OPTION = "tierslieu_public_url"
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -28,7 +31,10 @@ def create_engine(settings: Settings) -> AsyncEngine:
     waits for it (busy timeout) instead of failing with SQLITE_BUSY_SNAPSHOT
     when another writer committed in between. WAL lets readers go on meanwhile.
     """
-    kwargs: dict[str, Any] = {"echo": settings.echo_sql}
+    kwargs: dict[str, Any] = {
+        "echo": settings.echo_sql,
+        "execution_options": {PUBLIC_URL_OPTION: settings.public_url},
+    }
     url = make_url(settings.database_url)
     if settings.is_sqlite:
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
@@ -75,6 +81,13 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN")  # readers never wait for the write lock
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def public_url(session: AsyncSession) -> str:
+    """``settings.public_url`` of the engine behind ``session`` (its default if unknown)."""
+    options = session.get_bind().get_execution_options()
+    default = Settings.__dataclass_fields__["public_url"].default
+    return str(options.get(PUBLIC_URL_OPTION) or default)
 
 
 def insert_for(session: AsyncSession) -> Any:

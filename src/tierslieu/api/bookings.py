@@ -91,6 +91,12 @@ class ClosureIn(Strict):
     ends_on: dt.date | None = None
 
 
+class ReasonIn(Strict):
+    """Optional body of a staff decline or cancellation: the reason the person is told."""
+
+    reason: Reason = ""
+
+
 class ClosureOut(msgspec.Struct):
     id: uuid.UUID
     starts_at: dt.datetime
@@ -477,8 +483,12 @@ class BookingController(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         booking_id: FromPath[uuid.UUID],
+        data: JSONBody[ReasonIn | None] = None,
     ) -> BookingOut:
-        return booking_out(await bookings.cancel_booking(db_session, user, booking_id))
+        reason = data.reason.strip() if data is not None else ""
+        return booking_out(
+            await bookings.cancel_booking(db_session, user, booking_id, reason=reason)
+        )
 
     @post(
         "/{booking_id:uuid}/approve",
@@ -505,9 +515,13 @@ class BookingController(Controller):
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
         booking_id: FromPath[uuid.UUID],
+        data: JSONBody[ReasonIn | None] = None,
     ) -> BookingOut:
+        reason = data.reason.strip() if data is not None else ""
         return booking_out(
-            await bookings.decide_booking(db_session, user, booking_id, approve=False)
+            await bookings.decide_booking(
+                db_session, user, booking_id, approve=False, reason=reason
+            )
         )
 
     @post(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from dataclasses import dataclass
 from email.utils import format_datetime
 from functools import lru_cache
 
-from icalendar import Calendar, Event, vDuration, vText
+from icalendar import Calendar, Event, vCalAddress, vDuration, vText
 
 from tierslieu.calendar.model import FeedCalendar, FeedEvent
 
@@ -118,3 +119,56 @@ def etag_of(body: bytes) -> str:
 def http_date(value: dt.datetime) -> str:
     """An HTTP-date (RFC 9110) for ``Last-Modified``."""
     return format_datetime(_utc(value), usegmt=True)
+
+
+# --- iTIP invitations (RFC 5546) carried by e-mail (RFC 6047) ---------------------------------
+
+ITIP_METHODS = ("REQUEST", "CANCEL")
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """An ORGANIZER or ATTENDEE: an e-mail address and a display name (CN)."""
+
+    email: str
+    name: str = ""
+
+
+def _cal_address(party: Party, **parameters: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{party.email}")
+    name = clean_text(party.name)
+    if name:
+        address.params["CN"] = vText(name)
+    for key, value in parameters.items():
+        address.params[key] = value
+    return address
+
+
+def build_invitation(
+    item: FeedEvent, method: str, organizer: Party, attendee: Party | None = None
+) -> bytes:
+    """One event as an iTIP message: METHOD REQUEST (add or update) or CANCEL (remove).
+
+    The VEVENT is the feed's own (same UID, SEQUENCE, times and texts, ``_event``), with
+    the ORGANIZER and ATTENDEE that RFC 5546 requires; a CANCEL carries STATUS:CANCELLED.
+    The attendee is not asked to answer (RSVP=FALSE): the booking is already decided.
+    """
+    if method not in ITIP_METHODS:
+        raise ValueError(f"unsupported iTIP method {method!r}")
+    event = _event(item)
+    if method == "CANCEL" and item.status != "CANCELLED":
+        event.pop("STATUS")
+        event.add("STATUS", "CANCELLED")
+    event.add("ORGANIZER", _cal_address(organizer))
+    if attendee is not None and attendee.email:
+        parameters = {"ROLE": "REQ-PARTICIPANT", "RSVP": "FALSE"}
+        if method == "REQUEST":
+            parameters["PARTSTAT"] = "ACCEPTED" if item.status == "CONFIRMED" else "TENTATIVE"
+        event.add("ATTENDEE", _cal_address(attendee, **parameters))
+    cal = Calendar()
+    cal.add("VERSION", "2.0")
+    cal.add("PRODID", PRODID)
+    cal.add("CALSCALE", "GREGORIAN")
+    cal.add("METHOD", method)
+    cal.add_component(event)
+    return cal.to_ical(sorted=True)

@@ -41,7 +41,7 @@ from tierslieu.domain.horizon import check_dates
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import InvalidInput, NotFound
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
-from tierslieu.services import listing_cache, schedule_cache
+from tierslieu.services import listing_cache, notify, schedule_cache
 from tierslieu.services.access import has_role, require_role, structure_for
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import check_range, load_schedule
@@ -152,6 +152,7 @@ async def create_booking(
 
     if not inserted:
         session.add(booking)
+    await notify.booking_created(session, user, booking, asset, structure)
     try:
         await (session.commit() if commit else session.flush())
     except IntegrityError as exc:
@@ -492,10 +493,13 @@ async def release_booking(session: AsyncSession, booking: Booking, now: dt.datet
     await drop_pending_reminders(session, booking_id=booking.id)
 
 
-async def cancel_booking(session: AsyncSession, user: User, booking_id: uuid.UUID) -> BookingView:
+async def cancel_booking(
+    session: AsyncSession, user: User, booking_id: uuid.UUID, *, reason: str = ""
+) -> BookingView:
     """Cancel: the owner until ``cancel_until_minutes`` before the start, staff at any time.
 
-    The places are free again in the same transaction.
+    The places are free again in the same transaction; the person is told (with staff's
+    ``reason``, if any) in it too.
     """
     view = await visible_booking(session, user, booking_id)
     booking = view.booking
@@ -505,15 +509,19 @@ async def cancel_booking(session: AsyncSession, user: User, booking_id: uuid.UUI
     ):
         raise NotCancellable()
     await release_booking(session, booking, now)
+    await notify.booking_cancelled(
+        session, user, booking, view.asset, view.structure, reason=reason
+    )
     await session.commit()
     listing_cache.forget(booking.asset_id)
     return view
 
 
 async def decide_booking(
-    session: AsyncSession, user: User, booking_id: uuid.UUID, approve: bool
+    session: AsyncSession, user: User, booking_id: uuid.UUID, approve: bool, *, reason: str = ""
 ) -> BookingView:
-    """Approve or decline a pending booking (staff). Declining frees the places."""
+    """Approve or decline a pending booking (staff). Declining frees the places. The person
+    is told in the same transaction (a refusal with ``reason``, if given)."""
     view = await visible_booking(session, user, booking_id)
     await require_role(session, user, view.structure.id, ASSET_MANAGING_ROLES)
     now = utcnow()
@@ -521,6 +529,9 @@ async def decide_booking(
     await _transition(session, view.booking, target, now)
     if not approve:
         await _release_places(session, view.booking, now)
+    await notify.booking_decided(
+        session, user, view.booking, view.asset, view.structure, approved=approve, reason=reason
+    )
     await session.commit()
     listing_cache.forget(view.booking.asset_id)
     return view

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain import canteen as rules
+from tierslieu.domain.notifications import Kind
 from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tierslieu.models import (
     MealOrder,
@@ -32,6 +33,7 @@ from tierslieu.models import (
     Tariff,
     User,
 )
+from tierslieu.services import notify
 from tierslieu.services.access import has_role
 from tierslieu.services.canteen import KITCHEN_ROLES, Menu, load_menu, tariff_of
 from tierslieu.services.canteen_errors import (
@@ -166,6 +168,7 @@ async def place_order(
             )
             session.add(line)
             lines.append((line, items[p.item_id]))  # type: ignore[index]
+        await notify.order_placed(session, caller, order, menu.service, window, structure, lines)
         await (session.commit() if commit else session.flush())
     except DomainError:
         await session.rollback()
@@ -419,12 +422,18 @@ async def cancel_order(session: AsyncSession, user: User, order_id: uuid.UUID) -
         raise CancelCutoffPassed()
     try:
         await release_order(session, order, view.lines)
+        await notify.order_changed(session, Kind.ORDER_CANCELLED, user, *_facts(view))
         await session.commit()
     except DomainError:
         await session.rollback()
         raise
     session.expire(order)  # the conditional UPDATEs bypassed the identity map
     return await get_order(session, user, order_id)
+
+
+def _facts(view: OrderView) -> tuple[Any, ...]:
+    """What ``notify.order_changed`` needs of an order, after the caller."""
+    return view.order, view.service, view.window, view.structure, notify.dishes(view.lines)
 
 
 async def release_order(
@@ -508,6 +517,8 @@ async def set_kitchen_status(
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise OrderCancelled()
+            if status == rules.OrderStatus.READY.value and order.status != status:
+                await notify.order_changed(session, Kind.ORDER_READY, user, *_facts(view))
         if paid is not None:
             result = await session.execute(
                 update(MealOrder)
