@@ -34,8 +34,14 @@ def garden(client, world, now):
 
 
 def messages(settings, kind: str | None = None) -> list[OutboxMessage]:
+    """The outbox, without the address confirmations the world's registrations queued."""
+
     async def read(session):
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.kind != "email-confirm")
+            .order_by(OutboxMessage.id)
+        )
         if kind is not None:
             query = query.where(OutboxMessage.kind == kind)
         return list(await session.scalars(query))

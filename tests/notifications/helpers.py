@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tests.conftest import run_db
 from tierslieu.models import OutboxMessage
@@ -21,6 +21,16 @@ def outbox_rows(settings: Settings, kind: str | None = None, **where: Any) -> li
         return list((await session.scalars(query)).all())
 
     return run_db(settings, _read)
+
+
+def clear_outbox(settings: Settings) -> None:
+    """Start from an empty outbox (the world's registrations queued confirmations)."""
+
+    async def _clear(session: Any) -> None:
+        await session.execute(delete(OutboxMessage))
+        await session.commit()
+
+    run_db(settings, _clear)
 
 
 def token_of(link: str) -> str:

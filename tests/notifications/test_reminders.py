@@ -174,7 +174,10 @@ def test_the_call_list_shows_a_guest_with_a_phone_and_records_the_call(
             "/api/structures/ehpad-les-tilleuls/phone-notices", headers=world.staff_a.headers
         )
         assert listed.status_code == 200, listed.text
-        [notice] = listed.json()
+        # Mme Martin was told of the booking itself, then of the reminder: two calls to make.
+        kinds = [n["kind"] for n in listed.json()]
+        assert kinds == ["booking-confirmed", "booking-reminder"]
+        notice = listed.json()[1]
         assert notice["name"] == "Mme Martin" and notice["phone"] == MME_MARTIN["phone"]
         assert notice["kind"] == "booking-reminder" and "mardi 6 avril 2027" in notice["say"]
         # Another structure's staff neither sees nor ticks it.
@@ -208,6 +211,9 @@ def test_the_call_list_shows_a_guest_with_a_phone_and_records_the_call(
         assert client.post(action, follow_redirects=False).status_code == 403  # no CSRF token
         done = client.post(action, data={"_csrf_token": csrf_of(page.text)}, follow_redirects=False)
         assert done.status_code == 303
+        first = listed.json()[0]["id"]  # the booking's own notice, ticked through the API
+        ticked = client.post(f"/api/phone-notices/{first}/called", headers=world.staff_a.headers)
+        assert ticked.status_code in (200, 204), ticked.text
         assert (
             "Personne à appeler pour le moment."
             in client.get("/structures/ehpad-les-tilleuls/tableau").text

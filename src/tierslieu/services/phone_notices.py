@@ -79,14 +79,13 @@ def kind_label(kind: str, lang: str) -> str:
     return i18n.gettext(lang, KIND_LABELS.get(kind, kind))
 
 
-def what_to_say(
-    kind: str, params: Mapping[str, Any], language: str, settings: Settings, lang: str
-) -> str:
-    """The message's text in the person's language, or the kind's label in the reader's."""
+def what_to_say(kind: str, params: Mapping[str, Any], settings: Settings, lang: str) -> str:
+    """What the e-mail would have said, in the language of the staff member who reads it
+    and makes the call (or the kind's label when it cannot be rendered)."""
     from tierslieu.services import mail
 
     try:
-        return mail.render(kind, params, language, settings).text
+        return mail.render(kind, params, lang, settings).text
     except KeyError:
         return kind_label(kind, lang)
     except (ValueError, TypeError):  # a snapshot the renderer cannot read: say what it is
@@ -119,10 +118,7 @@ async def pending_notices(
             .limit(max(1, min(limit, MAX_LISTED)))
         )
     ).scalars()
-    found = [
-        (r.id, r.kind, r.name, r.phone or "", r.created_at, dict(r.params), r.language)
-        for r in rows
-    ]
+    found = [(r.id, r.kind, r.name, r.phone or "", r.created_at, dict(r.params)) for r in rows]
     await session.commit()
 
     def _render() -> list[PhoneNotice]:
@@ -134,9 +130,9 @@ async def pending_notices(
                 name=name,
                 phone=phone,
                 created_at=created,
-                say=what_to_say(kind, params, language, settings, lang),
+                say=what_to_say(kind, params, settings, lang),
             )
-            for rid, kind, name, phone, created, params, language in found
+            for rid, kind, name, phone, created, params in found
         ]
 
     return structure, await anyio.to_thread.run_sync(_render)
