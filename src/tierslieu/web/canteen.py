@@ -358,7 +358,11 @@ class KitchenPages(Controller):
         sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, service_id)
         if sheet.menu.asset.id != asset_id or sheet.menu.structure.slug != slug:
             raise NotFound()
-        html = canteen_sheet.sheet_html(canteen_sheet.sheet_data(sheet, viewer.lang), viewer.lang)
+        html = canteen_sheet.sheet_html(
+            canteen_sheet.sheet_data(sheet, viewer.lang),
+            viewer.lang,
+            back=f"/structures/{slug}/cantine/{asset_id}",
+        )
         return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
 
     @post("/commandes/{order_id:uuid}", summary="Order status at the counter (web)")

@@ -180,7 +180,9 @@ class StaffController(Controller):
             raise _not_found()
         day = date or local_today(structure.timezone)
         asset, blocks = await bookings.day_sheet(db_session, viewer.user, asset_id, day)
-        html = render_day_sheet(asset, blocks, day, utcnow(), viewer.lang)
+        html = render_day_sheet(
+            asset, blocks, day, utcnow(), viewer.lang, back=f"/structures/{slug}/tableau"
+        )
         return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
 
     # --- opening rules and closures ------------------------------------------------------
