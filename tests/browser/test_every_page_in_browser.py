@@ -132,7 +132,8 @@ def test_every_control_is_legible_and_no_page_scrolls_sideways(page, server, wor
     garden = world.garden["id"]
     ehpad = "ehpad-les-tilleuls"
     # A booking for the neighbour (her list; « Annuler » on the staff dashboard) ...
-    assert api_book(server, world.neighbour, garden, tomorrow, 10, 2).status_code == 201
+    booked = api_book(server, world.neighbour, garden, tomorrow, 10, 2)
+    assert booked.status_code == 201, booked.text
     # ... a closure (its « Supprimer »), a person tariff (« Revenir au tarif par défaut »).
     later = local_now().date() + dt.timedelta(days=40)
     response = client.post(
@@ -141,6 +142,7 @@ def test_every_control_is_legible_and_no_page_scrolls_sideways(page, server, wor
         headers=world.manager_a.headers,
     )
     assert response.status_code == 201, response.text
+    closure_id = response.json()["closure"]["id"]
     chef, canteen, service = setup_relais_canteen(client, world, tomorrow_menu())
     response = client.put(
         f"/api/structures/{RELAIS}/tariff-assignments/{world.neighbour.id}",
@@ -208,6 +210,10 @@ def test_every_control_is_legible_and_no_page_scrolls_sideways(page, server, wor
                 f"/structures/{ehpad}/ressources/{garden}/horaires",
                 f"/structures/{ehpad}/ressources/{garden}/feuille?date={tomorrow.isoformat()}",
                 f"/structures/{ehpad}/bilan",
+                f"/structures/{ehpad}/agenda?du={tomorrow.isoformat()}",
+                f"/structures/{ehpad}/reservations/{booked.json()['id']}/annuler",
+                f"/structures/{ehpad}/ressources/{garden}/horaires/fermetures/{closure_id}/supprimer",
+                f"/structures/{ehpad}/equipe/membres/{world.staff_a.id}/retirer",
             ],
         ),
         (

@@ -29,6 +29,7 @@ from tierslieu.settings import Settings
 from tierslieu.templating import environment
 from tierslieu.web import text
 from tierslieu.web.account import AccountController, MyAccountPages
+from tierslieu.web.agenda import AgendaPages
 from tierslieu.web.canteen import CanteenPages, KitchenPages
 from tierslieu.web.manage import ManagePages
 from tierslieu.web.pages import RefusedAt, login_redirect, page, refusal_redirect
@@ -167,6 +168,7 @@ def web_config(settings: Settings) -> WebConfig:
             PublicController,
             AccountController,
             StaffController,
+            AgendaPages,
             ManagePages,
             CanteenPages,
             KitchenPages,

@@ -27,6 +27,7 @@ from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import render_day_sheet
 from tierslieu.web import forms, text
+from tierslieu.web.agenda import back_to
 from tierslieu.web.pages import (
     FormErrors,
     local_today,
@@ -124,7 +125,7 @@ class StaffController(Controller):
     ) -> Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        back = f"/structures/{slug}/tableau"
+        back = back_to(form, slug)
         with refusals_to(back):
             data = forms.parse(AttendanceIn, {"status": form.get("status", "")})
             await bookings.mark_attendance(db_session, viewer.user, booking_id, data.status)
@@ -141,7 +142,7 @@ class StaffController(Controller):
     ) -> Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        back = f"/structures/{slug}/tableau"
+        back = back_to(form, slug)
         with refusals_to(back):
             await bookings.decide_booking(
                 db_session, viewer.user, booking_id, approve=form.get("approve") == "1"
@@ -158,7 +159,7 @@ class StaffController(Controller):
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
         _ = text.translator(viewer.lang)
-        back = f"/structures/{slug}/tableau"
+        back = back_to(await read_form(request), slug)
         with refusals_to(back):
             await bookings.cancel_booking(db_session, viewer.user, booking_id)
         return redirect(request, viewer, back, _("Réservation annulée."))
