@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from tests.browser.test_canteen_in_browser import tomorrow_menu
 from tests.scenarios.relais import setup_relais_canteen
 from tests.web.helpers import post_form, sign_in
@@ -32,7 +35,10 @@ def test_order_without_a_window_is_refused_on_the_field(client, world):
         {"service_id": service["id"], f"qty-{curry['id']}": "1"},
     )
     assert response.status_code == 422
-    assert 'aria-describedby="w-1-error"' in response.text
+    assert 'aria-describedby="f-pickup_window_id-error"' in response.text
+    # The summary at the top of the form links to that message, beside the field.
+    assert '<a href="#f-pickup_window_id-error">' in response.text
+    assert 'id="f-pickup_window_id-error"' in response.text
     assert client.get("/api/meal-orders", headers=world.professional.headers).json() == []
 
 
@@ -65,3 +71,29 @@ def test_manager_gives_a_person_the_solidarity_tariff(client, world):
     sign_in(client, world.professional.email)
     menu = client.get(f"/cantine/{asset['id']}")
     assert "Votre prix : 1,00\xa0€ (tarif Solidaire)" in menu.text
+
+
+def test_the_confirmation_says_what_to_pay_at_the_counter_and_when(client, world):
+    """Audit S3 and §8.8–9: the amount (computed by the server), the pickup in words, the note."""
+    _chef, asset, service = setup_relais_canteen(client, world, tomorrow_menu())
+    sign_in(client, world.professional.email)
+    curry = next(i for i in service["items"] if i["name"].startswith("Curry"))
+    window = next(w for w in service["pickup_windows"] if w["starts_at"][11:16] == "12:15")
+    response = post_form(
+        client,
+        f"/cantine/{asset['id']}",
+        f"/cantine/{asset['id']}/commander",
+        {
+            "service_id": service["id"],
+            f"qty-{curry['id']}": "1",
+            "pickup_window_id": window["id"],
+            "note": "Allergie aux arachides",
+        },
+    )
+    assert response.status_code == 303
+    page = html.unescape(client.get(response.headers["location"]).text)
+    assert "À régler au comptoir : 9,50\xa0€" in page
+    assert re.search(r"À retirer le \w+ \d+(er)? \w+ \d{4}, entre 12 h 15 et 12 h 30", page)
+    assert "Allergie aux arachides" in page
+    order = client.get("/api/meal-orders", headers=world.professional.headers).json()[0]
+    assert order["note"] == "Allergie aux arachides"
