@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import json
 import re
 
 from tests.browser.test_canteen_in_browser import tomorrow_menu
 from tests.scenarios.relais import setup_relais_canteen
 from tests.web.helpers import post_form, sign_in
+from tierslieu.templating import long_date
 
 
 def test_menu_filters_and_the_callers_price(client, world):
@@ -97,3 +100,35 @@ def test_the_confirmation_says_what_to_pay_at_the_counter_and_when(client, world
     assert "Allergie aux arachides" in page
     order = client.get("/api/meal-orders", headers=world.professional.headers).json()[0]
     assert order["note"] == "Allergie aux arachides"
+
+
+def _menu_on(day):
+    menu = tomorrow_menu()
+    old = menu["date"]
+    text = json.dumps(menu).replace(old, day.isoformat())
+    return json.loads(text)
+
+
+def test_the_canteen_shows_one_day_at_a_time_with_a_day_picker(client, world):
+    """Audit §1 « Canteen » (11 screens on a phone) and §5.9 (a menu 7 days ahead missing)."""
+    chef, asset, _service = setup_relais_canteen(client, world, tomorrow_menu())
+    tomorrow = dt.date.fromisoformat(tomorrow_menu()["date"])
+    later = tomorrow + dt.timedelta(days=8)
+    later_menu = _menu_on(later)
+    later_menu["items"][0]["name"] = "Lasagnes du jeudi suivant"
+    response = client.post(
+        f"/api/assets/{asset['id']}/meal-services", json=later_menu, headers=chef.headers
+    )
+    assert response.status_code == 201, response.text
+    first = html.unescape(client.get(f"/cantine/{asset['id']}").text)
+    assert "Curry de légumes" in first and "Lasagnes du jeudi suivant" not in first
+    assert f'aria-current="page">{long_date(tomorrow)}</a>' in first
+    assert f"?jour={later.isoformat()}" in first
+    other = html.unescape(client.get(f"/cantine/{asset['id']}?jour={later.isoformat()}").text)
+    assert "Lasagnes du jeudi suivant" in other and "Curry de légumes" not in other
+    # Filters keep the day; a day without a menu shows the first one open to orders.
+    filtered = client.get(f"/cantine/{asset['id']}?jour={later.isoformat()}&regime=vegetarian")
+    assert f'name="jour" value="{later.isoformat()}"' in filtered.text
+    nothing = html.unescape(client.get(f"/cantine/{asset['id']}?jour=2020-01-01").text)
+    assert "Curry de légumes" in nothing
+    assert client.get(f"/cantine/{asset['id']}?jour=demain").status_code == 400
