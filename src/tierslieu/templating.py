@@ -82,9 +82,18 @@ def render(template: str, **context: object) -> str:
 
 
 def render_day_sheet(
-    asset: Any, blocks: list[Any], day: dt.date, printed_at: dt.datetime, lang: str = "fr"
+    asset: Any,
+    blocks: list[Any],
+    day: dt.date,
+    printed_at: dt.datetime,
+    lang: str = "fr",
+    back: str | None = None,
 ) -> str:
-    """The printable A4 day sheet (API and web pages alike): who comes, per slot."""
+    """The printable A4 day sheet (API and web pages alike): who comes, per slot.
+
+    ``back`` (web pages only): the page to return to; the sheet then also has a print
+    button and a field to show another day (hidden on paper).
+    """
     _ = i18n.texts(lang)
     return render(
         "bookings/day_sheet.html",
@@ -95,6 +104,7 @@ def render_day_sheet(
         tz=asset.structure.timezone,
         printed_at=printed_at,
         lang=lang,
+        back=back,
         _=_,
         ngettext=_.ngettext,
         status_label=lambda status: label(lang, "status", status),

@@ -11,6 +11,7 @@ import re
 from tests.browser.conftest import check_page, local_now, sign_in
 from tests.conftest import PASSWORD
 from tests.scenarios.relais import THURSDAY_MENU, setup_relais_canteen
+from tierslieu.templating import long_date
 
 try:
     from playwright.sync_api import expect
@@ -143,5 +144,10 @@ def test_the_chef_publishes_a_menu(page, server, world, client):
     page.get_by_role("button", name="Publier un menu").click()
     expect(page.get_by_role("status")).to_contain_text("Menu publié.")
     page.goto(f"/cantine/{asset['id']}?regime=vegetarian")
+    # One day at a time: the day picker leads to the new menu, the filter kept.
+    page.get_by_role("navigation", name="Jours de service").get_by_role(
+        "link", name=long_date(day)
+    ).click()
+    expect(page).to_have_url(re.compile(r"regime=vegetarian"))
     expect(page.get_by_role("heading", name=re.compile("Lasagnes aux épinards"))).to_be_visible()
     expect(page.get_by_text("Allergènes : Céréales contenant du gluten, Lait")).to_be_visible()

@@ -42,7 +42,7 @@ def test_opening_rules_use_the_pages_time_format(client, world):
     assert response.status_code == 201, response.text
     sign_in(client, world.staff_a.email)
     page = client.get(f"/structures/ehpad-les-tilleuls/ressources/{world.garden['id']}/horaires")
-    assert "<td>9 h 00</td><td>12 h 00</td>" in page.text
+    assert '>9 h 00</td><td data-label="Fin">12 h 00</td>' in page.text
     assert "09:00" not in page.text
     assert "Durée d&#39;un créneau (en minutes)" in page.text
     assert time_of_day(dt.time(9, 0), "en") == "09:00"

@@ -31,7 +31,11 @@ def assert_page_headers(response: Any, referrer: str = "same-origin") -> None:
     assert response.headers["referrer-policy"] == referrer
     # Nothing the CSP would have to allow: no inline style or script, no foreign resource.
     html = response.text
-    assert "<script" not in html
+    # Scripts only as same-origin files (progressive enhancement), never inline code.
+    scripts = re.findall(r"<script\b[^>]*>(.*?)</script>", html, re.S)
+    assert all(not body.strip() for body in scripts)
+    for tag in re.findall(r"<script\b[^>]*>", html):
+        assert re.fullmatch(r'<script src="/static/[\w-]+\.js" defer>', tag), tag
     assert "<style" not in html
     assert not re.search(r"\sstyle=", html)
     # (plain <a href> links to other sites, e.g. OpenStreetMap, load nothing)

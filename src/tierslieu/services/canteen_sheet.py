@@ -179,12 +179,16 @@ def sheet_data(sheet: KitchenSheet, lang: str = "fr") -> dict[str, Any]:
     }
 
 
-def sheet_html(data: dict[str, Any], lang: str = "fr") -> str:
-    """The printable sheet in ``lang``: dates and times read in the structure's zone."""
+def sheet_html(data: dict[str, Any], lang: str = "fr", back: str | None = None) -> str:
+    """The printable sheet in ``lang``: dates and times read in the structure's zone.
+
+    ``back`` (web pages only): the page to return to, shown with a print button (not on paper).
+    """
     return templating.render(
         "kitchen/sheet.html",
         sheet=data,
         lang=lang,
+        back=back,
         _=i18n.texts(lang),
         ngettext=i18n.texts(lang).ngettext,
         day=dt.date.fromisoformat(data["service"]["date"]),

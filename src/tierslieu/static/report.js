@@ -1,4 +1,4 @@
-// « Imprimer » on the Bilan page: shown only when scripts run (same-origin file, no inline code).
+// « Imprimer » on the Bilan page and the printable sheets: shown only when scripts run (same-origin file, no inline code).
 (function () {
   var button = document.getElementById("imprimer");
   if (!button) return;

@@ -31,6 +31,7 @@ from tierslieu.web import text
 from tierslieu.web.account import AccountController, MyAccountPages
 from tierslieu.web.account_links import AccountLinkPages, MyAccountLinkPages
 from tierslieu.web.admin_mail import MailPages
+from tierslieu.web.agenda import AgendaPages
 from tierslieu.web.canteen import CanteenPages, KitchenPages
 from tierslieu.web.manage import ManagePages
 from tierslieu.web.pages import RefusedAt, login_redirect, page, refusal_redirect
@@ -172,6 +173,7 @@ def web_config(settings: Settings) -> WebConfig:
             PublicController,
             AccountController,
             StaffController,
+            AgendaPages,
             ManagePages,
             CanteenPages,
             KitchenPages,

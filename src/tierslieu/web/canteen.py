@@ -49,6 +49,8 @@ from tierslieu.web.pages import (
 from tierslieu.web.session import SIGNED_IN, SignedIn, Viewer
 
 WEEK_DAYS = 7
+# The public page offers the menus of the next two weeks, one day at a time.
+MENU_DAYS = 14
 
 
 def _left(delta: dt.timedelta, lang: str) -> str:
@@ -98,21 +100,36 @@ async def _menus_page(
     error_service: str | None = None,
     form: dict[str, Any] | None = None,
     status: int = 200,
+    day: dt.date | None = None,
 ) -> Template:
+    """One service day at a time (``day``, else the one a refused order was for, else the
+    first day still open to orders), with a link to each day that has a menu."""
     _ = text.translator(viewer.lang)
     asset = await _canteen(db_session, viewer, asset_id)
     tz = asset.structure.timezone
     today = local_today(tz)
-    menus = await canteen.list_menus(
+    every = await canteen.list_menus(
         db_session,
         viewer.user,
         asset_id=asset.id,
         date_from=today,
-        date_to=today + dt.timedelta(days=WEEK_DAYS - 1),
+        date_to=today + dt.timedelta(days=MENU_DAYS - 1),
         limit=50,
     )
-    price = await canteen_pool.pool_price(db_session, asset.structure_id)
     now = utcnow()
+    service_days = [m.service.service_date for m in every]
+    chosen = day if day in service_days else None
+    if chosen is None and error_service:
+        chosen = next(
+            (m.service.service_date for m in every if str(m.service.id) == error_service), None
+        )
+    if chosen is None:
+        chosen = next(
+            (m.service.service_date for m in every if ordering_open(now, m.service.order_cutoff)),
+            service_days[0] if service_days else None,
+        )
+    menus = [m for m in every if m.service.service_date == chosen]
+    price = await canteen_pool.pool_price(db_session, asset.structure_id)
     shown = []
     for menu in menus:
         items = [
@@ -141,6 +158,8 @@ async def _menus_page(
         diets=[d.value for d in Diet],
         without=without,
         chosen_diets=diets,
+        service_days=service_days,
+        chosen_day=chosen,
         suspended_price=price,
         errors=errors or FormErrors(),
         error_service=error_service,
@@ -162,11 +181,12 @@ class CanteenPages(Controller):
         asset_id: FromPath[uuid.UUID],
         sans: Annotated[list[str] | None, QueryParameter(max_items=14)] = None,
         regime: Annotated[list[str] | None, QueryParameter(max_items=6)] = None,
+        jour: Annotated[dt.date | None, QueryParameter()] = None,
     ) -> Template:
         without = [a for a in sans or [] if a in {x.value for x in Allergen}]
         diets = [d for d in regime or [] if d in {x.value for x in Diet}]
         return await _menus_page(
-            request, db_session, viewer, asset_id, without=without, diets=diets
+            request, db_session, viewer, asset_id, without=without, diets=diets, day=jour
         )
 
     @post("/cantine/{asset_id:uuid}/commander", summary="Order a meal (web)")
@@ -358,7 +378,11 @@ class KitchenPages(Controller):
         sheet = await canteen_orders.kitchen_sheet(db_session, viewer.user, service_id)
         if sheet.menu.asset.id != asset_id or sheet.menu.structure.slug != slug:
             raise NotFound()
-        html = canteen_sheet.sheet_html(canteen_sheet.sheet_data(sheet, viewer.lang), viewer.lang)
+        html = canteen_sheet.sheet_html(
+            canteen_sheet.sheet_data(sheet, viewer.lang),
+            viewer.lang,
+            back=f"/structures/{slug}/cantine/{asset_id}",
+        )
         return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
 
     @post("/commandes/{order_id:uuid}", summary="Order status at the counter (web)")

@@ -27,6 +27,7 @@ from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import render_day_sheet
 from tierslieu.web import forms, text
+from tierslieu.web.agenda import back_to
 from tierslieu.web.pages import (
     FormErrors,
     local_today,
@@ -149,7 +150,7 @@ class StaffController(Controller):
     ) -> Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        back = f"/structures/{slug}/tableau"
+        back = back_to(form, slug)
         with refusals_to(back):
             data = forms.parse(AttendanceIn, {"status": form.get("status", "")})
             await bookings.mark_attendance(db_session, viewer.user, booking_id, data.status)
@@ -166,7 +167,7 @@ class StaffController(Controller):
     ) -> Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        back = f"/structures/{slug}/tableau"
+        back = back_to(form, slug)
         with refusals_to(back):
             await bookings.decide_booking(
                 db_session, viewer.user, booking_id, approve=form.get("approve") == "1"
@@ -183,7 +184,7 @@ class StaffController(Controller):
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
         _ = text.translator(viewer.lang)
-        back = f"/structures/{slug}/tableau"
+        back = back_to(await read_form(request), slug)
         with refusals_to(back):
             await bookings.cancel_booking(db_session, viewer.user, booking_id)
         return redirect(request, viewer, back, _("Réservation annulée."))
@@ -205,7 +206,9 @@ class StaffController(Controller):
             raise _not_found()
         day = date or local_today(structure.timezone)
         asset, blocks = await bookings.day_sheet(db_session, viewer.user, asset_id, day)
-        html = render_day_sheet(asset, blocks, day, utcnow(), viewer.lang)
+        html = render_day_sheet(
+            asset, blocks, day, utcnow(), viewer.lang, back=f"/structures/{slug}/tableau"
+        )
         return Response(html, media_type="text/html", headers={"Cache-Control": "no-store"})
 
     # --- opening rules and closures ------------------------------------------------------
