@@ -5,7 +5,8 @@
 
 Every throughput is a ratio to ``GET /livez`` measured in the same run on the same
 server (the framework's ceiling on this machine). Needs ``wrk`` (Debian package) and,
-for PostgreSQL, a server at TIERSLIEU_BENCH_PG (default postgres@127.0.0.1:5432).
+for PostgreSQL, a server at TIERSLIEU_BENCH_PG (default postgres@127.0.0.1:5432), where it
+drops and recreates the database TIERSLIEU_BENCH_DB (default tierslieu_bench).
 Not part of the test suite.
 """
 
@@ -49,6 +50,8 @@ LUA = Path(__file__).resolve().parent / "lua"
 PG_ADMIN = os.environ.get(
     "TIERSLIEU_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
+# The database run.py drops and recreates on that server (several checkouts can each use their own).
+BENCH_DB = os.environ.get("TIERSLIEU_BENCH_DB", "tierslieu_bench")
 PEOPLE = 400
 ROTATING_ASSETS = 200
 
@@ -121,9 +124,9 @@ def fresh_database(kind: str, workdir: Path) -> Settings:
     if kind == "sqlite":
         url = f"sqlite:///{workdir / 'bench.db'}"
     else:
-        asyncio.run(_admin_sql("DROP DATABASE IF EXISTS tierslieu_bench WITH (FORCE)"))
-        asyncio.run(_admin_sql("CREATE DATABASE tierslieu_bench"))
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/tierslieu_bench"
+        asyncio.run(_admin_sql(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'))
+        asyncio.run(_admin_sql(f'CREATE DATABASE "{BENCH_DB}"'))
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + BENCH_DB
     settings = Settings(database_url=normalise_database_url(url), secret_key="bench-secret-key")
     db.upgrade(settings)
     return settings

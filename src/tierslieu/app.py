@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
@@ -52,6 +53,7 @@ from tierslieu.runtime import (
     SafeJSONRequest,
     refuse_nul_in_path,
     request_timeout,
+    warm_up,
 )
 from tierslieu.services import listing_cache
 from tierslieu.services.delivery import start_delivery
@@ -133,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(warm_up)  # imports and first-use costs, off the loop
         monitor = asyncio.get_running_loop().create_task(loop_lag.run())
         purging = start_daily_purge(engine, settings)  # retention (personal data), daily
         delivering = start_delivery(engine, settings)  # the outbox (unless --no-worker)

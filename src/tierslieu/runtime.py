@@ -173,3 +173,47 @@ class LoopLag:
             file=sys.stderr,
             flush=True,
         )
+
+
+# --- warm-up ---------------------------------------------------------------------------------
+
+
+def warm_up() -> None:
+    """What the first requests would otherwise pay for while holding the GIL: module imports
+    (unmarshalling code never lets another thread run: the first feed stalled the event loop
+    for 60–230 ms even though it was built in a worker thread), the ORM mappers' set-up, this
+    year's and next year's public holidays, the message catalogues and Babel's locale data,
+    icalendar's serialisation. Run once per process, in a worker thread, before the
+    lag probe starts and before the first request."""
+    import datetime as dt
+
+    from sqlalchemy.orm import configure_mappers
+
+    from tierslieu import i18n, models  # noqa: F401  (mappers registered)
+    from tierslieu.calendar import FeedCalendar, FeedEvent, build_calendar
+    from tierslieu.domain.slots import public_holidays
+    from tierslieu.templating import moment
+
+    configure_mappers()
+    today = dt.datetime.now(dt.UTC)
+    public_holidays(today.date(), today.date() + dt.timedelta(days=400), None)
+    for lang in i18n.LANGUAGES:
+        i18n.texts(lang)("Réservation : {place}", place="-")
+        moment(today, lang, "Europe/Paris")
+    build_calendar(
+        FeedCalendar(
+            name="warm-up",
+            description="warm-up",
+            timezone="Europe/Paris",
+            events=(
+                FeedEvent(
+                    uid="warm-up@tierslieu",
+                    summary="warm-up",
+                    start=today,
+                    end=today + dt.timedelta(hours=1),
+                    last_modified=today,
+                ),
+            ),
+            last_modified=today,
+        )
+    )

@@ -270,9 +270,11 @@ class AvailabilityController(Controller):
     ) -> list[SlotOut]:
         """At most 92 days; times in the structure's zone; past times and closures excluded."""
         asset, free = await availability.free_slots(db_session, asset_id, from_, to)
-        tz = asset.structure.timezone
+        zone = ZoneInfo(asset.structure.timezone)
         return [
-            SlotOut(_local(s.starts_at, tz), _local(s.ends_at, tz), s.capacity, s.remaining)
+            SlotOut(
+                s.starts_at.astimezone(zone), s.ends_at.astimezone(zone), s.capacity, s.remaining
+            )
             for s in free
         ]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -344,18 +344,22 @@ async def logout(session: AsyncSession, token: str) -> None:
     await session.commit()
 
 
+# Built once (every signed-in request runs it): only the digest and the time are bound.
+_USER_FOR_TOKEN = (
+    select(User)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("digest"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now", type_=ApiToken.expires_at.type),
+        User.is_active.is_(True),
+    )
+)
+
+
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
     """The active person behind a bearer token that is neither revoked nor expired."""
-    return await session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == token_digest(token),
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > utcnow(),
-            User.is_active.is_(True),
-        )
-    )
+    return await session.scalar(_USER_FOR_TOKEN, {"digest": token_digest(token), "now": utcnow()})
 
 
 async def memberships_of(session: AsyncSession, user: User) -> list[tuple[Membership, Structure]]:

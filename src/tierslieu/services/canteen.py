@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -155,17 +155,29 @@ async def tariff_of(
     """The tariff an order is priced at here (``rules.choose_tariff`` decides): a person's
     assignment, else their kind's default; for a guest (``person`` None) the team's
     ``guest_code``, else the guests' default. None if no tariff of the structure applies."""
-    tariffs = list(await session.scalars(select(Tariff).where(Tariff.structure_id == structure_id)))
     assigned = None
-    if person is not None:
-        assigned = await session.scalar(
-            select(Tariff.code)
-            .join(TariffAssignment, TariffAssignment.tariff_id == Tariff.id)
-            .where(
-                TariffAssignment.structure_id == structure_id,
-                TariffAssignment.user_id == person.id,
-            )
+    if person is None:
+        tariffs = list(
+            await session.scalars(select(Tariff).where(Tariff.structure_id == structure_id))
         )
+    else:  # the structure's tariffs and the person's assignment among them: one statement
+        tariffs = []
+        rows = await session.execute(
+            select(Tariff, TariffAssignment.id)
+            .outerjoin(
+                TariffAssignment,
+                and_(
+                    TariffAssignment.tariff_id == Tariff.id,
+                    TariffAssignment.structure_id == structure_id,
+                    TariffAssignment.user_id == person.id,
+                ),
+            )
+            .where(Tariff.structure_id == structure_id)
+        )
+        for tariff, assignment in rows.tuples():
+            tariffs.append(tariff)
+            if assignment is not None:
+                assigned = tariff.code
     code = rules.choose_tariff(
         person.kind if person is not None else None,
         assigned,

@@ -93,11 +93,12 @@ async def place_order(
     structure = menu.structure
     now = utcnow()
     items = {i.id: i for i in menu.items}
+    facts = await _caller_facts(session, caller, structure.id, menu.service.id, now)
     accepted = rules.accept_order(
         cmd,
         rules.OrderFacts(
             signed_in=caller is not None,
-            is_team=await has_role(session, caller, structure.id, KITCHEN_ROLES),
+            is_team=facts.is_team,
             now=now,
             cutoff=menu.service.order_cutoff,
             timezone=structure.timezone,
@@ -113,9 +114,12 @@ async def place_order(
 
     # The tariff: never from the body, except the team's choice for a guest.
     own = accepted.tariff_source == rules.TariffSource.OWN
-    tariff = await tariff_of(
-        session, caller if own else None, structure.id, guest_code=cmd.guest_tariff
-    )
+    if own and caller is not None:
+        tariff = menu.tariff  # load_menu read the caller's own tariff (a guest code plays no part)
+    else:
+        tariff = await tariff_of(
+            session, caller if own else None, structure.id, guest_code=cmd.guest_tariff
+        )
     if tariff is None and accepted.tariff_source == rules.TariffSource.CHOSEN:
         raise UnknownTariff({"tariff": cmd.guest_tariff})
     if tariff is None:
@@ -128,7 +132,7 @@ async def place_order(
 
     owner_id = caller.id if own and caller is not None else None
     if owner_id is not None:
-        await _check_owner_limits(session, owner_id, menu.service.id, now)
+        _check_owner_limits(facts)
 
     try:
         order = MealOrder(
@@ -184,30 +188,65 @@ async def place_order(
     )
 
 
-async def _check_owner_limits(
-    session: AsyncSession, owner_id: uuid.UUID, service_id: uuid.UUID, now: dt.datetime
-) -> None:
-    """One active order per service (also a unique partial index) and at most
-    MAX_ACTIVE_ORDERS_PER_PERSON in progress."""
-    already = await session.scalar(
-        select(MealOrder.id).where(
-            MealOrder.user_id == owner_id,
+@dataclass(frozen=True, slots=True)
+class _CallerFacts:
+    is_team: bool
+    already: uuid.UUID | None  # the caller's active order for this service, if any
+    active: int  # the caller's orders in progress
+
+
+async def _caller_facts(
+    session: AsyncSession,
+    caller: User | None,
+    structure_id: uuid.UUID,
+    service_id: uuid.UUID,
+    now: dt.datetime,
+) -> _CallerFacts:
+    """The caller's role here, their active order for this service and their orders in
+    progress, in one round trip (read before they are needed, checked where they were)."""
+    if caller is None:
+        return _CallerFacts(is_team=False, already=None, active=0)
+    role = (
+        select(Membership.role)
+        .where(Membership.user_id == caller.id, Membership.structure_id == structure_id)
+        .scalar_subquery()
+    )
+    already = (
+        select(MealOrder.id)
+        .where(
+            MealOrder.user_id == caller.id,
             MealOrder.service_id == service_id,
             MealOrder.status.in_(ACTIVE),
         )
+        .limit(1)
+        .scalar_subquery()
     )
-    if already is not None:
-        raise AlreadyOrdered(extra={"order_id": str(already)})
-    active = await session.scalar(
+    active = (
         select(func.count(MealOrder.id))
         .join(MealService, MealService.id == MealOrder.service_id)
         .where(
-            MealOrder.user_id == owner_id,
+            MealOrder.user_id == caller.id,
             MealOrder.status.in_(ACTIVE),
             MealService.service_date >= now.date() - dt.timedelta(days=1),
         )
+        .scalar_subquery()
     )
-    if (active or 0) >= rules.MAX_ACTIVE_ORDERS_PER_PERSON:
+    found_role, found_already, found_active = (
+        await session.execute(select(role, already, active))
+    ).one()
+    return _CallerFacts(
+        is_team=caller.is_admin or (found_role is not None and found_role in KITCHEN_ROLES),
+        already=found_already,
+        active=int(found_active or 0),
+    )
+
+
+def _check_owner_limits(facts: _CallerFacts) -> None:
+    """One active order per service (also a unique partial index) and at most
+    MAX_ACTIVE_ORDERS_PER_PERSON in progress."""
+    if facts.already is not None:
+        raise AlreadyOrdered(extra={"order_id": str(facts.already)})
+    if facts.active >= rules.MAX_ACTIVE_ORDERS_PER_PERSON:
         raise TooManyActiveOrders({"max": rules.MAX_ACTIVE_ORDERS_PER_PERSON})
 
 

@@ -479,7 +479,6 @@ async def asset_feed(
             ),
         ]
     )
-    events: list[FeedEvent] = []
     closure_rows = list(
         await session.scalars(
             select(Closure).where(
@@ -489,20 +488,10 @@ async def asset_feed(
             )
         )
     )
-    holidays = (
-        await anyio.to_thread.run_sync(
-            public_holidays, first_day, last_day, structure.holiday_subdivision
-        )
-        if structure.closed_on_public_holidays
-        else []
-    )
-
-    def inside(start: dt.datetime, end: dt.datetime) -> bool:
-        return start < window.ends_at and end > window.starts_at
-
-    if asset.booking_mode == BookingMode.SHARED:
-        counters = {
-            c.starts_at: c
+    shared = asset.booking_mode == BookingMode.SHARED
+    if shared:
+        taken_at = {
+            c.starts_at: (c.taken, _aware(c.updated_at))
             for c in await session.scalars(
                 select(SlotCounter).where(
                     SlotCounter.asset_id == asset.id,
@@ -511,16 +500,34 @@ async def asset_feed(
                 )
             )
         }
-        taken_at = {k: (c.taken, _aware(c.updated_at)) for k, c in counters.items()}
-        name, address = asset.name, _address(structure)
+        busy: list[Booking] = []
+    else:
+        taken_at = {}
+        busy = list(
+            await session.scalars(
+                select(Booking).where(
+                    Booking.asset_id == asset.id,
+                    Booking.status.in_([s.value for s in ACTIVE_STATUSES]),
+                    Booking.starts_at < window.ends_at,
+                    Booking.ends_at > window.starts_at,
+                )
+            )
+        )
 
-        def slot_events() -> list[FeedEvent]:  # a year of slots: CPU work, run off the loop
-            found = []
+    def inside(start: dt.datetime, end: dt.datetime) -> bool:
+        return start < window.ends_at and end > window.starts_at
+
+    def build() -> FeedCalendar:
+        """A year of slots or openings, closures and holidays: CPU work, run off the loop
+        (thousands of events; the rows were all read above, nothing is loaded here)."""
+        name, address = asset.name, _address(structure)
+        events: list[FeedEvent] = []
+        if shared:
             for slot, closed in schedule.slots_with_closures():
                 if closed is not None or not inside(slot.starts_at, slot.ends_at):
                     continue
                 taken, updated = taken_at.get(slot.starts_at, (0, rules_changed))
-                found.append(
+                events.append(
                     FeedEvent(
                         uid=make_uid("slot", f"{asset_id}-{slot.starts_at:%Y%m%dT%H%M%SZ}"),
                         summary=f"{name} — {_places(_, slot.capacity - taken, slot.capacity)}",
@@ -531,87 +538,80 @@ async def asset_feed(
                         transparent=True,
                     )
                 )
-            return found
+        else:
+            opened = _("{place} — ouvert", place=name)
+            for period in schedule.opening():
+                if not inside(period.starts_at, period.ends_at):
+                    continue
+                events.append(
+                    FeedEvent(
+                        uid=make_uid("open", f"{asset.id}-{period.starts_at:%Y%m%dT%H%M%SZ}"),
+                        summary=opened,
+                        start=period.starts_at,
+                        end=period.ends_at,
+                        last_modified=rules_changed,
+                        location=address,
+                        transparent=True,
+                    )
+                )
+            reserved = _("{place} — réservé", place=name)
+            for booking in busy:
+                events.append(
+                    FeedEvent(
+                        uid=make_uid("busy", booking.id),
+                        summary=reserved,
+                        start=booking.starts_at,
+                        end=booking.ends_at,
+                        last_modified=_aware(booking.updated_at),
+                        location=address,
+                        status="TENTATIVE" if booking.status == "pending" else "CONFIRMED",
+                    )
+                )
+        for closure in closure_rows:
+            # An imported closure's title comes from someone else's calendar: not shown publicly.
+            reason = closure.reason if closure.external_uid is None and closure.reason else ""
+            summary = (
+                _("{place} — fermé : {reason}", place=name, reason=reason)
+                if reason
+                else _("{place} — fermé", place=name)
+            )
+            start: dt.datetime | dt.date = closure.starts_at
+            end: dt.datetime | dt.date = closure.ends_at
+            if closure.starts_on is not None and closure.ends_on is not None:
+                start, end = closure.starts_on, closure.ends_on + dt.timedelta(days=1)
+            events.append(
+                FeedEvent(
+                    uid=make_uid("closure", closure.id),
+                    summary=summary,
+                    start=start,
+                    end=end,
+                    last_modified=_aware(closure.updated_at),
+                    created=_aware(closure.created_at),
+                )
+            )
+        if structure.closed_on_public_holidays:
+            holiday = _("{place} — fermé (jour férié)", place=name)
+            for day in public_holidays(first_day, last_day, structure.holiday_subdivision):
+                events.append(
+                    FeedEvent(
+                        uid=make_uid("holiday", f"{asset.id}-{day:%Y%m%d}"),
+                        summary=holiday,
+                        start=day,
+                        end=day + dt.timedelta(days=1),
+                        last_modified=_aware(structure.updated_at),
+                    )
+                )
+        return FeedCalendar(
+            name=f"{name} — {structure.name}",
+            description=_(
+                "Ouvertures et fermetures : {place}, {address}", place=name, address=address
+            ),
+            timezone=structure.timezone,
+            events=tuple(events),
+            last_modified=max(rules_changed, _aware(structure.updated_at)),
+        )
 
-        events += await anyio.to_thread.run_sync(slot_events)
-    else:
-        for period in await anyio.to_thread.run_sync(schedule.opening):
-            if not inside(period.starts_at, period.ends_at):
-                continue
-            events.append(
-                FeedEvent(
-                    uid=make_uid("open", f"{asset.id}-{period.starts_at:%Y%m%dT%H%M%SZ}"),
-                    summary=_("{place} — ouvert", place=asset.name),
-                    start=period.starts_at,
-                    end=period.ends_at,
-                    last_modified=rules_changed,
-                    location=_address(structure),
-                    transparent=True,
-                )
-            )
-        busy = await session.scalars(
-            select(Booking).where(
-                Booking.asset_id == asset.id,
-                Booking.status.in_([s.value for s in ACTIVE_STATUSES]),
-                Booking.starts_at < window.ends_at,
-                Booking.ends_at > window.starts_at,
-            )
-        )
-        for booking in busy:
-            events.append(
-                FeedEvent(
-                    uid=make_uid("busy", booking.id),
-                    summary=_("{place} — réservé", place=asset.name),
-                    start=booking.starts_at,
-                    end=booking.ends_at,
-                    last_modified=_aware(booking.updated_at),
-                    location=_address(structure),
-                    status="TENTATIVE" if booking.status == "pending" else "CONFIRMED",
-                )
-            )
-    for closure in closure_rows:
-        # An imported closure's title comes from someone else's calendar: not shown publicly.
-        reason = closure.reason if closure.external_uid is None and closure.reason else ""
-        summary = (
-            _("{place} — fermé : {reason}", place=asset.name, reason=reason)
-            if reason
-            else _("{place} — fermé", place=asset.name)
-        )
-        start: dt.datetime | dt.date = closure.starts_at
-        end: dt.datetime | dt.date = closure.ends_at
-        if closure.starts_on is not None and closure.ends_on is not None:
-            start, end = closure.starts_on, closure.ends_on + dt.timedelta(days=1)
-        events.append(
-            FeedEvent(
-                uid=make_uid("closure", closure.id),
-                summary=summary,
-                start=start,
-                end=end,
-                last_modified=_aware(closure.updated_at),
-                created=_aware(closure.created_at),
-            )
-        )
-    for day in holidays:
-        events.append(
-            FeedEvent(
-                uid=make_uid("holiday", f"{asset.id}-{day:%Y%m%d}"),
-                summary=_("{place} — fermé (jour férié)", place=asset.name),
-                start=day,
-                end=day + dt.timedelta(days=1),
-                last_modified=_aware(structure.updated_at),
-            )
-        )
-    return FeedCalendar(
-        name=f"{asset.name} — {structure.name}",
-        description=_(
-            "Ouvertures et fermetures : {place}, {address}",
-            place=asset.name,
-            address=_address(structure),
-        ),
-        timezone=structure.timezone,
-        events=tuple(events),
-        last_modified=max(rules_changed, _aware(structure.updated_at)),
-    )
+    return await anyio.to_thread.run_sync(build)
 
 
 # --- person feed -------------------------------------------------------------------------------
@@ -680,7 +680,7 @@ async def person_feed(session: AsyncSession, user: User, window: Window) -> Feed
             _kept(Booking.status, _GONE_BOOKING, Booking.updated_at, window),
         )
     )
-    events = [booking_event(b, a, s, lang=lang) for b, a, s in rows.tuples()]
+    booking_rows = list(rows.tuples())
     order_rows = list(
         (
             await session.execute(
@@ -697,13 +697,18 @@ async def person_feed(session: AsyncSession, user: User, window: Window) -> Feed
         ).tuples()
     )
     items = await _order_items(session, [o.id for o, _, _ in order_rows])
-    events += [order_event(o, w, s, items[o.id], lang) for o, w, s in order_rows]
-    return FeedCalendar(
-        name=_("Mes réservations et repas — tierslieu"),
-        description=_("Vos réservations et vos commandes de repas"),
-        events=tuple(events),
-        last_modified=_aware(user.updated_at),
-    )
+
+    def build() -> FeedCalendar:  # texts and dates of every event: off the event loop
+        events = [booking_event(b, a, s, lang=lang) for b, a, s in booking_rows]
+        events += [order_event(o, w, s, items[o.id], lang) for o, w, s in order_rows]
+        return FeedCalendar(
+            name=_("Mes réservations et repas — tierslieu"),
+            description=_("Vos réservations et vos commandes de repas"),
+            events=tuple(events),
+            last_modified=_aware(user.updated_at),
+        )
+
+    return await anyio.to_thread.run_sync(build)
 
 
 # --- staff feed -------------------------------------------------------------------------------
@@ -745,21 +750,28 @@ async def staff_feed(
             _kept(Booking.status, _GONE_BOOKING, Booking.updated_at, window),
         )
     )
-    events = []
-    for booking, asset, name, phone, email in rows.tuples():
-        person = (
-            (name, phone, email)
-            if booking.user_id is not None
-            else (booking.guest_name, booking.guest_phone, booking.guest_email)
+    found = list(rows.tuples())
+
+    def build() -> FeedCalendar:  # a structure's bookings can be thousands: off the event loop
+        events = []
+        for booking, asset, name, phone, email in found:
+            person = (
+                (name, phone, email)
+                if booking.user_id is not None
+                else (booking.guest_name, booking.guest_phone, booking.guest_email)
+            )
+            events.append(booking_event(booking, asset, structure, person=person, lang=lang))
+        return FeedCalendar(
+            name=_("Réservations — {structure}", structure=structure.name),
+            description=_(
+                "Toutes les réservations de {structure} (équipe)", structure=structure.name
+            ),
+            timezone=structure.timezone,
+            events=tuple(events),
+            last_modified=_aware(structure.updated_at),
         )
-        events.append(booking_event(booking, asset, structure, person=person, lang=lang))
-    return FeedCalendar(
-        name=_("Réservations — {structure}", structure=structure.name),
-        description=_("Toutes les réservations de {structure} (équipe)", structure=structure.name),
-        timezone=structure.timezone,
-        events=tuple(events),
-        last_modified=_aware(structure.updated_at),
-    )
+
+    return await anyio.to_thread.run_sync(build)
 
 
 # --- single items ------------------------------------------------------------------------------

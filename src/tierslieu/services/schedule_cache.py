@@ -16,7 +16,17 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    and_,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain.bookings import BookingStatus
@@ -172,21 +182,36 @@ async def load(session: AsyncSession, asset_id: uuid.UUID) -> CachedAsset:
 # --- the one statement of a listing -------------------------------------------------------
 
 
+# The listing's statement, written once: a text statement's cache key is its string, where
+# building the same select() for every listing and computing its cache key cost ~0.3 ms.
+_COUNTERS = (
+    text(
+        "SELECT COALESCE((SELECT value FROM schedule_version WHERE id = 1), 0) AS version, "
+        "slot_counter.starts_at, slot_counter.taken "
+        "FROM (SELECT 1 AS one) AS one_row LEFT OUTER JOIN slot_counter "
+        "ON slot_counter.asset_id = :asset_id AND slot_counter.starts_at >= :starts_at "
+        "AND slot_counter.starts_at < :ends_at"
+    )
+    .bindparams(
+        bindparam("asset_id", type_=SlotCounter.asset_id.type),
+        bindparam("starts_at", type_=SlotCounter.starts_at.type),
+        bindparam("ends_at", type_=SlotCounter.starts_at.type),
+    )
+    .columns(
+        literal_column("version", BigInteger()),
+        SlotCounter.__table__.c.starts_at,
+        SlotCounter.__table__.c.taken,
+    )
+)
+
+
 async def counters_with_version(
     session: AsyncSession, asset_id: uuid.UUID, span: Period
 ) -> tuple[int, dict[dt.datetime, int]]:
     """(schedule version, places taken per slot start in ``span``) in one round trip."""
-    rows = await session.execute(
-        select(version_value(), SlotCounter.starts_at, SlotCounter.taken)
-        .select_from(one_row())
-        .outerjoin(
-            SlotCounter,
-            and_(
-                SlotCounter.asset_id == asset_id,
-                SlotCounter.starts_at >= span.starts_at,
-                SlotCounter.starts_at < span.ends_at,
-            ),
-        )
+    connection = await session.connection()  # Core, not the ORM: no entities to load
+    rows = await connection.execute(
+        _COUNTERS, {"asset_id": asset_id, "starts_at": span.starts_at, "ends_at": span.ends_at}
     )
     version, taken = 0, {}
     for value, starts_at, count in rows.tuples():
@@ -224,27 +249,40 @@ async def busy_with_version(
 # --- the one read of a booking -------------------------------------------------------------
 
 
+_CALLER_FACTS = (
+    text(
+        "SELECT COALESCE((SELECT value FROM schedule_version WHERE id = 1), 0) AS version, "
+        "(SELECT membership.role FROM membership WHERE membership.user_id = :user_id "
+        "AND membership.structure_id = :structure_id) AS role, "
+        "(SELECT count(*) FROM booking JOIN asset ON asset.id = booking.asset_id "
+        "WHERE booking.user_id = :user_id AND asset.structure_id = :structure_id "
+        "AND booking.status IN (:pending, :confirmed) "
+        "AND booking.ends_at > :now) AS active"
+    )
+    .bindparams(
+        bindparam("user_id", type_=Membership.user_id.type),
+        bindparam("structure_id", type_=Membership.structure_id.type),
+        bindparam("now", type_=Booking.ends_at.type),
+        bindparam("pending", BookingStatus.PENDING.value, type_=Booking.status.type),
+        bindparam("confirmed", BookingStatus.CONFIRMED.value, type_=Booking.status.type),
+    )
+    .columns(
+        literal_column("version", BigInteger()),
+        literal_column("role", Membership.__table__.c.role.type),
+        literal_column("active", Integer()),
+    )
+)
+
+
 async def caller_facts(
     session: AsyncSession, user: User, structure_id: uuid.UUID, now: dt.datetime
 ) -> tuple[int, str | None, int]:
     """(schedule version, the caller's role in the structure, the caller's upcoming active
-    bookings in the structure) in one round trip."""
-    role = (
-        select(Membership.role)
-        .where(Membership.user_id == user.id, Membership.structure_id == structure_id)
-        .scalar_subquery()
-    )
-    active = (
-        select(func.count())
-        .select_from(Booking)
-        .join(Asset, Asset.id == Booking.asset_id)
-        .where(
-            Booking.user_id == user.id,
-            Asset.structure_id == structure_id,
-            Booking.status.in_((BookingStatus.PENDING, BookingStatus.CONFIRMED)),
-            Booking.ends_at > now,
+    bookings in the structure) in one round trip (a text statement, through Core)."""
+    connection = await session.connection()
+    row = (
+        await connection.execute(
+            _CALLER_FACTS, {"user_id": user.id, "structure_id": structure_id, "now": now}
         )
-        .scalar_subquery()
-    )
-    row = (await session.execute(select(version_value(), role, active))).one()
+    ).one()
     return int(row[0]), row[1], int(row[2] or 0)
