@@ -250,7 +250,6 @@ def test_the_delivery_loop_sends_the_reminder_and_one_click_turns_them_off(
     """The loop's periodic job queues the reminder, the loop sends it to a real SMTP server
     with RFC 8058 headers, and the mail client's one-click POST turns reminders off."""
     import dataclasses
-    import email.policy
 
     from tierslieu.services import delivery
 
@@ -277,12 +276,10 @@ def test_the_delivery_loop_sends_the_reminder_and_one_click_turns_them_off(
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     url = message["List-Unsubscribe"].strip("<>")
     assert url.startswith(f"{settings.public_url}/desabonnement/")
-    assert email.policy.default  # parsed with the standard package by the fixture
     answer = client.post(
         url.removeprefix(settings.public_url),
         content=b"List-Unsubscribe=One-Click",
         headers={"Content-Type": "application/x-www-form-urlencoded"},
-        cookies={},
     )
     assert answer.status_code == 200, answer.text
     me = client.get("/api/me", headers=world.neighbour.headers).json()
