@@ -435,3 +435,16 @@ def test_the_asset_page_links_its_public_feed(client, world):
     feed = client.get(f"/ical/assets/{world.garden['id']}.ics")
     assert feed.status_code == 200
     assert feed.headers["content-type"].startswith("text/calendar")
+
+
+def test_asset_page_gives_the_structures_phone_for_booking_by_phone(client, world, garden):
+    assert "Pour réserver par téléphone" not in client.get(f"/ressources/{garden['id']}").text
+    changed = client.patch(
+        "/api/structures/ehpad-les-tilleuls",
+        json={"phone": "01 48 00 00 01"},
+        headers=world.manager_a.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    page = client.get(f"/ressources/{garden['id']}").text
+    assert "Pour réserver par téléphone" in page
+    assert '<a href="tel:0148000001">01 48 00 00 01</a>' in page
