@@ -92,6 +92,24 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             self.rowcount = rowcount
 
 
+async def _acquire(lock: asyncio.Lock, seconds: float) -> None:
+    """Take ``lock`` within ``seconds``. A cancellation (a request cut by its time
+    limit, a stopped task) or the timeout arriving just as the lock was granted must not
+    leave it taken by no one, or every later writer of this process would wait forever:
+    a lock granted to a waiter that gives up is released at once."""
+    waiter = asyncio.ensure_future(lock.acquire())
+    try:
+        await asyncio.wait_for(asyncio.shield(waiter), seconds)
+    except BaseException as exc:
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+            lock.release()  # granted at the last moment: give it back
+        else:
+            waiter.cancel()  # asyncio.Lock hands a turn it grants meanwhile to the next
+        if isinstance(exc, TimeoutError):
+            raise sqlite3.OperationalError("database is locked (write queue)") from None
+        raise
+
+
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     """Also: a COMMIT or ROLLBACK when no statement ran since the last one (the pool's reset
     on check-in, a read that ended before its first query) costs no hop at all."""
@@ -111,10 +129,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def _wait_for_write_turn(self) -> None:
         """Queue (FIFO) behind this process's other write transactions on this engine."""
         lock = self.dbapi.write_lock()
-        try:
-            self.await_(asyncio.wait_for(lock.acquire(), WRITE_QUEUE_TIMEOUT_S))
-        except TimeoutError:
-            raise sqlite3.OperationalError("database is locked (write queue)") from None
+        self.await_(_acquire(lock, WRITE_QUEUE_TIMEOUT_S))
         self._holds_write_turn = True
 
     def _release_write_turn(self) -> None:

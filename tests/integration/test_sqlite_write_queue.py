@@ -49,3 +49,29 @@ def test_writers_take_turns_in_arrival_order(settings):
     # 16 turns of HOLD back to back (~0.6 s here); sleeping in SQLite's busy handler
     # instead, the lock sat idle between turns: ~0.9 s.
     assert elapsed < 16 * HOLD * 1.5
+
+
+def test_a_writer_cancelled_as_its_turn_comes_does_not_keep_the_queue():
+    """A request cut by its time limit just as its write turn was granted must not leave
+    the queue taken by no one (every later writer of the process would wait)."""
+    import asyncio
+
+    from tierslieu.sqlite_driver import _acquire
+
+    async def main() -> None:
+        for wait_before_cancel in (0, 1, 2):
+            lock = asyncio.Lock()
+            await lock.acquire()
+            task = asyncio.create_task(_acquire(lock, 5.0))
+            await asyncio.sleep(0)
+            lock.release()  # its turn is granted…
+            for _ in range(wait_before_cancel):
+                await asyncio.sleep(0)
+            task.cancel()  # …and it is cancelled around that moment
+            await asyncio.gather(task, return_exceptions=True)
+            if task.cancelled():
+                await asyncio.wait_for(lock.acquire(), 1.0)  # not leaked
+            else:
+                lock.release()  # it got its turn: it releases it as a writer would
+
+    asyncio.run(main())
