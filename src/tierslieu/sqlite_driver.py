@@ -93,21 +93,19 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 async def _acquire(lock: asyncio.Lock, seconds: float) -> None:
-    """Take ``lock`` within ``seconds``. A cancellation (a request cut by its time
-    limit, a stopped task) or the timeout arriving just as the lock was granted must not
-    leave it taken by no one, or every later writer of this process would wait forever:
-    a lock granted to a waiter that gives up is released at once."""
-    waiter = asyncio.ensure_future(lock.acquire())
+    """Take ``lock`` within ``seconds``, else "database is locked".
+
+    ``asyncio.timeout``, not ``asyncio.wait_for``: on Python 3.11, a ``wait_for`` cancelled
+    just as the lock was granted returns as if nothing happened, swallowing the
+    cancellation. The writer then went on with its transaction, and a task stopped there
+    (the retention purge at shutdown) never stopped: a CI run waited on it for 80 minutes.
+    ``Lock.acquire`` cancelled at any moment hands a turn it was just granted to the next
+    waiter, so nothing is leaked either way."""
     try:
-        await asyncio.wait_for(asyncio.shield(waiter), seconds)
-    except BaseException as exc:
-        if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-            lock.release()  # granted at the last moment: give it back
-        else:
-            waiter.cancel()  # asyncio.Lock hands a turn it grants meanwhile to the next
-        if isinstance(exc, TimeoutError):
-            raise sqlite3.OperationalError("database is locked (write queue)") from None
-        raise
+        async with asyncio.timeout(seconds):
+            await lock.acquire()
+    except TimeoutError:
+        raise sqlite3.OperationalError("database is locked (write queue)") from None
 
 
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):

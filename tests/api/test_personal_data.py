@@ -468,7 +468,8 @@ def test_the_service_purges_by_itself(client, world, settings):
                     if not (await _count_failures_and_keys(session))[0]:
                         break
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            async with asyncio.timeout(30):  # a stopped purge stops (it once slept on)
+                await asyncio.gather(task, return_exceptions=True)
         finally:
             await engine.dispose()
 

@@ -4,6 +4,7 @@ in SQLite's busy handler (where the next writer is whoever wakes first)."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 
 import pytest
@@ -51,15 +52,15 @@ def test_writers_take_turns_in_arrival_order(settings):
     assert elapsed < 16 * HOLD * 1.5
 
 
-def test_a_writer_cancelled_as_its_turn_comes_does_not_keep_the_queue():
-    """A request cut by its time limit just as its write turn was granted must not leave
-    the queue taken by no one (every later writer of the process would wait)."""
-    import asyncio
-
+def test_a_writer_cancelled_as_its_turn_comes_stops_and_leaves_the_queue_free():
+    """A writer cancelled (a request cut by its time limit, the purge task stopped at
+    shutdown) at any moment around the grant of its turn stops: the cancellation is never
+    swallowed, and the turn is not left taken by no one."""
     from tierslieu.sqlite_driver import _acquire
 
-    async def main() -> None:
-        for wait_before_cancel in (0, 1, 2):
+    async def main() -> list[str]:
+        seen = []
+        for wait_before_cancel in range(8):
             lock = asyncio.Lock()
             await lock.acquire()
             task = asyncio.create_task(_acquire(lock, 5.0))
@@ -67,11 +68,32 @@ def test_a_writer_cancelled_as_its_turn_comes_does_not_keep_the_queue():
             lock.release()  # its turn is granted…
             for _ in range(wait_before_cancel):
                 await asyncio.sleep(0)
-            task.cancel()  # …and it is cancelled around that moment
+            was_running = task.cancel()  # …and it is cancelled around that moment
             await asyncio.gather(task, return_exceptions=True)
-            if task.cancelled():
-                await asyncio.wait_for(lock.acquire(), 1.0)  # not leaked
+            if was_running:
+                assert task.cancelled(), f"cancellation swallowed after {wait_before_cancel} steps"
+                async with asyncio.timeout(1.0):
+                    await lock.acquire()  # the turn was handed on, not leaked
+                seen.append("cancelled")
             else:
-                lock.release()  # it got its turn: it releases it as a writer would
+                assert lock.locked()  # it had its turn before the cancel: a writer's to release
+                seen.append("granted")
+        return seen
+
+    seen = asyncio.run(main())
+    assert "cancelled" in seen  # the race itself was exercised
+
+
+def test_a_writer_waits_at_most_the_queue_timeout():
+    from tierslieu.sqlite_driver import _acquire
+
+    async def main() -> None:
+        lock = asyncio.Lock()
+        await lock.acquire()
+        with pytest.raises(sqlite3.OperationalError, match="write queue"):
+            await _acquire(lock, 0.05)
+        lock.release()
+        await _acquire(lock, 0.05)  # the queue still works after a timeout
+        assert lock.locked()
 
     asyncio.run(main())
