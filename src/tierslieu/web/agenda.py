@@ -164,31 +164,34 @@ class AgendaPages(Controller):
         retour: Annotated[str | None, QueryParameter(max_length=300)] = None,
     ) -> Template:
         _ = text.translator(viewer.lang)
-        view = await bookings.visible_booking(db_session, viewer.user, booking_id)
-        if view.structure.slug != slug:
-            raise NotFound()
-        await require_role(db_session, viewer.user, view.structure.id, ASSET_MANAGING_ROLES)
-        back = back_to({"retour": retour}, slug)
-        return page(
-            request,
-            viewer,
-            "confirm.html",
+        return await _booking_confirmation(
+            request, db_session, viewer, slug, booking_id, retour,
             title=_("Annuler cette réservation ?"),
-            what=[
-                view.asset.name,
-                view.person_name or "—",
-                moment(view.booking.starts_at, viewer.lang, view.structure.timezone),
-                _.ngettext("{n} personne", "{n} personnes", view.booking.party_size),
-            ],
-            warning=_(
-                "La personne est prévenue par e-mail ; si elle n'a qu'un téléphone, elle "
-                "apparaît dans « À prévenir par téléphone » du tableau de bord."
-            ),
             action=f"/structures/{slug}/reservations/{booking_id}/annuler",
             confirm=_("Oui, annuler la réservation"),
-            back=back,
-            hidden={"retour": back},
-        )
+        )  # fmt: skip
+
+    @get(
+        "/reservations/{booking_id:uuid}/refuser",
+        summary="Decline a booking request: confirmation page with the reason (web)",
+    )
+    async def confirm_decline(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        slug: FromPath[str],
+        booking_id: FromPath[uuid.UUID],
+        retour: Annotated[str | None, QueryParameter(max_length=300)] = None,
+    ) -> Template:
+        _ = text.translator(viewer.lang)
+        return await _booking_confirmation(
+            request, db_session, viewer, slug, booking_id, retour,
+            title=_("Refuser cette demande ?"),
+            action=f"/structures/{slug}/reservations/{booking_id}/decision",
+            confirm=_("Oui, refuser la demande"),
+            hidden={"approve": "0"},
+        )  # fmt: skip
 
     # --- confirmation pages of the opening hours and the team ------------------------------
 
@@ -321,3 +324,47 @@ class AgendaPages(Controller):
             back=back,
             hidden={},
         )
+
+
+async def _booking_confirmation(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    viewer: SignedIn,
+    slug: str,
+    booking_id: uuid.UUID,
+    retour: str | None,
+    *,
+    title: str,
+    action: str,
+    confirm: str,
+    hidden: dict[str, str] | None = None,
+) -> Template:
+    """The page that asks before staff cancel or decline someone's booking, with the
+    reason the person is told."""
+    _ = text.translator(viewer.lang)
+    view = await bookings.visible_booking(db_session, viewer.user, booking_id)
+    if view.structure.slug != slug:
+        raise NotFound()
+    await require_role(db_session, viewer.user, view.structure.id, ASSET_MANAGING_ROLES)
+    back = back_to({"retour": retour}, slug)
+    return page(
+        request,
+        viewer,
+        "confirm.html",
+        title=title,
+        what=[
+            view.asset.name,
+            view.person_name or "—",
+            moment(view.booking.starts_at, viewer.lang, view.structure.timezone),
+            _.ngettext("{n} personne", "{n} personnes", view.booking.party_size),
+        ],
+        warning=_(
+            "La personne est prévenue par e-mail ; si elle n'a qu'un téléphone, elle "
+            "apparaît dans « À prévenir par téléphone » du tableau de bord."
+        ),
+        action=action,
+        confirm=confirm,
+        back=back,
+        hidden={"retour": back, **(hidden or {})},
+        reason_label=_("Motif, dit à la personne"),
+    )

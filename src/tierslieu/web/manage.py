@@ -1,4 +1,4 @@
-"""Managers' page of a structure: its members (roles) and its canteen tariffs."""
+"""Managers' page of a structure: its contact facts, its members (roles) and its canteen tariffs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.api.canteen_schemas import TariffIn
-from tierslieu.api.schemas import MemberIn, given
+from tierslieu.api.schemas import MemberIn, StructurePatch, given
 from tierslieu.domain.vocabulary import MemberRole, PersonKind
 from tierslieu.errors import DomainError, UnknownPerson
 from tierslieu.services import canteen, structures
@@ -26,6 +26,9 @@ from tierslieu.web.pages import (
     refusals_to,
 )
 from tierslieu.web.session import SIGNED_IN, SignedIn
+
+# Shown on the structure's and its places' pages, for people who book by phone.
+CONTACT_FIELDS = ("phone", "address", "postcode")
 
 
 class ManagePages(Controller):
@@ -42,6 +45,31 @@ class ManagePages(Controller):
         slug: FromPath[str],
     ) -> Template:
         return await _manage_page(request, db_session, viewer, slug)
+
+    @post("/coordonnees", summary="Phone and address of a structure (web, managers)")
+    async def put_contact_facts(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        slug: FromPath[str],
+    ) -> Template | Redirect:
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        # Emptied fields are cleared (a number no longer answered), not left as they were.
+        changes = {name: str(form.get(name, "")).strip() for name in CONTACT_FIELDS}
+        try:
+            forms.parse(StructurePatch, changes)  # the API's own rules for each filled field
+            await structures.update_structure(db_session, viewer.user, slug, changes)
+        except DomainError as exc:
+            return await _manage_page(
+                request, db_session, viewer, slug,
+                contact_errors=FormErrors.of(exc, viewer.lang), contact_form=form,
+                status=exc.status,
+            )  # fmt: skip
+        return redirect(
+            request, viewer, f"/structures/{slug}/equipe", _("Coordonnées enregistrées.")
+        )
 
     @post("/membres", summary="Give a person a role (web)")
     async def put_member(
@@ -160,6 +188,8 @@ async def _manage_page(
     viewer: SignedIn,
     slug: str,
     *,
+    contact_errors: FormErrors | None = None,
+    contact_form: dict[str, Any] | None = None,
     member_errors: FormErrors | None = None,
     member_form: dict[str, Any] | None = None,
     tariff_errors: FormErrors | None = None,
@@ -176,6 +206,8 @@ async def _manage_page(
         "manage.html",
         title=_("Équipe et tarifs — {name}", name=structure.name),
         structure=structure,
+        contact_errors=contact_errors or FormErrors(),
+        contact_form=contact_form or {n: getattr(structure, n) for n in CONTACT_FIELDS},
         members=await structures.list_members(db_session, viewer.user, slug),
         tariffs=await canteen.list_tariffs(db_session, slug),
         roles=[r.value for r in MemberRole],

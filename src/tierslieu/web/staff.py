@@ -16,7 +16,8 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.api.bookings import AttendanceIn, ClosureIn, RuleIn
+from tierslieu.api.bookings import AttendanceIn, ClosureIn, ReasonIn, RuleIn
+from tierslieu.api.schemas import RulesIn, given
 from tierslieu.calendar.errors import CalendarTooLarge
 from tierslieu.calendar.parse import MAX_BYTES
 from tierslieu.domain.bookings import ACTIVE_STATUSES
@@ -169,8 +170,13 @@ class StaffController(Controller):
         form = await read_form(request)
         back = back_to(form, slug)
         with refusals_to(back):
+            reason = forms.parse(ReasonIn, {"reason": _reason(form)}).reason
             await bookings.decide_booking(
-                db_session, viewer.user, booking_id, approve=form.get("approve") == "1"
+                db_session,
+                viewer.user,
+                booking_id,
+                approve=form.get("approve") == "1",
+                reason=reason,
             )
         return redirect(request, viewer, back, _("Décision enregistrée."))
 
@@ -184,9 +190,11 @@ class StaffController(Controller):
         booking_id: FromPath[uuid.UUID],
     ) -> Redirect:
         _ = text.translator(viewer.lang)
-        back = back_to(await read_form(request), slug)
+        form = await read_form(request)
+        back = back_to(form, slug)
         with refusals_to(back):
-            await bookings.cancel_booking(db_session, viewer.user, booking_id)
+            reason = forms.parse(ReasonIn, {"reason": _reason(form)}).reason
+            await bookings.cancel_booking(db_session, viewer.user, booking_id, reason=reason)
         return redirect(request, viewer, back, _("Réservation annulée."))
 
     @get("/ressources/{asset_id:uuid}/feuille", summary="Printable day sheet (web, signed in)")
@@ -248,6 +256,39 @@ class StaffController(Controller):
             viewer,
             f"/structures/{slug}/ressources/{asset_id}/horaires",
             _("Règle ajoutée."),
+        )
+
+    @post(
+        "/ressources/{asset_id:uuid}/horaires/conditions",
+        summary="Booking conditions of an asset: notice, horizon, approval, reminder (web)",
+    )
+    async def put_conditions(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        slug: FromPath[str],
+        asset_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        try:
+            values = {name: form.get(name, "") for name in CONDITION_FIELDS}
+            # An unticked box is not sent: « no approval » must still be said.
+            values["requires_approval"] = form.get("requires_approval") == "1"
+            rules = forms.parse(RulesIn, values)
+            await assets.update_asset(db_session, viewer.user, asset_id, {"rules": given(rules)})
+        except DomainError as exc:
+            return await _schedule_page(
+                request, db_session, viewer, slug, asset_id,
+                conditions_errors=FormErrors.of(exc, viewer.lang), conditions_form=form,
+                status=exc.status,
+            )  # fmt: skip
+        return redirect(
+            request,
+            viewer,
+            f"/structures/{slug}/ressources/{asset_id}/horaires",
+            _("Conditions de réservation enregistrées."),
         )
 
     @post(
@@ -409,6 +450,18 @@ def _not_found() -> DomainError:
 # A closure's fields as the service names them → the form's (whole days only).
 CLOSURE_FIELDS = {"starts_at": "starts_on", "ends_at": "ends_on"}
 RULE_FIELDS = ("start_time", "end_time", "valid_from", "valid_until", "slot_minutes", "capacity")
+CONDITION_FIELDS = (
+    "min_notice_minutes",
+    "max_advance_days",
+    "cancel_until_minutes",
+    "max_party_size",
+    "reminder_hours",
+)
+
+
+def _reason(form: dict[str, Any]) -> str:
+    """The reason staff typed for the person (a browser sends CRLF line ends)."""
+    return str(form.get("reason", "")).replace("\r\n", "\n").strip()
 
 
 def _rule_fields(form: dict[str, Any]) -> dict[str, Any]:
@@ -428,6 +481,8 @@ async def _schedule_page(
     rule_form: dict[str, Any] | None = None,
     closure_errors: FormErrors | None = None,
     closure_form: dict[str, Any] | None = None,
+    conditions_errors: FormErrors | None = None,
+    conditions_form: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Template:
     _ = text.translator(viewer.lang)
@@ -451,5 +506,11 @@ async def _schedule_page(
         rule_form=rule_form or {"valid_from": local_today(asset.structure.timezone).isoformat()},
         closure_errors=closure_errors or FormErrors(),
         closure_form=closure_form or {},
+        conditions_errors=conditions_errors or FormErrors(),
+        conditions_form=conditions_form
+        or {
+            **{name: getattr(asset, name) for name in CONDITION_FIELDS},
+            "requires_approval": "1" if asset.requires_approval else "",
+        },
         status_code=status,
     )
