@@ -18,6 +18,7 @@ from tierslieu.api.schemas import (
     AssetKind,
     AssetOut,
     AssetPatch,
+    Quotas,
     RulesOut,
     StructureRef,
     given,
@@ -47,6 +48,12 @@ def asset_out(a: Asset) -> AssetOut:
             max_party_size=a.max_party_size,
             requires_approval=a.requires_approval,
             reminder_hours=a.reminder_hours,
+        ),
+        quotas=Quotas(
+            bookings_per_week=a.quota_bookings_per_week,
+            bookings_per_month=a.quota_bookings_per_month,
+            hours_per_week=a.quota_hours_per_week,
+            upcoming=a.quota_upcoming,
         ),
         archived=a.archived_at is not None,
     )

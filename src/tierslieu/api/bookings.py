@@ -148,6 +148,8 @@ class BookingIn(Strict):
     party_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 1
     note: Note = ""
     guest: GuestIn | None = None
+    # Staff only: booking over the person's fair-use limit, and why (kept, never public).
+    quota_override: Reason = ""
 
     def command(self) -> CreateBooking:
         g = self.guest
@@ -158,6 +160,7 @@ class BookingIn(Strict):
             party_size=self.party_size,
             note=self.note,
             guest=Guest(g.name, g.phone, g.email) if g is not None else None,
+            quota_override=self.quota_override.strip(),
         )
 
 

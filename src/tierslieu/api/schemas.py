@@ -8,6 +8,12 @@ from typing import Annotated
 
 import msgspec
 
+from tierslieu.domain.quotas import (
+    MAX_BOOKINGS_PER_MONTH,
+    MAX_BOOKINGS_PER_WEEK,
+    MAX_HOURS_PER_WEEK,
+    MAX_UPCOMING,
+)
 from tierslieu.domain.vocabulary import (
     AssetKind,
     Audience,
@@ -227,6 +233,16 @@ class RulesOut(msgspec.Struct):
     reminder_hours: int = 24
 
 
+class Quotas(Strict):
+    """Fair use per person on the asset; null: no limit. Sent whole: a limit left out is
+    removed. Several accounts and contacts sharing an e-mail or phone are one person."""
+
+    bookings_per_week: Annotated[int, msgspec.Meta(ge=1, le=MAX_BOOKINGS_PER_WEEK)] | None = None
+    bookings_per_month: Annotated[int, msgspec.Meta(ge=1, le=MAX_BOOKINGS_PER_MONTH)] | None = None
+    hours_per_week: Annotated[int, msgspec.Meta(ge=1, le=MAX_HOURS_PER_WEEK)] | None = None
+    upcoming: Annotated[int, msgspec.Meta(ge=1, le=MAX_UPCOMING)] | None = None
+
+
 AudienceList = Annotated[list[Audience], msgspec.Meta(min_length=1, max_length=4)]
 
 
@@ -239,6 +255,7 @@ class AssetIn(Strict):
     description: Text = ""
     accessibility: Accessibility = msgspec.field(default_factory=Accessibility)
     rules: RulesIn = msgspec.field(default_factory=RulesIn)
+    quotas: Quotas = msgspec.field(default_factory=Quotas)
 
 
 class AccessibilityPatch(Strict):
@@ -254,6 +271,7 @@ class AssetPatch(Strict):
     description: Text | msgspec.UnsetType = msgspec.UNSET
     accessibility: AccessibilityPatch | msgspec.UnsetType = msgspec.UNSET
     rules: RulesIn | msgspec.UnsetType = msgspec.UNSET
+    quotas: Quotas | msgspec.UnsetType = msgspec.UNSET
 
 
 class StructureRef(msgspec.Struct):
@@ -274,6 +292,7 @@ class AssetOut(msgspec.Struct):
     description: str
     accessibility: Accessibility
     rules: RulesOut
+    quotas: Quotas
     archived: bool
 
 

@@ -284,6 +284,8 @@ class CreateBooking:
     party_size: int
     note: str = ""
     guest: Guest | None = None
+    # Staff only: why they book over the person's fair-use limit (domain.quotas).
+    quota_override: str = ""
 
 
 @dataclass(frozen=True, slots=True)

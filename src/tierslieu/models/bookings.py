@@ -152,3 +152,5 @@ class Booking(Base):
     )
     # Set when the person's details were erased (guest retention, erasure, deleted account).
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # Staff booked over the person's fair-use limit: why (kept with the booking, never public).
+    quota_override: Mapped[str | None] = mapped_column(Text, default=None)

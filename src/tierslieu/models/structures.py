@@ -112,6 +112,11 @@ class Asset(Base):
     # Reminder this many hours before the start (moved out of the night); 0: none.
     # 0–168, checked by the API schema.
     reminder_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # Fair use per person (domain.quotas); None: no limit. Bounds checked by the API schema.
+    quota_bookings_per_week: Mapped[int | None] = mapped_column(Integer, default=None)
+    quota_bookings_per_month: Mapped[int | None] = mapped_column(Integer, default=None)
+    quota_hours_per_week: Mapped[int | None] = mapped_column(Integer, default=None)
+    quota_upcoming: Mapped[int | None] = mapped_column(Integer, default=None)
     archived_at: Mapped[dt.datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None
     )

@@ -28,10 +28,11 @@ ACCESSIBILITY_FIELDS = ("wheelchair", "step_free", "accessible_toilets")
 
 
 def _flatten(fields: dict[str, Any]) -> dict[str, Any]:
-    """Spread the nested ``accessibility`` and ``rules`` objects onto the table's columns."""
-    flat = {k: v for k, v in fields.items() if k not in {"accessibility", "rules"}}
+    """Spread the nested ``accessibility``, ``rules`` and ``quotas`` objects onto the table's columns."""
+    flat = {k: v for k, v in fields.items() if k not in {"accessibility", "rules", "quotas"}}
     flat.update(fields.get("accessibility") or {})
     flat.update(fields.get("rules") or {})
+    flat.update({f"quota_{k}": v for k, v in (fields.get("quotas") or {}).items()})
     if "audience" in flat:
         # Keep a stable order and no duplicates.
         flat["audience"] = sorted(set(flat["audience"]))

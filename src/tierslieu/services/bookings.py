@@ -38,10 +38,11 @@ from tierslieu.domain.bookings import (
     owner_may_cancel,
 )
 from tierslieu.domain.horizon import check_dates
+from tierslieu.domain.quotas import QuotaOverrideNotAllowed
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import InvalidInput, NotFound
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
-from tierslieu.services import listing_cache, notify, schedule_cache
+from tierslieu.services import listing_cache, notify, quotas, schedule_cache
 from tierslieu.services.access import has_role, require_role, structure_for
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import check_range, load_schedule
@@ -101,6 +102,13 @@ async def create_booking(
     )
     requested, guest = accepted.period, accepted.guest
     starts_at, ends_at, party_size = requested.starts_at, requested.ends_at, cmd.party_size
+    if cmd.quota_override and not is_staff:
+        raise QuotaOverrideNotAllowed()
+    override = await quotas.enforce(
+        session, asset, user_id=None if guest else user.id, contact_id=None,
+        starts_at=starts_at, ends_at=ends_at, now=now, timezone=structure.timezone,
+        is_staff=is_staff, override=cmd.quota_override,
+    )  # fmt: skip
     day = starts_at.astimezone(tz).date()
     first, last = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
 
@@ -122,6 +130,7 @@ async def create_booking(
         status=accepted.status.value,
         exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
         sequence=0,
+        quota_override=override,
     )
     inserted = False  # True when the booking row went in with the places (PostgreSQL)
     if asset.booking_mode == BookingMode.SHARED:
@@ -232,6 +241,7 @@ _BOOKING_COLUMNS = {
     "status": "VARCHAR",
     "exclusive": "BOOLEAN",
     "sequence": "INTEGER",
+    "quota_override": "TEXT",
     "created_at": "TIMESTAMPTZ",
     "updated_at": "TIMESTAMPTZ",
 }

@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.api.bookings import AttendanceIn, ClosureIn, ReasonIn, RuleIn
-from tierslieu.api.schemas import RulesIn, given
+from tierslieu.api.schemas import Quotas, RulesIn, given
 from tierslieu.calendar.errors import CalendarTooLarge
 from tierslieu.calendar.parse import MAX_BYTES
 from tierslieu.domain.bookings import ACTIVE_STATUSES
@@ -277,7 +277,13 @@ class StaffController(Controller):
             # An unticked box is not sent: « no approval » must still be said.
             values["requires_approval"] = form.get("requires_approval") == "1"
             rules = forms.parse(RulesIn, values)
-            await assets.update_asset(db_session, viewer.user, asset_id, {"rules": given(rules)})
+            limits = _quota_fields(form)
+            await assets.update_asset(
+                db_session,
+                viewer.user,
+                asset_id,
+                {"rules": given(rules), "quotas": given(limits)},
+            )
         except DomainError as exc:
             return await _schedule_page(
                 request, db_session, viewer, slug, asset_id,
@@ -450,6 +456,7 @@ def _not_found() -> DomainError:
 # A closure's fields as the service names them → the form's (whole days only).
 CLOSURE_FIELDS = {"starts_at": "starts_on", "ends_at": "ends_on"}
 RULE_FIELDS = ("start_time", "end_time", "valid_from", "valid_until", "slot_minutes", "capacity")
+QUOTA_FIELDS = ("bookings_per_week", "bookings_per_month", "hours_per_week", "upcoming")
 CONDITION_FIELDS = (
     "min_notice_minutes",
     "max_advance_days",
@@ -457,6 +464,16 @@ CONDITION_FIELDS = (
     "max_party_size",
     "reminder_hours",
 )
+
+
+def _quota_fields(form: dict[str, Any]) -> Quotas:
+    """The limits of the conditions form (fields ``quota_…``), read with the API's schema."""
+    try:
+        return forms.parse(Quotas, {n: form.get(f"quota_{n}", "") for n in QUOTA_FIELDS})
+    except DomainError as exc:
+        for field in exc.fields:
+            field.field = f"quota_{field.field}"
+        raise
 
 
 def _reason(form: dict[str, Any]) -> str:
@@ -511,6 +528,7 @@ async def _schedule_page(
         or {
             **{name: getattr(asset, name) for name in CONDITION_FIELDS},
             "requires_approval": "1" if asset.requires_approval else "",
+            **{f"quota_{n}": getattr(asset, f"quota_{n}") for n in QUOTA_FIELDS},
         },
         status_code=status,
     )
