@@ -41,7 +41,7 @@ from tierslieu.domain.horizon import check_dates
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import InvalidInput, NotFound
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
-from tierslieu.services import listing_cache, notify, schedule_cache
+from tierslieu.services import behalf, listing_cache, notify, schedule_cache
 from tierslieu.services.access import has_role, require_role, structure_for
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import check_range, load_schedule
@@ -71,7 +71,9 @@ async def create_booking(
     times, party size; ``match_slot``/``check_interval``: opening hours, closures, slot
     alignment); capacity and non-overlap enforced by the database, so concurrent
     requests can never oversell; the booking is stored ``confirmed``, or ``pending``
-    when the asset requires approval (staff bookings are confirmed).
+    when the asset requires approval (staff bookings are confirmed). Staff book for a
+    person (``services.behalf``: an account, a contact, or a contact made now, in this
+    transaction), never for nobody.
     With ``commit=False`` the booking is only flushed, for a caller that commits it
     together with other rows (an idempotency record).
     """
@@ -99,7 +101,20 @@ async def create_booking(
         is_staff=is_staff,
         active_bookings=active,
     )
-    requested, guest = accepted.period, accepted.guest
+    requested = accepted.period
+    # Staff always book for someone (an account, a contact, or a contact made now).
+    person = (
+        await behalf.person_for(
+            session,
+            user,
+            structure.id,
+            account=cmd.account,
+            contact_id=cmd.contact_id,
+            guest=accepted.guest,
+        )
+        if is_staff
+        else behalf.Person(user.id)
+    )
     starts_at, ends_at, party_size = requested.starts_at, requested.ends_at, cmd.party_size
     day = starts_at.astimezone(tz).date()
     first, last = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
@@ -110,11 +125,12 @@ async def create_booking(
         created_at=created,
         updated_at=created,
         asset_id=asset.id,
-        user_id=None if guest else user.id,
+        user_id=person.user_id,
         created_by_id=user.id,
-        guest_name=guest.name if guest else None,
-        guest_phone=guest.phone if guest else None,
-        guest_email=guest.email if guest else None,
+        contact_id=person.contact_id,
+        guest_name=person.name,
+        guest_phone=person.phone,
+        guest_email=person.email,
         starts_at=starts_at,
         ends_at=ends_at,
         party_size=party_size,
@@ -222,6 +238,7 @@ _BOOKING_COLUMNS = {
     "asset_id": "UUID",
     "user_id": "UUID",
     "created_by_id": "UUID",
+    "contact_id": "UUID",
     "guest_name": "VARCHAR",
     "guest_phone": "VARCHAR",
     "guest_email": "VARCHAR",

@@ -253,6 +253,24 @@ class MyAccountLinkPages(Controller):
         )
         return redirect(request, viewer, "/mon-compte#rappels", message)
 
+    @post("/trouvable", summary="Findable by staff on or off (web form)")
+    async def findable(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+    ) -> Redirect:
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        enabled = "1" in form.get("findable[]", [])
+        await account_links.set_findable(db_session, viewer.user.id, enabled)
+        message = (
+            _("L'équipe pourra vous retrouver pour réserver à votre nom.")
+            if enabled
+            else _("L'équipe ne pourra plus vous retrouver par votre adresse ou votre téléphone.")
+        )
+        return redirect(request, viewer, "/mon-compte#trouver", message)
+
     @post("/confirmation", summary="Send me a new confirmation link (web form)")
     async def resend_confirmation(
         self,
