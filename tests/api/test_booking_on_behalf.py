@@ -215,3 +215,62 @@ def test_confirming_the_same_address_links_the_contact(client, world, garden, se
     token = token_of(last_link(settings, "email-confirm", email))
     assert client.post("/api/auth/email-confirm", json={"token": token}).status_code == 204
     assert my_bookings(client, paul) == [TUESDAY_10]
+
+
+def test_meal_orders_on_behalf_use_the_same_contacts(client, relais):
+    from tests.scenarios.relais import RELAIS
+
+    team = relais.world.staff_b
+    url = f"/api/structures/{RELAIS}/contacts"
+    typed = client.post(
+        "/api/meal-orders",
+        json=relais.order_body(("Curry", 1), guest_name="M. Benali"),
+        headers=team.headers,
+    )
+    assert typed.status_code == 201, typed.text
+    [card] = client.get(url, params={"q": "benali"}, headers=team.headers).json()
+    again = client.post(
+        "/api/meal-orders",
+        json=relais.order_body(("Tarte", 1), contact_id=card["id"]),
+        headers=team.headers,
+    )
+    assert again.status_code == 201, again.text
+    view = client.get(f"{url}/{card['id']}", headers=team.headers).json()
+    assert view["meal_orders"] == 2
+    # Only the team orders for a contact; one person per order.
+    karim = relais.world.professional
+    mine = relais.order_body(("Curry", 1), contact_id=card["id"])
+    assert client.post("/api/meal-orders", json=mine, headers=karim.headers).status_code == 403
+    both = relais.order_body(("Curry", 1), contact_id=card["id"], guest_name="X")
+    assert client.post("/api/meal-orders", json=both, headers=team.headers).status_code == 422
+
+
+def test_contact_cards_in_export_erasure_and_retention(client, world, garden, settings):
+    import datetime as dt
+
+    from tests.conftest import PASSWORD, Person, login, run_db
+    from tierslieu.services import personal_data
+
+    staff = world.staff_a
+    email = unique_email("odette")
+    book(client, staff, garden["id"], guest={"name": "Odette", "email": email})
+    odette = register(client, email, name="Odette")
+    token = token_of(last_link(settings, "email-confirm", email))
+    client.post("/api/auth/email-confirm", json={"token": token})
+    [card] = client.get("/api/me/export", headers=odette.headers).json()["contact_cards"]
+    assert card["structure_slug"] == "ehpad-les-tilleuls" and card["email"] == email
+    # Deleting her account erases her contact card too.
+    gone = client.request("DELETE", "/api/me", json={"password": PASSWORD}, headers=odette.headers)
+    assert gone.status_code == 200, gone.text
+    assert contacts_named(client, staff, "odette") == []
+
+    # A card staff made and never used goes after the retention period; a used one stays.
+    client.post(f"{TILLEULS}/contacts", json={"name": "Jamais Venu"}, headers=staff.headers)
+    book(client, staff, garden["id"], guest={"name": "Mme Leroy"})
+    travel_to(dt.datetime(2028, 3, 20, 8, 0, tzinfo=dt.UTC))
+    report = run_db(settings, lambda s: personal_data.purge(s, settings))
+    assert report.contacts == 1
+    travel_to(MARCH_15)
+    staff = Person(staff.email, login(client, staff.email), staff.id)  # the purge took its token
+    names = {c["name"] for c in contacts_named(client, staff, "")}
+    assert names == {"Mme Leroy"}

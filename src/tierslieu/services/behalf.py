@@ -97,6 +97,22 @@ async def find_account(session: AsyncSession, caller: User, ref: AccountRef) -> 
     raise AccountNotFound()
 
 
+async def contact_of(
+    session: AsyncSession, structure_id: uuid.UUID, contact_id: uuid.UUID, field: str
+) -> Contact:
+    """A live contact of the structure (422 on ``field`` for any other id)."""
+    contact = await session.scalar(
+        select(Contact).where(
+            Contact.id == contact_id,
+            Contact.structure_id == structure_id,
+            Contact.erased_at.is_(None),
+        )
+    )
+    if contact is None:
+        raise InvalidInput(field, "invalid")
+    return contact
+
+
 async def person_for(
     session: AsyncSession,
     caller: User,
@@ -112,16 +128,7 @@ async def person_for(
     if account is not None:
         return Person((await find_account(session, caller, account)).id)
     if contact_id is not None:
-        contact = await session.scalar(
-            select(Contact).where(
-                Contact.id == contact_id,
-                Contact.structure_id == structure_id,
-                Contact.erased_at.is_(None),
-            )
-        )
-        if contact is None:
-            raise InvalidInput(field, "invalid")
-        return Person.of_contact(contact)
+        return Person.of_contact(await contact_of(session, structure_id, contact_id, field))
     if guest is None:
         raise InvalidInput(field, "required")
     return Person.of_contact(
