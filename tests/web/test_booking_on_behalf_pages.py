@@ -83,3 +83,26 @@ def test_staff_search_pick_mme_martin_and_book_for_her(client, world, garden):
     ]
     assert sorted(names) == ["M. Durand", "Mme Martin"]
     assert book(client, world.neighbour, garden["id"]).status_code == 201  # others unchanged
+
+
+def test_the_invitation_link_asks_to_sign_in_then_to_confirm(client, world, garden, settings):
+    from tests.conftest import register, unique_email
+    from tests.notifications.helpers import last_link, token_of
+
+    email = unique_email("martin")
+    booked = book(client, world.staff_a, garden["id"], guest={"name": "Mme Martin", "email": email})
+    card = booked.json()["person"]["contact_id"]
+    invited = client.post(f"{TILLEULS}/contacts/{card}/invite", headers=world.staff_a.headers)
+    assert invited.status_code == 202, invited.text
+    path = f"/rattacher/{token_of(last_link(settings, 'contact-invite', email))}"
+    anonymous = client.get(path, follow_redirects=False)
+    assert anonymous.status_code in (302, 303) and "/connexion" in anonymous.headers["location"]
+    martin = register(client, unique_email("jeanne"), name="Jeanne Martin")
+    sign_in(client, martin.email)
+    shown = client.get(path)
+    assert shown.status_code == 200 and "EHPAD Les Tilleuls" in shown.text
+    assert client.get("/api/bookings", headers=martin.headers).json() == []  # opening: nothing
+    accepted = post_form(client, path, path, {})
+    assert accepted.status_code == 303 and accepted.headers["location"] == "/mes-reservations"
+    assert len(client.get("/api/bookings", headers=martin.headers).json()) == 1
+    assert client.get(path).status_code == 400  # used
