@@ -1,7 +1,7 @@
 """quotas: fair use per person on an asset, and why staff went over it
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-11-28 10:30:00
 
 Four optional limits per asset (bookings per week, per month, hours per week, bookings to
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -36,7 +36,7 @@ from tierslieu.api.canteen import (
     MealOrderController,
     MealServiceController,
 )
-from tierslieu.api.contacts import ContactController
+from tierslieu.api.contacts import ContactController, ContactLinkController
 from tierslieu.api.deps import DEPENDENCIES
 from tierslieu.api.feeds import FeedController, ItemCalendarController, install_log_filter
 from tierslieu.api.personal_data import GuestErasureController, MyDataController
@@ -89,6 +89,7 @@ ROUTE_HANDLERS = [
     BookingController,
     StructureBookingController,
     ContactController,
+    ContactLinkController,
     CanteenStructureController,
     CanteenAssetController,
     MealServiceController,

@@ -44,7 +44,7 @@ def test_day_sheet_csv_neutralises_names_phones_and_notes(client, world):
         client,
         world.staff_a,
         garden["id"],
-        guest={"name": "=Guest", "phone": "-1+1"},
+        guest={"name": "=Guest", "phone": "-1+1 23 45 67"},
         note="@SUM(A1:A9)\r\nBEGIN:VEVENT\r\nSUMMARY:INJ",
     )
     assert second.status_code == 201, second.text
@@ -80,7 +80,7 @@ def test_day_sheet_csv_neutralises_names_phones_and_notes(client, world):
     ]
     injected = "'@SUM(A1:A9)\r\nBEGIN:VEVENT\r\nSUMMARY:INJ"
     assert by_note[injected][2] == "'=Guest"
-    assert by_note[injected][4] == "'-1+1"
+    assert by_note[injected][4] == "'-1+1 23 45 67"
     assert f'"{injected}"' in text  # the line breaks stay inside the quoted cell
     assert by_note["'=1+1"][2] == '\'=HYPERLINK("http://evil.test","x")'
     assert rows[0][0] == TUESDAY_10[:10] + " 10:00" and rows[0][1] == TUESDAY_11[11:16]

@@ -14,6 +14,7 @@ import pytest
 from tierslieu.domain.bookings import (
     ALLOWED_FROM,
     MAX_ACTIVE_BOOKINGS_PER_STRUCTURE,
+    AccountRef,
     AssetRules,
     BookingStatus,
     CreateBooking,
@@ -111,6 +112,8 @@ REQ = CreateBooking(
 )
 R = dataclasses.replace
 at = dt.datetime
+# Staff always book for someone: here a contact of the structure.
+FOR_CONTACT = R(REQ, contact_id=uuid.uuid4())
 
 
 @pytest.mark.parametrize(
@@ -118,7 +121,18 @@ at = dt.datetime
     [
         (REQ, ASSET, {}, None),
         (REQ, ASSET, {"person_kind": "professional"}, "audience-not-allowed"),
-        (REQ, ASSET, {"person_kind": "professional", "is_staff": True}, None),
+        (FOR_CONTACT, ASSET, {"person_kind": "professional", "is_staff": True}, None),
+        # staff who forget to say for whom are asked; others may not book on behalf
+        (REQ, ASSET, {"is_staff": True}, "person-required"),
+        (R(REQ, contact_id=uuid.uuid4()), ASSET, {}, "guest-not-allowed"),
+        (R(REQ, account=AccountRef(email="a@b.fr")), ASSET, {}, "guest-not-allowed"),
+        (R(REQ, account=AccountRef()), ASSET, {"is_staff": True}, "person-required"),
+        (
+            R(FOR_CONTACT, guest=Guest("Ada")),
+            ASSET,
+            {"is_staff": True},
+            "one-person-only",
+        ),
         (REQ, R(ASSET, audience=("public",)), {"person_kind": "resident"}, None),
         (REQ, R(ASSET, audience=("residents",)), {}, "audience-not-allowed"),
         (R(REQ, guest=Guest("Ada")), ASSET, {}, "guest-not-allowed"),
@@ -169,7 +183,7 @@ at = dt.datetime
         # window (not for staff)
         (R(REQ, starts_at=at(2026, 12, 1, 10, 30)), ASSET, {}, "outside-booking-window"),
         (R(REQ, starts_at=at(2026, 12, 1, 11, 0)), ASSET, {}, None),  # exactly the notice
-        (R(REQ, starts_at=at(2026, 12, 1, 10, 30)), ASSET, {"is_staff": True}, None),
+        (R(FOR_CONTACT, starts_at=at(2026, 12, 1, 10, 30)), ASSET, {"is_staff": True}, None),
         (
             R(REQ, starts_at=at(2027, 1, 5, 10, 0), ends_at=at(2027, 1, 5, 11, 0)),
             ASSET,
@@ -177,7 +191,7 @@ at = dt.datetime
             "outside-booking-window",
         ),
         (
-            R(REQ, starts_at=at(2027, 1, 5, 10, 0), ends_at=at(2027, 1, 5, 11, 0)),
+            R(FOR_CONTACT, starts_at=at(2027, 1, 5, 10, 0), ends_at=at(2027, 1, 5, 11, 0)),
             ASSET,
             {"is_staff": True},
             None,
@@ -186,7 +200,7 @@ at = dt.datetime
         (REQ, ASSET, {"active_bookings": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE}, "too-many-bookings"),
         (REQ, ASSET, {"active_bookings": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE - 1}, None),
         (
-            REQ,
+            FOR_CONTACT,
             ASSET,
             {"active_bookings": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE, "is_staff": True},
             None,

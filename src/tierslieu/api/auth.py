@@ -165,7 +165,7 @@ class MeController(Controller):
     ) -> MeOut:
         return await _me_out(db_session, user)
 
-    @patch("/", summary="Change my settings (reminders on or off)")
+    @patch("/", summary="Change my settings (reminders; findable by staff)")
     async def update_me(
         self,
         request: Request[Any, Any, Any],
@@ -174,12 +174,18 @@ class MeController(Controller):
         data: JSONBody[MeUpdateIn],
     ) -> MeOut:
         """``reminders``: reminders by e-mail before bookings and meal pickups (also turned
-        off by the one-click link in each reminder). Omitted fields stay as they are."""
+        off by the one-click link in each reminder); ``findable_by_staff``: the structures'
+        staff may find this account by its e-mail or phone to book on the person's behalf
+        (off by default). Omitted fields stay as they are."""
         raw = await request.json()
-        if not isinstance(raw.get("reminders"), bool | None):  # no lax 0/1 for a switch
-            raise InvalidInput("reminders", "wrong-type", {"expected": "boolean"})
+        for switch in ("reminders", "findable_by_staff"):
+            if not isinstance(raw.get(switch), bool | None):  # no lax 0/1 for a switch
+                raise InvalidInput(switch, "wrong-type", {"expected": "boolean"})
         if data.reminders is not None:
             await account_links.set_reminders(db_session, user.id, data.reminders)
+        if data.findable_by_staff is not None:
+            await account_links.set_findable(db_session, user.id, data.findable_by_staff)
+        if data.reminders is not None or data.findable_by_staff is not None:
             fresh = await db_session.get(User, user.id, populate_existing=True)
             user = fresh or user
         return await _me_out(db_session, user)
@@ -261,4 +267,5 @@ async def _me_out(db_session: AsyncSession, user: User) -> MeOut:
         ],
         reminders=user.reminders,
         email_confirmed_at=user.email_confirmed_at,
+        findable_by_staff=user.findable_by_staff,
     )

@@ -18,7 +18,7 @@ from tierslieu import csvout, i18n
 from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import Strict
-from tierslieu.domain.bookings import CreateBooking, Guest, cancel_deadline
+from tierslieu.domain.bookings import AccountRef, CreateBooking, Guest, cancel_deadline
 from tierslieu.i18n import N_
 from tierslieu.labels import label
 from tierslieu.models import AvailabilityRule, Booking, Closure, User
@@ -141,18 +141,30 @@ class GuestIn(Strict):
     email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
 
 
+class AccountRefIn(Strict):
+    """An account staff book for: its e-mail or its phone (found only if the person
+    agreed to be found by staff)."""
+
+    email: Annotated[str, msgspec.Meta(max_length=254)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=30, pattern=r"^[0-9+() .-]*$")] | None = None
+
+
 class BookingIn(Strict):
     asset_id: uuid.UUID
     starts_at: dt.datetime
     ends_at: dt.datetime
     party_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 1
     note: Note = ""
+    # Staff only, exactly one: a contact of the structure, an account, or a new person
+    # (``guest``: a contact made now, or the known contact with that number or name).
+    contact_id: uuid.UUID | None = None
+    account: AccountRefIn | None = None
     guest: GuestIn | None = None
     # Staff only: booking over the person's fair-use limit, and why (kept, never public).
     quota_override: Reason = ""
 
     def command(self) -> CreateBooking:
-        g = self.guest
+        g, a = self.guest, self.account
         return CreateBooking(
             asset_id=self.asset_id,
             starts_at=self.starts_at,
@@ -161,13 +173,17 @@ class BookingIn(Strict):
             note=self.note,
             guest=Guest(g.name, g.phone, g.email) if g is not None else None,
             quota_override=self.quota_override.strip(),
+            contact_id=self.contact_id,
+            account=AccountRef(a.email, a.phone) if a is not None else None,
         )
 
 
-class PersonOut(msgspec.Struct):
+class PersonOut(msgspec.Struct, omit_defaults=True):
     name: str | None
     phone: str | None
+    # True when the person has no account (a contact of the structure).
     guest: bool
+    contact_id: uuid.UUID | None = None
 
 
 class BookingOut(msgspec.Struct, omit_defaults=True):
@@ -248,7 +264,7 @@ def booking_out(view: BookingView) -> BookingOut:
         sequence=b.sequence,
         created_at=_local(b.created_at, tz),
         cancellable_until=cancellable_until,
-        person=PersonOut(view.person_name, view.person_phone, b.user_id is None)
+        person=PersonOut(view.person_name, view.person_phone, b.user_id is None, b.contact_id)
         if view.caller_is_staff
         else None,
     )
@@ -433,7 +449,7 @@ class BookingController(Controller):
     @post(
         "/",
         status_code=HTTP_201_CREATED,
-        summary="Book a slot or an interval (or on behalf of a guest)",
+        summary="Book a slot or an interval (staff: on behalf of a person)",
     )
     async def create(
         self,
@@ -443,6 +459,12 @@ class BookingController(Controller):
         data: JSONBody[BookingIn],
     ) -> Response[BookingOut]:
         """409 ``slot-full`` / ``interval-taken``; each broken rule has its own problem type.
+
+        Staff name the person, exactly one of: ``contact_id`` (a contact of the structure),
+        ``account`` (``email`` or ``phone`` of an account whose person agreed to be found;
+        else 422 ``account-not-found``) or ``guest`` (a name with an optional phone and
+        e-mail: the contact with that number, or made now; 409 ``contact-exists`` when the
+        number is another name's). Without one: 422 ``person-required``.
 
         With an ``Idempotency-Key`` header a retry returns the stored response instead of
         booking twice (same key, other body: 422; while the first still runs: 409).

@@ -198,6 +198,8 @@ class OrderIn(Strict):
     # Canteen team only: an order for a person without an account (at the counter).
     guest_name: Name | None = None
     guest_tariff: TariffCode | None = None
+    # Canteen team only, instead of ``guest_name``: a contact of the structure.
+    contact_id: uuid.UUID | None = None
 
     def command(self) -> PlaceOrder:
         return PlaceOrder(
@@ -209,6 +211,7 @@ class OrderIn(Strict):
             voucher_code=self.voucher_code,
             guest_name=self.guest_name,
             guest_tariff=self.guest_tariff,
+            contact_id=self.contact_id,
         )
 
 

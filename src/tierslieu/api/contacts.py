@@ -10,12 +10,13 @@ import msgspec
 from litestar import Controller, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.api.schemas import Email, Name, Phone, Strict, given
 from tierslieu.models import Contact, User
-from tierslieu.services import contacts
+from tierslieu.services import behalf, contacts
+from tierslieu.settings import Settings
 
 Note = Annotated[str, msgspec.Meta(max_length=1000)]
 
@@ -36,6 +37,19 @@ class ContactPatch(Strict):
 
 class MergeIn(Strict):
     other_id: Annotated[uuid.UUID, msgspec.Meta(description="the duplicate, deleted once merged")]
+
+
+class InvitationIn(Strict):
+    token: Annotated[str, msgspec.Meta(min_length=10, max_length=200)]
+
+
+class LinkedOut(msgspec.Struct):
+    """What followed the person into their account."""
+
+    structure_slug: str
+    contact_name: str
+    bookings: int
+    meal_orders: int
 
 
 class ContactOut(msgspec.Struct, omit_defaults=True):
@@ -136,3 +150,45 @@ class ContactController(Controller):
         contact = await contacts.merge(db_session, user, slug, contact_id, data.other_id)
         view = await contacts.get(db_session, user, slug, contact.id)
         return contact_out(view.contact, view.bookings, view.orders)
+
+    @post(
+        "/{contact_id:uuid}/invite",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mail the contact a link to find their bookings in an account (staff)",
+    )
+    async def invite(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        user: NamedDependency[User],
+        slug: FromPath[str],
+        contact_id: FromPath[uuid.UUID],
+    ) -> ContactOut:
+        """The link is valid 14 days and only for the contact's current address; once the
+        person signs in (or registers) and confirms, the contact and its bookings and meal
+        orders are theirs. 422 ``contact-without-email`` without an address."""
+        contact = await behalf.invite(db_session, settings, user, slug, contact_id)
+        return contact_out(contact)
+
+
+class ContactLinkController(Controller):
+    path = "/api/me/contact-links"
+    tags = ["contacts"]
+
+    @post(
+        "/",
+        status_code=HTTP_200_OK,
+        summary="Accept a structure's invitation: its bookings for me become mine",
+    )
+    async def accept(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        settings: NamedDependency[Settings],
+        user: NamedDependency[User],
+        data: JSONBody[InvitationIn],
+    ) -> LinkedOut:
+        """``token`` from the invitation link (``/rattacher/<token>``); 400
+        ``invalid-invitation`` when expired, already used, or the address changed."""
+        contact, linked = await behalf.accept_invitation(db_session, settings, user, data.token)
+        slug = await behalf.structure_slug(db_session, contact.structure_id)
+        return LinkedOut(slug, contact.name, linked.bookings, linked.orders)

@@ -137,6 +137,17 @@ class ExportMessage(msgspec.Struct):
     called_at: dt.datetime | None
 
 
+class ExportContactCard(msgspec.Struct):
+    """What a structure's staff keep about you to book on your behalf (your contact card)."""
+
+    structure_slug: str
+    name: str
+    phone: str | None
+    email: str | None
+    note: Annotated[str, msgspec.Meta(description="staff's note, e.g. when to call you")]
+    created_at: dt.datetime
+
+
 class PersonalDataOut(msgspec.Struct):
     """Everything tierslieu holds about you. Instants are UTC."""
 
@@ -157,6 +168,7 @@ class PersonalDataOut(msgspec.Struct):
         list[ExportMessage],
         msgspec.Meta(description="the latest notifications written to you (at most 500)"),
     ]
+    contact_cards: list[ExportContactCard] = msgspec.field(default_factory=list)
 
 
 def export_out(data: personal_data.PersonalExport) -> PersonalDataOut:
@@ -233,6 +245,10 @@ def export_out(data: personal_data.PersonalExport) -> PersonalDataOut:
                 m.kind, m.channel, m.status, m.subject, m.created_at, m.sent_at, m.called_at
             )
             for m in data.messages
+        ],
+        contact_cards=[
+            ExportContactCard(st.slug, c.name, c.phone, c.email, c.note, c.created_at)
+            for c, st in data.contacts
         ],
     )
 

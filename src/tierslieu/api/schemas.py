@@ -107,12 +107,15 @@ class MeOut(msgspec.Struct):
     reminders: bool = True
     # When the address was confirmed with the link sent at registration (None: not yet).
     email_confirmed_at: dt.datetime | None = None
+    # Whether the structures' staff may find this account by e-mail or phone to book for them.
+    findable_by_staff: bool = False
 
 
 class MeUpdateIn(Strict):
     """What a person may change about themselves here (omitted fields stay as they are)."""
 
     reminders: bool | None = None
+    findable_by_staff: bool | None = None
 
 
 # A link token as mailed (``secrets.token_urlsafe(32)``: 43 characters).

@@ -186,6 +186,26 @@ class GuestNotAllowed(DomainError):
     detail = N_("Seule l'équipe de la structure peut réserver au nom d'une autre personne.")
 
 
+class PersonRequired(DomainError):
+    code = "person-required"
+    status = 422
+    title = N_("Pour qui est cette réservation ?")
+    detail = N_(
+        "L'équipe réserve toujours au nom d'une personne : choisissez un contact, "
+        "un compte (adresse e-mail ou téléphone) ou donnez le nom de la personne."
+    )
+
+
+class OnePersonOnly(DomainError):
+    code = "one-person-only"
+    status = 422
+    title = N_("Une seule personne")
+    detail = N_(
+        "Une réservation est pour une seule personne : donnez un contact, un compte "
+        "ou un nom, pas plusieurs."
+    )
+
+
 class TooManyActiveBookings(DomainError):
     code = "too-many-bookings"
     status = 429
@@ -275,6 +295,14 @@ class Guest:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountRef:
+    """An existing account staff book for, found by its e-mail or its phone."""
+
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CreateBooking:
     """The command to book: times with an offset, or wall-clock times in the structure's zone."""
 
@@ -283,9 +311,18 @@ class CreateBooking:
     ends_at: dt.datetime
     party_size: int
     note: str = ""
+    # Staff booking on behalf: exactly one of these (a new contact, a known contact of the
+    # structure, or an account that agreed to be found). Nobody else may use them.
     guest: Guest | None = None
     # Staff only: why they book over the person's fair-use limit (domain.quotas).
     quota_override: str = ""
+    contact_id: uuid.UUID | None = None
+    account: AccountRef | None = None
+
+    @property
+    def on_behalf(self) -> int:
+        """How many ways of naming the person the request uses (0 or 1 is valid)."""
+        return sum(x is not None for x in (self.guest, self.contact_id, self.account))
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,14 +356,17 @@ def check_request(
     active_bookings: int = 0,
 ) -> AcceptedBooking:
     """Every check of a booking request that needs no other booking, in this order:
-    guest (staff only, a printable name), audience, horizon, the times (local ones
-    through ``localtime``: a time in the spring gap is refused), the booking window and
-    the active-bookings limit (not for staff), the party size. Staff bookings are
+    the person (on behalf: staff only, one way of naming them; a guest has a printable
+    name), audience, horizon, the times (local ones through ``localtime``: a time in the
+    spring gap is refused), the booking window and the active-bookings limit (not for
+    staff), the party size, and last that staff did name someone. Staff bookings are
     confirmed; others are pending when the asset requires approval.
     """
     guest = req.guest
-    if guest is not None and not is_staff:
+    if req.on_behalf and not is_staff:
         raise GuestNotAllowed()
+    if req.on_behalf > 1:
+        raise OnePersonOnly()
     if guest is not None:
         # The name is printed on sheets and feeds: no blank, bidi-override or invisible name.
         guest = replace(guest, name=clean_person_name(guest.name, "guest.name"))
@@ -346,6 +386,11 @@ def check_request(
         if active_bookings >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
             raise TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
     check_party_size(req.party_size, asset.max_party_size)
+    if is_staff and not req.on_behalf:
+        # Staff who forget the name are asked, not silently booked for themselves.
+        raise PersonRequired()
+    if req.account is not None and not (req.account.email or req.account.phone):
+        raise PersonRequired()
     pending = asset.requires_approval and not is_staff
     return AcceptedBooking(
         Period(starts_at, ends_at),

@@ -285,6 +285,8 @@ class PlaceOrder:
     # Canteen team only: an order for a person without an account (at the counter).
     guest_name: str | None = None
     guest_tariff: str | None = None
+    # Canteen team only: an order for a contact of the structure (its name is the guest's).
+    contact_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,12 +49,15 @@ class Kind(StrEnum):
     PASSWORD_RESET = "password-reset"
     EMAIL_CONFIRM = "email-confirm"
     PASSWORD_CHANGED = "password-changed"
+    CONTACT_INVITE = "contact-invite"  # staff invite a contact to link it to an account
 
 
 # Kinds a person may turn off (« Mon compte »); the others tell of a change they must know.
 REMINDER_KINDS = frozenset({Kind.BOOKING_REMINDER, Kind.ORDER_REMINDER})
 # Kinds about the account itself: sent by e-mail only, never as a phone notice.
-ACCOUNT_KINDS = frozenset({Kind.PASSWORD_RESET, Kind.EMAIL_CONFIRM, Kind.PASSWORD_CHANGED})
+ACCOUNT_KINDS = frozenset(
+    {Kind.PASSWORD_RESET, Kind.EMAIL_CONFIRM, Kind.PASSWORD_CHANGED, Kind.CONTACT_INVITE}
+)
 
 # Delivery: after the n-th failed attempt, wait RETRY_BASE * 2**(n-1), at most RETRY_CAP.
 RETRY_BASE = dt.timedelta(seconds=30)

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tierslieu.domain.vocabulary import PersonKind, sql_in
@@ -27,6 +27,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Reminders by e-mail the day before (« Mon compte », or the one-click unsubscribe).
     reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The person agreed that a structure's staff may find this account by its e-mail or
+    # phone to book on their behalf (« Mon compte »; off until they say so).
+    findable_by_staff: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Set when the person followed the link sent to the address at registration.
     email_confirmed_at: Mapped[dt.datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None

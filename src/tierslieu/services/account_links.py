@@ -34,7 +34,7 @@ from tierslieu.errors import DomainError
 from tierslieu.i18n import N_, Texts
 from tierslieu.models import AccountToken, ApiToken, User
 from tierslieu.security import hash_password, new_token, token_digest
-from tierslieu.services import outbox
+from tierslieu.services import behalf, outbox
 from tierslieu.services.accounts import check_email, count_client_attempt
 from tierslieu.services.clock import utcnow
 from tierslieu.settings import Settings
@@ -315,7 +315,8 @@ async def resend_email_confirmation(session: AsyncSession, settings: Settings, u
 
 async def confirm_email(session: AsyncSession, token: str) -> None:
     """Follow the confirmation link: the address is confirmed (400 ``invalid-link`` when
-    the link was spent, expired or unknown)."""
+    the link was spent, expired or unknown), and the contacts staff keep with this address
+    become the account's, with their bookings and orders (``behalf.link_contacts``)."""
     await session.commit()
     now = utcnow()
     user_id = await _spend(session, token, TokenPurpose.EMAIL_CONFIRM, now)
@@ -328,6 +329,10 @@ async def confirm_email(session: AsyncSession, token: str) -> None:
         .values(email_confirmed_at=now)
         .execution_options(synchronize_session=False)
     )
+    # The structures' contacts with this address are this person: their bookings follow.
+    email = await session.scalar(select(User.email).where(User.id == user_id))
+    if email:
+        await behalf.link_by_confirmed_email(session, user_id, email, now)
     await session.commit()
 
 
@@ -383,6 +388,19 @@ async def set_reminders(session: AsyncSession, user_id: uuid.UUID, enabled: bool
         update(User)
         .where(User.id == user_id)
         .values(reminders=enabled)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def set_findable(session: AsyncSession, user_id: uuid.UUID, enabled: bool) -> bool:
+    """Let the structures' staff find this account by e-mail or phone to book on the
+    person's behalf, or stop them (idempotent). False if there is no such person."""
+    result = await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(findable_by_staff=enabled)
         .execution_options(synchronize_session=False)
     )
     await session.commit()

@@ -42,7 +42,7 @@ from tierslieu.domain.quotas import QuotaOverrideNotAllowed
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import InvalidInput, NotFound
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
-from tierslieu.services import listing_cache, notify, quotas, schedule_cache
+from tierslieu.services import behalf, listing_cache, notify, quotas, schedule_cache
 from tierslieu.services.access import has_role, require_role, structure_for
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import check_range, load_schedule
@@ -72,7 +72,9 @@ async def create_booking(
     times, party size; ``match_slot``/``check_interval``: opening hours, closures, slot
     alignment); capacity and non-overlap enforced by the database, so concurrent
     requests can never oversell; the booking is stored ``confirmed``, or ``pending``
-    when the asset requires approval (staff bookings are confirmed).
+    when the asset requires approval (staff bookings are confirmed). Staff book for a
+    person (``services.behalf``: an account, a contact, or a contact made now, in this
+    transaction), never for nobody.
     With ``commit=False`` the booking is only flushed, for a caller that commits it
     together with other rows (an idempotency record).
     """
@@ -100,12 +102,25 @@ async def create_booking(
         is_staff=is_staff,
         active_bookings=active,
     )
-    requested, guest = accepted.period, accepted.guest
+    requested = accepted.period
+    # Staff always book for someone (an account, a contact, or a contact made now).
+    person = (
+        await behalf.person_for(
+            session,
+            user,
+            structure.id,
+            account=cmd.account,
+            contact_id=cmd.contact_id,
+            guest=accepted.guest,
+        )
+        if is_staff
+        else behalf.Person(user.id)
+    )
     starts_at, ends_at, party_size = requested.starts_at, requested.ends_at, cmd.party_size
     if cmd.quota_override and not is_staff:
         raise QuotaOverrideNotAllowed()
     override = await quotas.enforce(
-        session, asset, user_id=None if guest else user.id, contact_id=None,
+        session, asset, user_id=person.user_id, contact_id=person.contact_id,
         starts_at=starts_at, ends_at=ends_at, now=now, timezone=structure.timezone,
         is_staff=is_staff, override=cmd.quota_override,
     )  # fmt: skip
@@ -118,11 +133,12 @@ async def create_booking(
         created_at=created,
         updated_at=created,
         asset_id=asset.id,
-        user_id=None if guest else user.id,
+        user_id=person.user_id,
         created_by_id=user.id,
-        guest_name=guest.name if guest else None,
-        guest_phone=guest.phone if guest else None,
-        guest_email=guest.email if guest else None,
+        contact_id=person.contact_id,
+        guest_name=person.name,
+        guest_phone=person.phone,
+        guest_email=person.email,
         starts_at=starts_at,
         ends_at=ends_at,
         party_size=party_size,
@@ -231,6 +247,7 @@ _BOOKING_COLUMNS = {
     "asset_id": "UUID",
     "user_id": "UUID",
     "created_by_id": "UUID",
+    "contact_id": "UUID",
     "guest_name": "VARCHAR",
     "guest_phone": "VARCHAR",
     "guest_email": "VARCHAR",

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain import canteen as rules
+from tierslieu.domain.bookings import OnePersonOnly
 from tierslieu.domain.notifications import Kind
 from tierslieu.errors import DomainError, Forbidden, InvalidInput, NotFound
 from tierslieu.models import (
@@ -33,7 +34,7 @@ from tierslieu.models import (
     Tariff,
     User,
 )
-from tierslieu.services import notify
+from tierslieu.services import behalf, contacts, notify
 from tierslieu.services.access import has_role
 from tierslieu.services.canteen import KITCHEN_ROLES, Menu, load_menu, tariff_of
 from tierslieu.services.canteen_errors import (
@@ -94,6 +95,14 @@ async def place_order(
     now = utcnow()
     items = {i.id: i for i in menu.items}
     facts = await _caller_facts(session, caller, structure.id, menu.service.id, now)
+    contact = None
+    if cmd.contact_id is not None:  # the team orders for a contact: checked as for its name
+        if not facts.is_team:
+            raise Forbidden()
+        if cmd.guest_name is not None:
+            raise OnePersonOnly()
+        contact = await behalf.contact_of(session, structure.id, cmd.contact_id, "contact_id")
+        cmd = replace(cmd, guest_name=contact.name)
     accepted = rules.accept_order(
         cmd,
         rules.OrderFacts(
@@ -133,6 +142,12 @@ async def place_order(
     owner_id = caller.id if own and caller is not None else None
     if owner_id is not None:
         _check_owner_limits(facts)
+    if contact is None and guest_name is not None and facts.is_team:
+        # A name typed at the counter is a contact of the structure (found or made now).
+        contact = await contacts.for_guest(session, structure.id, guest_name, field="guest_name")
+    person = behalf.Person.of_contact(contact) if contact is not None else None
+    if person is not None and person.user_id is not None:
+        owner_id, guest_name = person.user_id, None  # a linked contact orders as its account
 
     try:
         order = MealOrder(
@@ -140,6 +155,7 @@ async def place_order(
             structure_id=structure.id,
             user_id=owner_id,
             guest_name=guest_name,
+            contact_id=contact.id if contact is not None else None,
             placed_by_id=caller.id if caller is not None else None,
             pickup_window_id=window.id,
             status=rules.OrderStatus.PLACED.value,

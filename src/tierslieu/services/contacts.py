@@ -128,6 +128,62 @@ async def create(session: AsyncSession, user: User, slug: str, values: dict[str,
     return contact
 
 
+async def for_guest(
+    session: AsyncSession,
+    structure_id: uuid.UUID,
+    name: str,
+    phone: str | None = None,
+    email: str | None = None,
+    *,
+    field: str = "guest",
+) -> Contact:
+    """The contact a staff member means by a typed name (and number or address), made
+    now if new — flushed, not committed: it goes with the booking or order it is for.
+
+    The duplicate rules of ``create``, kept for a person typed again: the same number or
+    address under the same name (case and accents aside) is that contact (a detail it
+    lacked is added); under another name, 409 ``contact-exists`` with its id (staff pick
+    it or correct the number). A name alone is the structure's oldest contact of that
+    name, if any: the old guest bookings were told apart by name only."""
+    phone = (phone or "").strip() or None
+    email = (email or "").strip() or None
+    keys = _keys({"name": name, "phone": phone, "email": email})
+    if phone and keys["phone_key"] is None:
+        raise InvalidInput(f"{field}.phone", "bad-format")
+    existing = await _duplicate(session, structure_id, keys["phone_key"], keys["email_key"])
+    if existing is None and keys["phone_key"] is None and keys["email_key"] is None:
+        existing = await session.scalar(
+            select(Contact)
+            .where(
+                Contact.structure_id == structure_id,
+                Contact.erased_at.is_(None),
+                Contact.name_key == keys["name_key"],
+            )
+            .order_by(Contact.created_at)
+            .limit(1)
+        )
+    if existing is None:
+        contact = Contact(structure_id=structure_id, name=name, phone=phone, email=email, **keys)
+        session.add(contact)
+        await session.flush()
+        return contact
+    if existing.name_key != keys["name_key"]:
+        problem = ContactExists({"name": existing.name}, extra={"existing_id": str(existing.id)})
+        await session.rollback()
+        raise problem
+    added = False
+    for detail, value in (("phone", phone), ("email", email)):
+        if value and getattr(existing, detail) is None:
+            setattr(existing, detail, value)
+            setattr(existing, f"{detail}_key", keys[f"{detail}_key"])
+            added = True
+    if added:
+        existing.updated_at = utcnow()
+        await session.flush()
+        await _copy_details(session, existing)
+    return existing
+
+
 async def _owned(session: AsyncSession, user: User, contact_id: uuid.UUID) -> Contact:
     """The contact, for staff of its structure; 404 for anyone else (no hint it exists)."""
     contact = await session.scalar(
@@ -189,7 +245,11 @@ async def _copy_details(session: AsyncSession, contact: Contact) -> None:
     now = utcnow()
     await session.execute(
         update(Booking)
-        .where(Booking.contact_id == contact.id, Booking.erased_at.is_(None))
+        .where(
+            Booking.contact_id == contact.id,
+            Booking.user_id.is_(None),  # a linked person's bookings show their account
+            Booking.erased_at.is_(None),
+        )
         .values(
             guest_name=contact.name,
             guest_phone=contact.phone,
@@ -200,7 +260,11 @@ async def _copy_details(session: AsyncSession, contact: Contact) -> None:
     )
     await session.execute(
         update(MealOrder)
-        .where(MealOrder.contact_id == contact.id, MealOrder.erased_at.is_(None))
+        .where(
+            MealOrder.contact_id == contact.id,
+            MealOrder.user_id.is_(None),
+            MealOrder.erased_at.is_(None),
+        )
         .values(guest_name=contact.name, updated_at=now)
         .execution_options(synchronize_session=False)
     )

@@ -140,7 +140,7 @@ async def booking_created(
     session: AsyncSession, caller: User, booking: Booking, asset: Asset, structure: Structure
 ) -> None:
     """A new booking: « received » (pending approval, and the staff digest) or « confirmed »."""
-    to = _booking_recipient(booking, caller) or outbox.user_recipient(caller)
+    to = await _recipient(session, booking, caller)  # staff may book for another account
     pending = booking.status == BookingStatus.PENDING.value
     kind = Kind.BOOKING_RECEIVED if pending else Kind.BOOKING_CONFIRMED
     _tell(session, kind, to, booking_facts(booking, asset, structure, to), structure)

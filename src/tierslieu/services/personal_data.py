@@ -107,6 +107,8 @@ class PersonalExport:
     sessions: list[ApiToken]
     login_failures: list[dt.datetime] = field(default_factory=list)
     messages: list[OutboxMessage] = field(default_factory=list)
+    # The structures' contact cards linked to the account (staff's notes included).
+    contacts: list[tuple[Contact, Structure]] = field(default_factory=list)
 
 
 async def export_of(session: AsyncSession, user: User) -> PersonalExport:
@@ -227,7 +229,18 @@ async def export_of(session: AsyncSession, user: User) -> PersonalExport:
             )
         ).all()
     )
+    contact_cards = list(
+        (
+            await session.execute(
+                select(Contact, Structure)
+                .join(Structure, Structure.id == Contact.structure_id)
+                .where(Contact.user_id == user.id, Contact.erased_at.is_(None))
+                .order_by(Structure.name)
+            )
+        ).tuples()
+    )
     return PersonalExport(
+        contacts=contact_cards,
         user=user,
         memberships=memberships,
         tariffs=tariffs,
@@ -325,6 +338,8 @@ async def delete_account(
             .execution_options(synchronize_session=False)
         )
         await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+        # The structures' contact cards of this person go with the account.
+        await _erase_contacts(session, Contact.user_id == user.id, now)
         await session.execute(
             update(User)
             .where(User.id == user.id)
@@ -463,6 +478,30 @@ async def _scrub_rows(
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def _erase_contacts(session: AsyncSession, whose: Any, now: dt.datetime) -> int:
+    """Contact cards made anonymous (each its own label); their bookings keep theirs."""
+    ids = list(await session.scalars(select(Contact.id).where(whose, Contact.erased_at.is_(None))))
+    for contact_id in ids:
+        label = anonymous_label()
+        await session.execute(
+            update(Contact)
+            .where(Contact.id == contact_id, Contact.erased_at.is_(None))
+            .values(
+                name=label,
+                name_key=label,
+                phone=None,
+                phone_key=None,
+                email=None,
+                email_key=None,
+                note="",
+                erased_at=now,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)
 
 
 # --- erasing a guest (staff) -----------------------------------------------------------------
@@ -622,6 +661,7 @@ class PurgeReport:
     api_tokens: int = 0
     messages: int = 0
     account_tokens: int = 0
+    contacts: int = 0
 
     def lines(self, _: Texts) -> list[str]:
         """The report for the operator (CLI, log), in the language of ``_``."""
@@ -638,6 +678,7 @@ class PurgeReport:
             _("Jetons de connexion expirés ou révoqués effacés : {n}", n=self.api_tokens),
             _("Notifications anciennes effacées : {n}", n=self.messages),
             _("Liens à usage unique expirés effacés : {n}", n=self.account_tokens),
+            _("Contacts sans réservation ni commande effacés : {n}", n=self.contacts),
         ]
 
 
@@ -674,6 +715,8 @@ async def purge(session: AsyncSession, settings: Settings) -> PurgeReport:
         (order_groups, (MealOrder.structure_id, order_key)),
     ):
         await _purge_guest_groups(session, groups, columns, cutoff, now, report)
+
+    report.contacts = await _purge_unused_contacts(session, cutoff, now)
 
     failures_before = now - dt.timedelta(
         minutes=settings.login_failure_window_minutes * LOGIN_FAILURE_KEEP_FACTOR
@@ -746,6 +789,37 @@ async def _purge_guest_groups(
             return
         after = rows[-1]
         await asyncio.sleep(0)
+
+
+async def _purge_unused_contacts(
+    session: AsyncSession, cutoff: dt.datetime, now: dt.datetime
+) -> int:
+    """Contacts with no account, unchanged since ``cutoff`` and with no booking or order
+    left that is not anonymous: nothing more to keep them for. (A contact's own bookings
+    and orders are anonymised by the guest retention, which erases its card with them.)"""
+    unused = and_(
+        Contact.user_id.is_(None),
+        Contact.updated_at < cutoff,
+        ~select(Booking.id)
+        .where(Booking.contact_id == Contact.id, Booking.erased_at.is_(None))
+        .exists(),
+        ~select(MealOrder.id)
+        .where(MealOrder.contact_id == Contact.id, MealOrder.erased_at.is_(None))
+        .exists(),
+    )
+    total = 0
+    while True:
+        batch = list(
+            await session.scalars(
+                select(Contact.id).where(unused, Contact.erased_at.is_(None)).limit(PURGE_BATCH)
+            )
+        )
+        if not batch:
+            return total
+        total += await _erase_contacts(session, and_(Contact.id.in_(batch), unused), now)
+        await session.commit()
+        if len(batch) < PURGE_BATCH:
+            return total
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:

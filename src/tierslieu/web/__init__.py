@@ -29,7 +29,11 @@ from tierslieu.settings import Settings
 from tierslieu.templating import environment
 from tierslieu.web import text
 from tierslieu.web.account import AccountController, MyAccountPages
-from tierslieu.web.account_links import AccountLinkPages, MyAccountLinkPages
+from tierslieu.web.account_links import (
+    AccountLinkPages,
+    ContactInvitationPages,
+    MyAccountLinkPages,
+)
 from tierslieu.web.admin_mail import MailPages
 from tierslieu.web.agenda import AgendaPages
 from tierslieu.web.canteen import CanteenPages, KitchenPages
@@ -180,6 +184,7 @@ def web_config(settings: Settings) -> WebConfig:
             MyAccountPages,
             AccountLinkPages,
             MyAccountLinkPages,
+            ContactInvitationPages,
             PrivacyPage,
             ReportPages,
             MailPages,

@@ -21,7 +21,9 @@ from tierslieu import i18n
 from tierslieu.api.schemas import PasswordResetConfirmIn, PasswordResetIn
 from tierslieu.clients import client_of
 from tierslieu.errors import DomainError
-from tierslieu.services import account_links
+from tierslieu.models import Structure
+from tierslieu.services import account_links, behalf
+from tierslieu.services.clock import utcnow
 from tierslieu.web import forms, text
 from tierslieu.web.pages import FormErrors, page, read_form, redirect
 from tierslieu.web.session import SIGNED_IN, SignedIn, Viewer
@@ -230,6 +232,71 @@ class AccountLinkPages(Controller):
         )
 
 
+class ContactInvitationPages(Controller):
+    """The link of a staff invitation (``behalf.invite``): signed in (or sent to sign in or
+    register first), the person confirms, and the bookings staff made for them are theirs."""
+
+    path = "/rattacher"
+    include_in_schema = False
+    dependencies = SIGNED_IN
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        viewer: SignedIn,
+        token: str,
+    ) -> Template:
+        _ = text.translator(viewer.lang)
+        structure = None
+        try:
+            contact = await behalf.invited_contact(db_session, viewer.settings, token, utcnow())
+            structure = await db_session.get(Structure, contact.structure_id)
+        except behalf.InvalidInvitation:
+            pass
+        await db_session.commit()
+        return page(
+            request,
+            viewer,
+            "link_contact.html",
+            title=_("Retrouver mes réservations"),
+            token=token,
+            structure=structure,
+            status_code=200 if structure else 400,
+        )
+
+    @get("/{token:str}", summary="Accept a structure's invitation: the page (web)")
+    async def invitation_page(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        token: FromPath[Token],
+    ) -> Template:
+        """A button, not an action: opening the link changes nothing."""
+        return await self._page(request, db_session, viewer, token)
+
+    @post("/{token:str}", summary="Accept a structure's invitation (web form)")
+    async def accept(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        token: FromPath[Token],
+    ) -> Template | Redirect:
+        _ = text.translator(viewer.lang)
+        try:
+            await behalf.accept_invitation(db_session, viewer.settings, viewer.user, token)
+        except behalf.InvalidInvitation:
+            return await self._page(request, db_session, viewer, token)
+        return redirect(
+            request,
+            viewer,
+            "/mes-reservations",
+            _("Les réservations faites pour vous sont maintenant dans votre compte."),
+        )
+
+
 class MyAccountLinkPages(Controller):
     path = "/mon-compte"
     include_in_schema = False
@@ -252,6 +319,24 @@ class MyAccountLinkPages(Controller):
             else _("Vous ne recevrez plus de rappels.")
         )
         return redirect(request, viewer, "/mon-compte#rappels", message)
+
+    @post("/trouvable", summary="Findable by staff on or off (web form)")
+    async def findable(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+    ) -> Redirect:
+        _ = text.translator(viewer.lang)
+        form = await read_form(request)
+        enabled = "1" in form.get("findable[]", [])
+        await account_links.set_findable(db_session, viewer.user.id, enabled)
+        message = (
+            _("L'équipe pourra vous retrouver pour réserver à votre nom.")
+            if enabled
+            else _("L'équipe ne pourra plus vous retrouver par votre adresse ou votre téléphone.")
+        )
+        return redirect(request, viewer, "/mon-compte#trouver", message)
 
     @post("/confirmation", summary="Send me a new confirmation link (web form)")
     async def resend_confirmation(

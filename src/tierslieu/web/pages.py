@@ -28,6 +28,11 @@ FIELD_OF_CODE = {
     "invalid-credentials": "password",
     "email-taken": "email",
     "unknown-person": "email",
+    # Booking on behalf (the staff's person picker on the asset page).
+    "person-required": "person_q",
+    "one-person-only": "person_q",
+    "account-not-found": "account_ref",
+    "contact-exists": "guest_phone",
 }
 
 

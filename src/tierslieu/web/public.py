@@ -21,7 +21,7 @@ from tierslieu.api.bookings import BookingIn, WallClock
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, AssetKind, BookingMode
 from tierslieu.errors import DomainError, InvalidInput
 from tierslieu.models import Asset
-from tierslieu.services import assets, availability, bookings, directory, feeds
+from tierslieu.services import assets, availability, bookings, contacts, directory, feeds
 from tierslieu.services.access import has_role
 from tierslieu.templating import moment
 from tierslieu.web import forms, queries, text
@@ -149,11 +149,12 @@ class PublicController(Controller):
     ) -> Template | Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
+        if form.get("action") == "chercher":  # staff's person search: the form shown again
+            return await render_asset(request, db_session, viewer, asset_id, form=form)
         asset = await assets.get_asset(db_session, asset_id, viewer.user)
         rename = FORM_FIELDS | _period_fields(asset)  # read now: a refusal expires the asset
         try:
             starts_at, ends_at = _requested_period(form, asset, viewer.lang)
-            guest_name = str(form.get("guest_name", "")).strip()
             data = forms.parse(  # the API's own schema: same bounds, phone pattern, no NUL
                 BookingIn,
                 {
@@ -162,12 +163,10 @@ class PublicController(Controller):
                     "ends_at": ends_at,
                     "party_size": str(form.get("party_size", "")).strip(),
                     "note": form.get("note", ""),
-                    "guest": {"name": guest_name, "phone": str(form.get("guest_phone", "")).strip()}
-                    if guest_name
-                    else None,
+                    **_person_of_form(form),
                 },
             )
-            guest = data.guest
+            on_behalf = any((data.guest, data.contact_id, data.account))
             view = await bookings.create_booking(db_session, viewer.user, data.command())
         except _FormProblem as problem:
             return await render_asset(
@@ -186,14 +185,14 @@ class PublicController(Controller):
             asset=asset.name,
             when=moment(b.starts_at, viewer.lang, asset.structure.timezone),
         )
-        if guest is not None:
-            what = _("{name} — {what}", name=guest.name, what=what)
+        if on_behalf and view.person_name:
+            what = _("{name} — {what}", name=view.person_name, what=what)
         message = (
             _("Demande envoyée, en attente de validation : {what}.", what=what)
             if b.status == "pending"
             else _("Réservation confirmée : {what}.", what=what)
         )
-        target = f"/structures/{asset.structure.slug}/tableau" if guest else "/mes-reservations"
+        target = f"/structures/{asset.structure.slug}/tableau" if on_behalf else "/mes-reservations"
         return redirect(request, viewer, target, message)
 
 
@@ -201,7 +200,33 @@ class PublicController(Controller):
 FORM_FIELDS = {
     "guest.name": "guest_name",
     "guest.phone": "guest_phone",
+    "guest.email": "guest_email",
+    "guest": "guest_name",
+    "contact_id": "person_q",
+    "account.email": "account_ref",
+    "account.phone": "account_ref",
 }
+
+
+def _person_of_form(form: dict[str, Any]) -> dict[str, Any]:
+    """The staff's choice in the person picker, as the API's fields: a contact found by
+    the search (``person=contact:<id>``), an account (``person=account``: its e-mail or
+    phone in ``account_ref``), or a new person (a name, a phone, an e-mail)."""
+    choice = str(form.get("person", "")).strip()
+    if choice.startswith("contact:"):
+        return {"contact_id": choice.removeprefix("contact:")}
+    ref = str(form.get("account_ref", "")).strip()
+    if choice == "account" or (not choice and ref):
+        return {"account": {"email": ref} if "@" in ref else {"phone": ref}} if ref else {}
+    name = str(form.get("guest_name", "")).strip()
+    if not name:
+        return {}
+    guest = {"name": name}
+    for detail in ("phone", "email"):
+        value = str(form.get(f"guest_{detail}", "")).strip()
+        if value:
+            guest[detail] = value
+    return {"guest": guest}
 
 
 class _FormProblem(Exception):
@@ -268,6 +293,11 @@ async def render_asset(
     for slot in free:
         days.setdefault(slot.starts_at.astimezone(ZoneInfo(tz)).date(), []).append(slot)
     is_staff = await has_role(db_session, viewer.user, structure.id, ASSET_MANAGING_ROLES)
+    people: list[Any] | None = None
+    if is_staff and form and "person_q" in form:
+        _structure, people = await contacts.search(
+            db_session, viewer.user, structure.slug, str(form.get("person_q", "")), limit=10
+        )
     return page(
         request,
         viewer,
@@ -280,6 +310,7 @@ async def render_asset(
         days=list(days.items()),
         shared=asset.booking_mode == BookingMode.SHARED,
         is_staff=is_staff,
+        people=people,
         errors=errors or FormErrors(),
         form=form or {},
         status_code=status,

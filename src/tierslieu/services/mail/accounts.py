@@ -105,3 +105,28 @@ def password_changed(params: Mapping[str, Any], lang: str, settings: Settings) -
         "account_password_changed.html", lang, subject, name, when=when, reset_url=reset_url
     )
     return Mail(subject=subject, text=text, html=html)
+
+
+@renderer(Kind.CONTACT_INVITE)
+def contact_invite(params: Mapping[str, Any], lang: str, settings: Settings) -> Mail:
+    _ = i18n.texts(lang)
+    name, link = params.get("name"), str(params["link"])
+    structure = str(params.get("structure") or "")
+    subject = _("Retrouvez vos réservations de {structure}", structure=structure)
+    text = "\n\n".join(
+        (
+            greeting(_, name),
+            _(
+                "L'équipe de {structure} réserve pour vous. Pour retrouver ces réservations "
+                "dans votre compte tierslieu et votre agenda, ouvrez ce lien, connectez-vous "
+                "(ou créez un compte) et confirmez :",
+                structure=structure,
+            )
+            + f"\n{link}",
+            _("Ce lien est valable quatorze jours."),
+            _("Si vous ne connaissez pas cette structure, ignorez ce message."),
+            footer(_),
+        )
+    )
+    html = html_part("contact_invite.html", lang, subject, name, link=link, structure=structure)
+    return Mail(subject=subject, text=text, html=html)
