@@ -814,12 +814,12 @@ async def _purge_unused_contacts(
                 select(Contact.id).where(unused, Contact.erased_at.is_(None)).limit(PURGE_BATCH)
             )
         )
-        if not batch:
-            return total
-        total += await _erase_contacts(session, and_(Contact.id.in_(batch), unused), now)
-        await session.commit()
+        if batch:
+            total += await _erase_contacts(session, and_(Contact.id.in_(batch), unused), now)
+        await session.commit()  # one short transaction per batch, empty or not
         if len(batch) < PURGE_BATCH:
             return total
+        await asyncio.sleep(0)
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
