@@ -47,6 +47,8 @@ def asset_out(a: Asset) -> AssetOut:
             max_party_size=a.max_party_size,
             requires_approval=a.requires_approval,
             reminder_hours=a.reminder_hours,
+            waitlist=a.waitlist,
+            waitlist_max_length=a.waitlist_max_length,
         ),
         archived=a.archived_at is not None,
     )

@@ -148,6 +148,8 @@ class BookingIn(Strict):
     party_size: Annotated[int, msgspec.Meta(ge=1, le=500)] = 1
     note: Note = ""
     guest: GuestIn | None = None
+    # If the slot is full: join its waiting list (assets with one) instead of a 409.
+    waitlist: bool = False
 
     def command(self) -> CreateBooking:
         g = self.guest
@@ -158,6 +160,7 @@ class BookingIn(Strict):
             party_size=self.party_size,
             note=self.note,
             guest=Guest(g.name, g.phone, g.email) if g is not None else None,
+            waitlist=self.waitlist,
         )
 
 
@@ -180,6 +183,8 @@ class BookingOut(msgspec.Struct, omit_defaults=True):
     sequence: int
     created_at: dt.datetime
     cancellable_until: dt.datetime | None = None
+    # While ``waitlisted``: the place in the slot's waiting list (1 = next).
+    waitlist_position: int | None = None
     # Only for the structure's staff.
     person: PersonOut | None = None
 
@@ -245,6 +250,7 @@ def booking_out(view: BookingView) -> BookingOut:
         sequence=b.sequence,
         created_at=_local(b.created_at, tz),
         cancellable_until=cancellable_until,
+        waitlist_position=b.waitlist_position,
         person=PersonOut(view.person_name, view.person_phone, b.user_id is None)
         if view.caller_is_staff
         else None,
@@ -408,7 +414,7 @@ class AvailabilityController(Controller):
                     entry.booking.note,
                 ]
                 for block in blocks
-                for entry in block.entries
+                for entry in block.entries + block.waiting  # the waiting list, in order
             ]
             filename = f"feuille-{date.isoformat()}.csv"
             return Response(
@@ -440,6 +446,11 @@ class BookingController(Controller):
         data: JSONBody[BookingIn],
     ) -> Response[BookingOut]:
         """409 ``slot-full`` / ``interval-taken``; each broken rule has its own problem type.
+
+        A full shared slot of an asset with a waiting list: ``slot-full`` says
+        ``waitlist_available: true``; with ``"waitlist": true`` the booking is created
+        ``waitlisted`` with its ``waitlist_position`` instead (409 ``waitlist-full`` when the
+        list is full). Leave the list with ``/cancel``.
 
         With an ``Idempotency-Key`` header a retry returns the stored response instead of
         booking twice (same key, other body: 422; while the first still runs: 409).
@@ -478,7 +489,7 @@ class BookingController(Controller):
     @post(
         "/{booking_id:uuid}/cancel",
         status_code=HTTP_200_OK,
-        summary="Cancel a booking; places free at once",
+        summary="Cancel a booking, or leave a waiting list; places go to the list at once",
     )
     async def cancel(
         self,
@@ -491,6 +502,21 @@ class BookingController(Controller):
         return booking_out(
             await bookings.cancel_booking(db_session, user, booking_id, reason=reason)
         )
+
+    @post(
+        "/{booking_id:uuid}/promote",
+        status_code=HTTP_200_OK,
+        summary="Confirm a waiting-list entry out of order, if it fits (staff)",
+    )
+    async def promote(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        booking_id: FromPath[uuid.UUID],
+    ) -> BookingOut:
+        """409 ``places-missing`` if its party does not fit in the free places,
+        ``not-waitlisted`` if it is not (or no longer) waiting."""
+        return booking_out(await bookings.promote_booking(db_session, user, booking_id))
 
     @post(
         "/{booking_id:uuid}/approve",
@@ -557,7 +583,10 @@ class StructureBookingController(Controller):
         to: Annotated[dt.date | None, QueryParameter()] = None,
         asset: Annotated[uuid.UUID | None, QueryParameter()] = None,
         status: Annotated[
-            Literal["pending", "confirmed", "cancelled", "declined", "attended", "no_show"] | None,
+            Literal[
+                "pending", "confirmed", "cancelled", "declined", "attended", "no_show", "waitlisted"
+            ]
+            | None,
             QueryParameter(),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,

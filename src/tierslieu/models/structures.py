@@ -112,6 +112,9 @@ class Asset(Base):
     # Reminder this many hours before the start (moved out of the night); 0: none.
     # 0–168, checked by the API schema.
     reminder_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # A waiting list on full shared slots, and how many entries it may hold per slot.
+    waitlist: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    waitlist_max_length: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
     archived_at: Mapped[dt.datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None
     )

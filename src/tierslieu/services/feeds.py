@@ -78,6 +78,9 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _GONE_BOOKING = (BookingStatus.CANCELLED.value, BookingStatus.DECLINED.value)
+# Waiting-list entries stay out of the feeds until promoted (docs/decisions.md); the
+# one-booking .ics of an entry says TENTATIVE.
+_WAITING = BookingStatus.WAITLISTED.value
 
 
 # --- tokens -------------------------------------------------------------------------------
@@ -288,7 +291,7 @@ def _places(_: Texts, remaining: int, capacity: int) -> str:
 def _booking_status(booking: Booking) -> str:
     if booking.status in _GONE_BOOKING:
         return "CANCELLED"
-    if booking.status == BookingStatus.PENDING.value:
+    if booking.status in (BookingStatus.PENDING.value, _WAITING):
         return "TENTATIVE"
     return "CONFIRMED"
 
@@ -678,6 +681,7 @@ async def person_feed(session: AsyncSession, user: User, window: Window) -> Feed
             Booking.starts_at < window.ends_at,
             Booking.ends_at > window.starts_at,
             _kept(Booking.status, _GONE_BOOKING, Booking.updated_at, window),
+            Booking.status != _WAITING,  # an entry on a waiting list is no appointment
         )
     )
     booking_rows = list(rows.tuples())
@@ -748,6 +752,7 @@ async def staff_feed(
             Booking.starts_at < window.ends_at,
             Booking.ends_at > window.starts_at,
             _kept(Booking.status, _GONE_BOOKING, Booking.updated_at, window),
+            Booking.status != _WAITING,  # an entry on a waiting list is no appointment
         )
     )
     found = list(rows.tuples())
