@@ -165,6 +165,7 @@ class PublicController(Controller):
                     "guest": {"name": guest_name, "phone": str(form.get("guest_phone", "")).strip()}
                     if guest_name
                     else None,
+                    "waitlist": bool(form.get("waitlist")),
                 },
             )
             guest = data.guest
@@ -188,11 +189,16 @@ class PublicController(Controller):
         )
         if guest is not None:
             what = _("{name} — {what}", name=guest.name, what=what)
-        message = (
-            _("Demande envoyée, en attente de validation : {what}.", what=what)
-            if b.status == "pending"
-            else _("Réservation confirmée : {what}.", what=what)
-        )
+        if b.status == "waitlisted":
+            message = _(
+                "Inscription sur la liste d'attente, au rang {n} : {what}.",
+                n=b.waitlist_position,
+                what=what,
+            )
+        elif b.status == "pending":
+            message = _("Demande envoyée, en attente de validation : {what}.", what=what)
+        else:
+            message = _("Réservation confirmée : {what}.", what=what)
         target = f"/structures/{asset.structure.slug}/tableau" if guest else "/mes-reservations"
         return redirect(request, viewer, target, message)
 
