@@ -158,6 +158,9 @@ async def slot_facts(
     """The slot starting at ``starts_at`` as the current rules offer it (None: no longer
     offered)."""
     entry = await schedule_cache.load(session, asset_id)
+    # Read inside a write that may have changed the rules (uncommitted, maybe rolled back):
+    # not for the process cache, which other requests trust under its version number.
+    schedule_cache.forget(asset_id)
     day = starts_at.astimezone(entry.tz).date()
     for slot, closure in entry.slots_with_closures(
         day - dt.timedelta(days=1), day + dt.timedelta(days=1)
