@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.api.test_feeds import person_feed_url
-from tests.conftest import register, run_db, unique_email
+from tests.conftest import PASSWORD, register, run_db, unique_email
 from tests.notifications.helpers import clear_outbox, outbox_rows
 from tests.scenarios.garden import MARCH_15, TUESDAY_10, book, open_garden
 from tierslieu.models import Booking, SlotCounter
@@ -234,3 +234,24 @@ def test_waitlisted_entries_stay_out_of_the_person_feed(client, world, garden, s
     feed = client.get(url).text
     assert "Jardin" in feed and "STATUS:CONFIRMED" in feed
     assert entry["status"] == "waitlisted"
+
+
+def test_a_deleted_account_leaves_the_lists_and_frees_its_places(client, world, garden, settings):
+    first = _fill(client, world, garden, places=8)
+    waiting = _people(client, 2)
+    entries = [book(client, p, garden["id"], waitlist=True).json() for p in waiting]
+    # The first in line deletes their account: the second moves up.
+    gone = client.request(
+        "DELETE", "/api/me", json={"password": PASSWORD}, headers=waiting[0].headers
+    )
+    assert gone.status_code in (200, 204), gone.text
+    got = client.get(f"/api/bookings/{entries[1]['id']}", headers=waiting[1].headers).json()
+    assert got["waitlist_position"] == 1
+    # Jeanne deletes hers: her places go to the one waiting, at once.
+    client.request(
+        "DELETE", "/api/me", json={"password": PASSWORD}, headers=world.neighbour.headers
+    )
+    got = client.get(f"/api/bookings/{entries[1]['id']}", headers=waiting[1].headers).json()
+    assert got["status"] == "confirmed"
+    assert _slot_state(settings) == ((1, 0), True, [])
+    assert first["party_size"] == 8

@@ -92,3 +92,63 @@ def test_forty_join_the_list_then_three_cancel_at_once(settings, tmp_path, worke
         for i in line[:3]:
             mine = httpx.get(f"{base}/api/bookings", headers=latecomers[i], timeout=30).json()
             assert [b["status"] for b in mine] == ["confirmed"]
+
+
+async def _mixed(base: str, calls: list[tuple[str, dict, dict | None]]) -> list[httpx.Response]:
+    limits = httpx.Limits(max_connections=len(calls), max_keepalive_connections=len(calls))
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        return await asyncio.gather(
+            *(client.post(path, json=body, headers=headers) for path, headers, body in calls)
+        )
+
+
+def test_joining_leaving_and_cancelling_at_once_keep_the_line_whole(settings, tmp_path):
+    """Joins, leaves and cancellations of one slot at the same moment: the counter equals the
+    places booked, the line is 1..n with no gap, and nobody waits behind a free place that
+    fits the head of the line."""
+    with running_server(settings, workers=2, log_path=tmp_path / "server.log") as base:
+        world = _setup(base, settings, people=36)
+        garden, people = world["garden"], world["neighbours"]
+        httpx.patch(
+            f"{base}/api/assets/{garden['id']}",
+            json={"rules": {"waitlist": True, "waitlist_max_length": 50}},
+            headers=world["staff"],
+            timeout=30,
+        ).raise_for_status()
+        day = _day_ahead(5)
+        slot = {
+            "asset_id": garden["id"],
+            "starts_at": dt.datetime.combine(day, dt.time(9), tzinfo=PARIS).isoformat(),
+            "ends_at": dt.datetime.combine(day, dt.time(10), tzinfo=PARIS).isoformat(),
+            "party_size": 1,
+        }
+        holders, waiting = [], []
+        for headers in people[:8]:
+            answer = httpx.post(f"{base}/api/bookings", json=slot, headers=headers, timeout=30)
+            holders.append((headers, answer.json()["id"]))
+        for headers in people[8:16]:
+            answer = httpx.post(
+                f"{base}/api/bookings",
+                json={**slot, "waitlist": True, "party_size": 2 if len(waiting) == 3 else 1},
+                headers=headers,
+                timeout=30,
+            )
+            assert answer.json()["status"] == "waitlisted", answer.text
+            waiting.append((headers, answer.json()["id"]))
+
+        calls = [("/api/bookings", h, {**slot, "waitlist": True}) for h in people[16:36]]
+        calls += [(f"/api/bookings/{i}/cancel", h, None) for h, i in waiting[:4]]
+        calls += [(f"/api/bookings/{i}/cancel", h, None) for h, i in holders[:5]]
+        answers = asyncio.run(_mixed(base, calls))
+        assert all(r.status_code in (200, 201) for r in answers), [
+            r.text for r in answers if r.status_code not in (200, 201)
+        ]
+
+        (taken, line), rows = run_db(settings, _slot)
+        booked = sum(n for _i, status, n, _p in rows if status == "confirmed")
+        positions = sorted(p for _i, status, _n, p in rows if status == "waitlisted")
+        assert taken == booked <= 8
+        assert positions == list(range(1, line + 1))
+        assert line == 8 - 4 + 20 - (booked - 3)  # everyone promoted left the line
+        head = next(n for _i, status, n, p in rows if status == "waitlisted" and p == 1)
+        assert head > 8 - taken  # the head does not fit: nobody waits behind a usable place

@@ -525,22 +525,29 @@ async def _transition(
         booking.cancelled_at = now
 
 
-async def release_booking(session: AsyncSession, booking: Booking, now: dt.datetime) -> None:
+async def release_booking(session: AsyncSession, booking: Booking, now: dt.datetime) -> bool:
     """Cancel an active booking and free its places, or take a waiting-list entry off its
     list, in the caller's transaction (no commit): the person's own cancellation and an
-    account's deletion share it. The places go to the slot's waiting list at once."""
+    account's deletion share it. The places go to the slot's waiting list at once.
+
+    True when it only left a waiting list (no place held, nothing to tell). An entry
+    promoted just before is cancelled as the booking it has become.
+    """
     if booking.status == BookingStatus.WAITLISTED.value:
-        if not await waitlist.leave(session, booking, now):
-            current = await session.scalar(select(Booking.status).where(Booking.id == booking.id))
+        if await waitlist.leave(session, booking, now):
+            booking.status, booking.waitlist_position = BookingStatus.CANCELLED.value, None
+            await waitlist.promote(session, booking.asset_id, booking.starts_at, now=now)
+            return True
+        if await session.scalar(select(Booking.id).where(Booking.id == booking.id)) is None:
             await session.rollback()
-            raise InvalidTransition({"status": current})  # promoted meanwhile
-        booking.status, booking.waitlist_position = BookingStatus.CANCELLED.value, None
-    else:
-        await _transition(session, booking, BookingStatus.CANCELLED, now)
-        await _release_places(session, booking, now)
-        await drop_pending_reminders(session, booking_id=booking.id)
+            raise NotFound()  # left already (a second click)
+        await session.refresh(booking)  # promoted meanwhile: it holds places now
+    await _transition(session, booking, BookingStatus.CANCELLED, now)
+    await _release_places(session, booking, now)
+    await drop_pending_reminders(session, booking_id=booking.id)
     if not booking.exclusive:
         await waitlist.promote(session, booking.asset_id, booking.starts_at, now=now)
+    return False
 
 
 async def cancel_booking(
@@ -561,8 +568,7 @@ async def cancel_booking(
         and not owner_may_cancel(booking.starts_at, now, view.asset.cancel_until_minutes)
     ):
         raise NotCancellable()
-    await release_booking(session, booking, now)
-    if not leaving:  # an entry that never held a place: nothing to take out of a calendar
+    if not await release_booking(session, booking, now):  # a list entry: nothing to tell
         await notify.booking_cancelled(
             session, user, booking, view.asset, view.structure, reason=reason
         )
