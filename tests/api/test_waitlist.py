@@ -120,6 +120,8 @@ def test_a_large_party_at_the_head_blocks_those_behind(client, world, garden, se
         f"/api/assets/{garden['id']}/slots", params={"from": "2027-04-06", "to": "2027-04-06"}
     ).json()
     assert [s["remaining"] for s in slots if s["starts_at"] == TUESDAY_10] == [0]
+    public = client.get(f"/ical/assets/{garden['id']}.ics").text
+    assert public.count("complet (8 places)") == 1  # the public feed agrees
 
     # Staff may take the single person out of order; positions close up.
     hand = client.post(f"/api/bookings/{small['id']}/promote", headers=world.staff_a.headers)

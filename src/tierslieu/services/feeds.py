@@ -67,6 +67,7 @@ from tierslieu.services.access import has_role, structure_for
 from tierslieu.services.assets import get_asset, managed_asset
 from tierslieu.services.availability import bookings_outside_opening, load_schedule
 from tierslieu.services.clock import utcnow
+from tierslieu.services.schedule_cache import FULL_FOR_NEWCOMERS
 from tierslieu.settings import Settings
 from tierslieu.templating import clock, moment
 
@@ -494,7 +495,8 @@ async def asset_feed(
     shared = asset.booking_mode == BookingMode.SHARED
     if shared:
         taken_at = {
-            c.starts_at: (c.taken, _aware(c.updated_at))
+            # A slot with a waiting list has no place for newcomers: full (as the listing).
+            c.starts_at: (FULL_FOR_NEWCOMERS if c.waiting else c.taken, _aware(c.updated_at))
             for c in await session.scalars(
                 select(SlotCounter).where(
                     SlotCounter.asset_id == asset.id,
@@ -533,7 +535,7 @@ async def asset_feed(
                 events.append(
                     FeedEvent(
                         uid=make_uid("slot", f"{asset_id}-{slot.starts_at:%Y%m%dT%H%M%SZ}"),
-                        summary=f"{name} — {_places(_, slot.capacity - taken, slot.capacity)}",
+                        summary=f"{name} — {_places(_, max(0, slot.capacity - taken), slot.capacity)}",
                         start=slot.starts_at,
                         end=slot.ends_at,
                         last_modified=max(rules_changed, updated),
