@@ -555,8 +555,9 @@ async def cancel_booking(
 ) -> BookingView:
     """Cancel: the owner until ``cancel_until_minutes`` before the start, staff at any time.
 
-    The places are free again in the same transaction; the person is told (with staff's
-    ``reason``, if any) in it too.
+    The places are free again in the same transaction, given to the slot's waiting list
+    (``services/waitlist.py``); the person is told (with staff's ``reason``, if any) in it
+    too. On a waiting-list entry it is leaving the list: at any time, nothing to tell.
     """
     view = await visible_booking(session, user, booking_id)
     booking = view.booking
