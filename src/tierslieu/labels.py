@@ -26,6 +26,7 @@ TABLES: dict[str, dict[str, str]] = {
         "declined": N_("refusée"),
         "attended": N_("venu·e"),
         "no_show": N_("absent·e"),
+        "waitlisted": N_("sur liste d'attente"),
     },
     "order_status": {
         "placed": N_("commandée"),

@@ -25,6 +25,8 @@ def test_staff_open_an_asset_with_sensible_default_rules(client, world):
         "max_party_size": 4,
         "requires_approval": False,
         "reminder_hours": 24,
+        "waitlist": False,  # staff open a waiting list per asset
+        "waitlist_max_length": 20,
     }
     room = client.post(
         "/api/structures/chrs-le-relais/assets", json=ROOM, headers=world.manager_b.headers

@@ -57,6 +57,8 @@ def test_staff_set_the_booking_conditions_of_an_asset_from_its_page(client, worl
         "max_party_size": "4",
         "reminder_hours": "48",
         "requires_approval": "1",
+        "waitlist": "1",
+        "waitlist_max_length": "12",
     }
     saved = post_form(client, here, action, values)
     assert saved.status_code == 303, saved.text
@@ -68,12 +70,15 @@ def test_staff_set_the_booking_conditions_of_an_asset_from_its_page(client, worl
         "max_party_size": 4,
         "requires_approval": True,
         "reminder_hours": 48,
+        "waitlist": True,
+        "waitlist_max_length": 12,
     }
     # The page shows what is set; an unticked box (not sent by a browser) means « no ».
     assert 'name="max_party_size" type="number" value="4"' in client.get(here).text
-    unticked = {k: v for k, v in values.items() if k != "requires_approval"}
+    unticked = {k: v for k, v in values.items() if k not in ("requires_approval", "waitlist")}
     assert post_form(client, here, action, unticked).status_code == 303
-    assert _asset(client, world, garden["id"])["rules"]["requires_approval"] is False
+    rules = _asset(client, world, garden["id"])["rules"]
+    assert rules["requires_approval"] is False and rules["waitlist"] is False
     # A value out of bounds: the form again, with the field's message; nothing changed.
     refused = post_form(client, here, action, {**values, "reminder_hours": "500"})
     assert refused.status_code == 422

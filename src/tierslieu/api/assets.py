@@ -48,6 +48,8 @@ def asset_out(a: Asset) -> AssetOut:
             max_party_size=a.max_party_size,
             requires_approval=a.requires_approval,
             reminder_hours=a.reminder_hours,
+            waitlist=a.waitlist,
+            waitlist_max_length=a.waitlist_max_length,
         ),
         quotas=Quotas(
             bookings_per_week=a.quota_bookings_per_week,

@@ -162,6 +162,8 @@ class BookingIn(Strict):
     guest: GuestIn | None = None
     # Staff only: booking over the person's fair-use limit, and why (kept, never public).
     quota_override: Reason = ""
+    # If the slot is full: join its waiting list (assets with one) instead of a 409.
+    waitlist: bool = False
 
     def command(self) -> CreateBooking:
         g, a = self.guest, self.account
@@ -175,6 +177,7 @@ class BookingIn(Strict):
             quota_override=self.quota_override.strip(),
             contact_id=self.contact_id,
             account=AccountRef(a.email, a.phone) if a is not None else None,
+            waitlist=self.waitlist,
         )
 
 
@@ -199,6 +202,8 @@ class BookingOut(msgspec.Struct, omit_defaults=True):
     sequence: int
     created_at: dt.datetime
     cancellable_until: dt.datetime | None = None
+    # While ``waitlisted``: the place in the slot's waiting list (1 = next).
+    waitlist_position: int | None = None
     # Only for the structure's staff.
     person: PersonOut | None = None
 
@@ -264,6 +269,7 @@ def booking_out(view: BookingView) -> BookingOut:
         sequence=b.sequence,
         created_at=_local(b.created_at, tz),
         cancellable_until=cancellable_until,
+        waitlist_position=b.waitlist_position,
         person=PersonOut(view.person_name, view.person_phone, b.user_id is None, b.contact_id)
         if view.caller_is_staff
         else None,
@@ -427,7 +433,7 @@ class AvailabilityController(Controller):
                     entry.booking.note,
                 ]
                 for block in blocks
-                for entry in block.entries
+                for entry in block.entries + block.waiting  # the waiting list, in order
             ]
             filename = f"feuille-{date.isoformat()}.csv"
             return Response(
@@ -465,6 +471,10 @@ class BookingController(Controller):
         else 422 ``account-not-found``) or ``guest`` (a name with an optional phone and
         e-mail: the contact with that number, or made now; 409 ``contact-exists`` when the
         number is another name's). Without one: 422 ``person-required``.
+        A full shared slot of an asset with a waiting list: ``slot-full`` says
+        ``waitlist_available: true``; with ``"waitlist": true`` the booking is created
+        ``waitlisted`` with its ``waitlist_position`` instead (409 ``waitlist-full`` when the
+        list is full). Leave the list with ``/cancel``.
 
         With an ``Idempotency-Key`` header a retry returns the stored response instead of
         booking twice (same key, other body: 422; while the first still runs: 409).
@@ -503,7 +513,7 @@ class BookingController(Controller):
     @post(
         "/{booking_id:uuid}/cancel",
         status_code=HTTP_200_OK,
-        summary="Cancel a booking; places free at once",
+        summary="Cancel a booking, or leave a waiting list; places go to the list at once",
     )
     async def cancel(
         self,
@@ -516,6 +526,21 @@ class BookingController(Controller):
         return booking_out(
             await bookings.cancel_booking(db_session, user, booking_id, reason=reason)
         )
+
+    @post(
+        "/{booking_id:uuid}/promote",
+        status_code=HTTP_200_OK,
+        summary="Confirm a waiting-list entry out of order, if it fits (staff)",
+    )
+    async def promote(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        user: NamedDependency[User],
+        booking_id: FromPath[uuid.UUID],
+    ) -> BookingOut:
+        """409 ``places-missing`` if its party does not fit in the free places,
+        ``not-waitlisted`` if it is not (or no longer) waiting."""
+        return booking_out(await bookings.promote_booking(db_session, user, booking_id))
 
     @post(
         "/{booking_id:uuid}/approve",
@@ -582,7 +607,10 @@ class StructureBookingController(Controller):
         to: Annotated[dt.date | None, QueryParameter()] = None,
         asset: Annotated[uuid.UUID | None, QueryParameter()] = None,
         status: Annotated[
-            Literal["pending", "confirmed", "cancelled", "declined", "attended", "no_show"] | None,
+            Literal[
+                "pending", "confirmed", "cancelled", "declined", "attended", "no_show", "waitlisted"
+            ]
+            | None,
             QueryParameter(),
         ] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,

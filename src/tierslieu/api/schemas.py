@@ -225,6 +225,11 @@ class RulesIn(Strict):
     requires_approval: bool | msgspec.UnsetType = msgspec.UNSET
     # Reminder this many hours before the start (moved out of the night); 0: none.
     reminder_hours: Annotated[int, msgspec.Meta(ge=0, le=168)] | msgspec.UnsetType = msgspec.UNSET
+    # A waiting list on full shared slots, and its length per slot.
+    waitlist: bool | msgspec.UnsetType = msgspec.UNSET
+    waitlist_max_length: Annotated[int, msgspec.Meta(ge=1, le=500)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
 
 
 class RulesOut(msgspec.Struct):
@@ -234,6 +239,8 @@ class RulesOut(msgspec.Struct):
     max_party_size: int
     requires_approval: bool
     reminder_hours: int = 24
+    waitlist: bool = False
+    waitlist_max_length: int = 20
 
 
 class Quotas(Strict):

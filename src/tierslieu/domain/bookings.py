@@ -24,6 +24,8 @@ class BookingStatus(StrEnum):
     DECLINED = "declined"
     ATTENDED = "attended"
     NO_SHOW = "no_show"
+    # On the waiting list of a full shared slot: holds no place, has a position.
+    WAITLISTED = "waitlisted"
 
 
 # Bookings that hold places or time (cancelled and declined ones have released theirs).
@@ -36,9 +38,14 @@ ACTIVE_STATUSES = (
 CANCELLABLE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 ATTENDANCE_STATUSES = (BookingStatus.ATTENDED, BookingStatus.NO_SHOW)
 
+# A waiting-list entry the person (or staff) may leave: it is cancelled like a booking.
+LEAVABLE_STATUSES = (BookingStatus.WAITLISTED,)
+
 # Every status change, in one table: the statuses a booking may be in to move to the key.
 # (Approve/decline a pending one; cancel an active one that has not happened; check in or
-# mark a no-show on a confirmed one, and correct it either way.) The service applies the
+# mark a no-show on a confirmed one, and correct it either way. A waiting-list entry is
+# in none of them: ``services.waitlist`` promotes it with the places, in the slot
+# counter's lock, or deletes it when the person leaves the list.) The service applies the
 # change as a compare-and-swap ``UPDATE … WHERE status IN allowed_from(target)``.
 ALLOWED_FROM: Mapping[BookingStatus, frozenset[BookingStatus]] = {
     BookingStatus.PENDING: frozenset(),
@@ -47,6 +54,7 @@ ALLOWED_FROM: Mapping[BookingStatus, frozenset[BookingStatus]] = {
     BookingStatus.CANCELLED: frozenset(CANCELLABLE_STATUSES),
     BookingStatus.ATTENDED: frozenset({BookingStatus.CONFIRMED, BookingStatus.NO_SHOW}),
     BookingStatus.NO_SHOW: frozenset({BookingStatus.CONFIRMED, BookingStatus.ATTENDED}),
+    BookingStatus.WAITLISTED: frozenset(),
 }
 
 
@@ -148,6 +156,27 @@ class SlotFull(DomainError):
             remaining,
             requested=params.get("requested", ""),
         )
+
+
+class WaitlistFull(DomainError):
+    code = "waitlist-full"
+    status = 409
+    title = N_("Liste d'attente complète")
+    detail = N_("La liste d'attente de ce créneau est complète.")
+
+
+class NotOnTheList(DomainError):
+    code = "not-waitlisted"
+    status = 409
+    title = N_("Pas sur la liste d'attente")
+    detail = N_("Cette réservation n'est pas (ou plus) sur une liste d'attente.")
+
+
+class PartyDoesNotFit(DomainError):
+    code = "places-missing"
+    status = 409
+    title = N_("Pas assez de places")
+    detail = N_("Il n'y a pas assez de places libres pour cette inscription.")
 
 
 class IntervalTaken(DomainError):
@@ -323,6 +352,9 @@ class CreateBooking:
     def on_behalf(self) -> int:
         """How many ways of naming the person the request uses (0 or 1 is valid)."""
         return sum(x is not None for x in (self.guest, self.contact_id, self.account))
+
+    # Join the slot's waiting list if it is full (assets with a waiting list).
+    waitlist: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -85,6 +86,7 @@ class SlotCounter(Base):
         UniqueConstraint("asset_id", "starts_at"),
         CheckConstraint("taken >= 0", name="taken_non_negative"),
         CheckConstraint("taken <= capacity", name="taken_within_capacity"),
+        CheckConstraint("waiting >= 0", name="waiting_non_negative"),
     )
 
     asset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
@@ -92,6 +94,10 @@ class SlotCounter(Base):
     ends_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     capacity: Mapped[int] = mapped_column(Integer)
     taken: Mapped[int] = mapped_column(Integer, default=0)
+    # Bookings on the slot's waiting list: joining is one conditional ``UPDATE … SET
+    # waiting = waiting + 1 … RETURNING waiting`` (the new entry's position), so the row
+    # lock that serialises places also serialises positions (``services/waitlist.py``).
+    waiting: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Booking(Base):
@@ -104,6 +110,12 @@ class Booking(Base):
         CheckConstraint("party_size >= 1", name="party_size_positive"),
         CheckConstraint("user_id IS NOT NULL OR guest_name IS NOT NULL", name="owner_or_guest"),
         CheckConstraint("sequence >= 0", name="sequence_non_negative"),
+        # A waiting-list entry has a position from 1, and only a waiting-list entry has one.
+        CheckConstraint(
+            "(status = 'waitlisted' AND waitlist_position IS NOT NULL AND waitlist_position >= 1)"
+            " OR (status <> 'waitlisted' AND waitlist_position IS NULL)",
+            name="waitlist_position",
+        ),
         # Availability and bookings search by (asset, start); the statistics read every
         # column they need from this index in its order (migration 0010).
         Index(
@@ -121,6 +133,17 @@ class Booking(Base):
             "guest_name",
         ),
         Index("ix_booking_user_time", "user_id", "starts_at"),
+        # One person per place in a slot's line (gap-free too: services/waitlist.py keeps
+        # positions 1..n under the slot counter's row lock).
+        Index(
+            "uq_booking_waitlist_position",
+            "asset_id",
+            "starts_at",
+            "waitlist_position",
+            unique=True,
+            sqlite_where=text("status = 'waitlisted'"),
+            postgresql_where=text("status = 'waitlisted'"),
+        ),
     )
 
     asset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("asset.id", ondelete="CASCADE"))
@@ -145,6 +168,8 @@ class Booking(Base):
     # Copied from the asset's booking mode: the PostgreSQL exclusion constraint
     # (no overlap) applies to exclusive bookings only.
     exclusive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Place in the slot's waiting list (1 = next to be promoted); only while waitlisted.
+    waitlist_position: Mapped[int | None] = mapped_column(Integer, default=None)
     # iCalendar SEQUENCE: +1 on each change of time or status.
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(

@@ -117,6 +117,9 @@ class Asset(Base):
     quota_bookings_per_month: Mapped[int | None] = mapped_column(Integer, default=None)
     quota_hours_per_week: Mapped[int | None] = mapped_column(Integer, default=None)
     quota_upcoming: Mapped[int | None] = mapped_column(Integer, default=None)
+    # A waiting list on full shared slots, and how many entries it may hold per slot.
+    waitlist: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    waitlist_max_length: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
     archived_at: Mapped[dt.datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None
     )

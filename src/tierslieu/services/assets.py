@@ -119,13 +119,20 @@ async def managed_asset(session: AsyncSession, user: User, asset_id: uuid.UUID) 
 async def update_asset(
     session: AsyncSession, user: User, asset_id: uuid.UUID, changes: dict[str, Any]
 ) -> Asset:
-    """Change an asset's description, capacity or rules (its structure's manager or staff)."""
+    """Change an asset's description, capacity or rules (its structure's manager or staff).
+
+    A capacity raised gives the new places to the slots' waiting lists in the same
+    transaction."""
+    from tierslieu.services import waitlist  # it builds on the schedule, which builds on us
+
     asset = await managed_asset(session, user, asset_id)
     if asset.archived_at is not None:
         raise AssetArchived()
     structure = asset.structure
     for name, value in _flatten(changes).items():
         setattr(asset, name, value)
+    await session.flush()
+    await waitlist.promote_asset(session, asset.id)
     await session.commit()
     listing_cache.forget(asset.id)
     asset.structure = structure

@@ -303,6 +303,8 @@ async def add_rule(
     fields["weekdays"] = sorted(set(fields["weekdays"]))
     rule = AvailabilityRule(asset_id=asset.id, **fields)
     session.add(rule)
+    await session.flush()
+    await _promote(session, asset.id)  # a capacity raised: the new places go to those waiting
     await session.commit()
     listing_cache.forget(asset.id)
     return rule
@@ -323,6 +325,7 @@ async def delete_rule(
     await session.delete(rule)
     await session.flush()
     affected = await bookings_outside_opening(session, asset)
+    await _promote(session, asset.id)
     await session.commit()
     listing_cache.forget(asset.id)
     return asset, affected
@@ -403,8 +406,16 @@ async def delete_closure(
     if closure is None:
         raise NotFound()
     await session.delete(closure)
+    await session.flush()
+    await _promote(session, asset.id)  # the reopened slots' free places go to those waiting
     await session.commit()
     listing_cache.forget(asset.id)
+
+
+async def _promote(session: AsyncSession, asset_id: uuid.UUID) -> None:
+    from tierslieu.services import waitlist  # it builds on this module's schedule
+
+    await waitlist.promote_asset(session, asset_id)
 
 
 async def bookings_outside_opening(session: AsyncSession, asset: Asset) -> list[Booking]:

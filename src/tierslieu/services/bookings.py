@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, Integer, bindparam, func, select, text, update
@@ -31,6 +31,7 @@ from tierslieu.domain.bookings import (
     InvalidTransition,
     NotCancellable,
     SlotFull,
+    WaitlistFull,
     allowed_from,
     check_interval,
     check_request,
@@ -42,7 +43,7 @@ from tierslieu.domain.quotas import QuotaOverrideNotAllowed
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import InvalidInput, NotFound
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
-from tierslieu.services import behalf, listing_cache, notify, quotas, schedule_cache
+from tierslieu.services import behalf, listing_cache, notify, quotas, schedule_cache, waitlist
 from tierslieu.services.access import has_role, require_role, structure_for
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import check_range, load_schedule
@@ -64,7 +65,12 @@ class BookingView:
 
 
 async def create_booking(
-    session: AsyncSession, user: User, cmd: CreateBooking, *, commit: bool = True
+    session: AsyncSession,
+    user: User,
+    cmd: CreateBooking,
+    *,
+    commit: bool = True,
+    _attempt: int = 0,
 ) -> BookingView:
     """Book places in a slot (shared) or an interval (exclusive).
 
@@ -74,7 +80,9 @@ async def create_booking(
     requests can never oversell; the booking is stored ``confirmed``, or ``pending``
     when the asset requires approval (staff bookings are confirmed). Staff book for a
     person (``services.behalf``: an account, a contact, or a contact made now, in this
-    transaction), never for nobody.
+    transaction), never for nobody. A full shared slot with a waiting list takes
+    ``cmd.waitlist`` requests on its list (``waitlisted``, with a position;
+    ``services/waitlist.py``); nobody gets places while others wait there.
     With ``commit=False`` the booking is only flushed, for a caller that commits it
     together with other rows (an idempotency record).
     """
@@ -151,15 +159,39 @@ async def create_booking(
     inserted = False  # True when the booking row went in with the places (PostgreSQL)
     if asset.booking_mode == BookingMode.SHARED:
         slot, _closure = match_slot(requested, entry.slots_with_closures(first, last))
+        may_wait = cmd.waitlist and asset.waitlist and party_size <= slot.capacity
         written = await _take_places(
-            session, asset, slot.starts_at, slot.ends_at, slot.capacity, booking, now, entry.version
+            session,
+            asset,
+            slot.starts_at,
+            slot.ends_at,
+            slot.capacity,
+            booking,
+            now,
+            entry.version,
+            may_wait=may_wait,
         )
         if written is None:
             # The rules changed between our read and the write (PostgreSQL, another
             # process): nothing was written; check everything again on the new rules.
             schedule_cache.forget(asset.id)
             return await create_booking(session, user, cmd, commit=commit)
-        inserted = written == WITH_BOOKING
+        if written == FULL:
+            joined = await waitlist.join(session, asset, booking, slot.capacity, now)
+            if joined == waitlist.LIST_FULL:
+                await session.rollback()
+                raise WaitlistFull()
+            if joined == waitlist.NOT_FULL and _attempt < 3:
+                # Places came free between the two statements: book them after all.
+                return await create_booking(
+                    session, user, cmd, commit=commit, _attempt=_attempt + 1
+                )
+            if joined == waitlist.NOT_FULL:
+                await session.rollback()
+                raise SlotFull({"remaining": 0, "requested": party_size})
+            inserted = True  # added by waitlist.join
+        else:
+            inserted = written == WITH_BOOKING
     else:
         schedule = entry.schedule(first, last)
         check_interval(requested, schedule.raw_opening(), schedule.closure_at(requested))
@@ -177,7 +209,8 @@ async def create_booking(
 
     if not inserted:
         session.add(booking)
-    await notify.booking_created(session, user, booking, asset, structure)
+    if booking.status != BookingStatus.WAITLISTED.value:  # joining the list sends nothing
+        await notify.booking_created(session, user, booking, asset, structure)
     try:
         await (session.commit() if commit else session.flush())
     except DBAPIError as exc:
@@ -229,6 +262,7 @@ _TAKE_PLACES_TAIL = (
     "taken = slot_counter.taken + excluded.taken, capacity = excluded.capacity, "
     "updated_at = excluded.updated_at "
     "WHERE slot_counter.taken + excluded.taken <= excluded.capacity "
+    "AND slot_counter.waiting = 0 "  # nobody takes places while others wait for them
     "RETURNING taken"
 )
 _TAKE_PLACES_HEAD = (
@@ -252,7 +286,7 @@ _TAKE_PLACES_SQLITE = text(
 ).bindparams(*_TAKE_PLACES_PARAMS)
 # PostgreSQL: the booking row in the same statement (one round trip for the whole write);
 # no counter row back, no booking. It cannot infer types of parameters in a SELECT list.
-WITH_BOOKING, PLACES_ONLY = "with-booking", "places-only"
+WITH_BOOKING, PLACES_ONLY, FULL = "with-booking", "places-only", "full"
 _BOOKING_COLUMNS = {
     "id": "UUID",
     "asset_id": "UUID",
@@ -300,8 +334,11 @@ async def _take_places(
     booking: Booking,
     now: dt.datetime,
     version: int,
+    *,
+    may_wait: bool = False,
 ) -> str | None:
-    """Atomically take the booking's places in the slot's counter, or raise SlotFull.
+    """Atomically take the booking's places in the slot's counter, or raise SlotFull
+    (``may_wait``: return FULL instead, the transaction still open for joining the list).
 
     One statement: insert the counter with the places taken, or on conflict add them to
     it only while ``taken + places <= capacity``; and only while the schedule version is
@@ -329,7 +366,7 @@ async def _take_places(
             return PLACES_ONLY
     row = (
         await session.execute(
-            select(schedule_cache.version_value(), SlotCounter.taken)
+            select(schedule_cache.version_value(), SlotCounter.taken, SlotCounter.waiting)
             .select_from(schedule_cache.one_row())
             .outerjoin(
                 SlotCounter,
@@ -339,12 +376,15 @@ async def _take_places(
     ).one()
     if row[0] != version:
         return None
+    if may_wait:
+        return FULL
     taken = row[1]
     await session.rollback()
-    raise SlotFull(
-        {"remaining": max(0, capacity - (taken or 0)), "requested": places},
-        extra={"remaining": max(0, capacity - (taken or 0))},
-    )
+    remaining = 0 if row[2] else max(0, capacity - (taken or 0))  # none while others wait
+    extra: dict[str, object] = {"remaining": remaining}
+    if asset.waitlist and places <= capacity:
+        extra["waitlist_available"] = True
+    raise SlotFull({"remaining": remaining, "requested": places}, extra=extra)
 
 
 async def _release_places(session: AsyncSession, booking: Booking, now: dt.datetime) -> None:
@@ -523,12 +563,29 @@ async def _transition(
         booking.cancelled_at = now
 
 
-async def release_booking(session: AsyncSession, booking: Booking, now: dt.datetime) -> None:
-    """Cancel an active booking and free its places, in the caller's transaction (no commit):
-    the person's own cancellation and an account's deletion share it."""
+async def release_booking(session: AsyncSession, booking: Booking, now: dt.datetime) -> bool:
+    """Cancel an active booking and free its places, or take a waiting-list entry off its
+    list, in the caller's transaction (no commit): the person's own cancellation and an
+    account's deletion share it. The places go to the slot's waiting list at once.
+
+    True when it only left a waiting list (no place held, nothing to tell). An entry
+    promoted just before is cancelled as the booking it has become.
+    """
+    if booking.status == BookingStatus.WAITLISTED.value:
+        if await waitlist.leave(session, booking, now):
+            booking.status, booking.waitlist_position = BookingStatus.CANCELLED.value, None
+            await waitlist.promote(session, booking.asset_id, booking.starts_at, now=now)
+            return True
+        if await session.scalar(select(Booking.id).where(Booking.id == booking.id)) is None:
+            await session.rollback()
+            raise NotFound()  # left already (a second click)
+        await session.refresh(booking)  # promoted meanwhile: it holds places now
     await _transition(session, booking, BookingStatus.CANCELLED, now)
     await _release_places(session, booking, now)
     await drop_pending_reminders(session, booking_id=booking.id)
+    if not booking.exclusive:
+        await waitlist.promote(session, booking.asset_id, booking.starts_at, now=now)
+    return False
 
 
 async def cancel_booking(
@@ -536,22 +593,37 @@ async def cancel_booking(
 ) -> BookingView:
     """Cancel: the owner until ``cancel_until_minutes`` before the start, staff at any time.
 
-    The places are free again in the same transaction; the person is told (with staff's
-    ``reason``, if any) in it too.
+    The places are free again in the same transaction, given to the slot's waiting list
+    (``services/waitlist.py``); the person is told (with staff's ``reason``, if any) in it
+    too. On a waiting-list entry it is leaving the list: at any time, nothing to tell.
     """
     view = await visible_booking(session, user, booking_id)
     booking = view.booking
     now = utcnow()
-    if not view.caller_is_staff and not owner_may_cancel(
-        booking.starts_at, now, view.asset.cancel_until_minutes
+    leaving = booking.status == BookingStatus.WAITLISTED.value  # leaving is always possible
+    if (
+        not leaving
+        and not view.caller_is_staff
+        and not owner_may_cancel(booking.starts_at, now, view.asset.cancel_until_minutes)
     ):
         raise NotCancellable()
-    await release_booking(session, booking, now)
-    await notify.booking_cancelled(
-        session, user, booking, view.asset, view.structure, reason=reason
-    )
+    if not await release_booking(session, booking, now):  # a list entry: nothing to tell
+        await notify.booking_cancelled(
+            session, user, booking, view.asset, view.structure, reason=reason
+        )
     await session.commit()
     listing_cache.forget(booking.asset_id)
+    return view
+
+
+async def promote_booking(session: AsyncSession, user: User, booking_id: uuid.UUID) -> BookingView:
+    """Staff confirm a waiting-list entry out of order (it must fit in the free places);
+    those behind it move up; the person is told in the same transaction."""
+    view = await visible_booking(session, user, booking_id)
+    await require_role(session, user, view.structure.id, ASSET_MANAGING_ROLES)
+    await waitlist.promote_by_hand(session, view.booking, utcnow())
+    await session.commit()
+    listing_cache.forget(view.booking.asset_id)
     return view
 
 
@@ -567,6 +639,8 @@ async def decide_booking(
     await _transition(session, view.booking, target, now)
     if not approve:
         await _release_places(session, view.booking, now)
+        if not view.booking.exclusive:
+            await waitlist.promote(session, view.booking.asset_id, view.booking.starts_at, now=now)
     await notify.booking_decided(
         session, user, view.booking, view.asset, view.structure, approved=approve, reason=reason
     )
@@ -601,6 +675,8 @@ class SheetBlock:
     ends_at: dt.datetime
     capacity: int | None
     entries: list[BookingView]
+    # The slot's waiting list, in order.
+    waiting: list[BookingView] = field(default_factory=list)
 
     @property
     def places_taken(self) -> int:
@@ -633,6 +709,12 @@ async def day_sheet(
     blocks = {
         s.starts_at: SheetBlock(s.starts_at, s.ends_at, s.capacity, []) for s in schedule.slots()
     }
+    for view in sorted(
+        (v for v in views if v.booking.status == BookingStatus.WAITLISTED.value),
+        key=lambda v: v.booking.waitlist_position or 0,
+    ):
+        if view.booking.starts_at in blocks:
+            blocks[view.booking.starts_at].waiting.append(view)
     for view in active:
         block = blocks.get(view.booking.starts_at)
         if block is None:  # a booking left outside opening hours still shows on the sheet

@@ -67,6 +67,7 @@ from tierslieu.services.access import has_role, structure_for
 from tierslieu.services.assets import get_asset, managed_asset
 from tierslieu.services.availability import bookings_outside_opening, load_schedule
 from tierslieu.services.clock import utcnow
+from tierslieu.services.schedule_cache import FULL_FOR_NEWCOMERS
 from tierslieu.settings import Settings
 from tierslieu.templating import clock, moment
 
@@ -78,6 +79,9 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{32}")
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _GONE_BOOKING = (BookingStatus.CANCELLED.value, BookingStatus.DECLINED.value)
+# Waiting-list entries stay out of the feeds until promoted (docs/decisions.md); the
+# one-booking .ics of an entry says TENTATIVE.
+_WAITING = BookingStatus.WAITLISTED.value
 
 
 # --- tokens -------------------------------------------------------------------------------
@@ -288,7 +292,7 @@ def _places(_: Texts, remaining: int, capacity: int) -> str:
 def _booking_status(booking: Booking) -> str:
     if booking.status in _GONE_BOOKING:
         return "CANCELLED"
-    if booking.status == BookingStatus.PENDING.value:
+    if booking.status in (BookingStatus.PENDING.value, _WAITING):
         return "TENTATIVE"
     return "CONFIRMED"
 
@@ -491,7 +495,8 @@ async def asset_feed(
     shared = asset.booking_mode == BookingMode.SHARED
     if shared:
         taken_at = {
-            c.starts_at: (c.taken, _aware(c.updated_at))
+            # A slot with a waiting list has no place for newcomers: full (as the listing).
+            c.starts_at: (FULL_FOR_NEWCOMERS if c.waiting else c.taken, _aware(c.updated_at))
             for c in await session.scalars(
                 select(SlotCounter).where(
                     SlotCounter.asset_id == asset.id,
@@ -530,7 +535,7 @@ async def asset_feed(
                 events.append(
                     FeedEvent(
                         uid=make_uid("slot", f"{asset_id}-{slot.starts_at:%Y%m%dT%H%M%SZ}"),
-                        summary=f"{name} — {_places(_, slot.capacity - taken, slot.capacity)}",
+                        summary=f"{name} — {_places(_, max(0, slot.capacity - taken), slot.capacity)}",
                         start=slot.starts_at,
                         end=slot.ends_at,
                         last_modified=max(rules_changed, updated),
@@ -678,6 +683,7 @@ async def person_feed(session: AsyncSession, user: User, window: Window) -> Feed
             Booking.starts_at < window.ends_at,
             Booking.ends_at > window.starts_at,
             _kept(Booking.status, _GONE_BOOKING, Booking.updated_at, window),
+            Booking.status != _WAITING,  # an entry on a waiting list is no appointment
         )
     )
     booking_rows = list(rows.tuples())
@@ -748,6 +754,7 @@ async def staff_feed(
             Booking.starts_at < window.ends_at,
             Booking.ends_at > window.starts_at,
             _kept(Booking.status, _GONE_BOOKING, Booking.updated_at, window),
+            Booking.status != _WAITING,  # an entry on a waiting list is no appointment
         )
     )
     found = list(rows.tuples())

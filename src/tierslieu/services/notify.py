@@ -183,6 +183,23 @@ async def booking_decided(
     _tell(session, kind, to, params, structure)
 
 
+async def booking_promoted(
+    session: AsyncSession, booking: Booking, asset: Asset, structure: Structure
+) -> None:
+    """A waiting-list entry got its places: « a place is free: confirmed » (or, when the
+    asset requires approval, « request received »). Whoever freed the places, the person
+    on the list is told."""
+    if booking.user_id is None:
+        to = outbox.guest_recipient(booking.guest_name, booking.guest_email, booking.guest_phone)
+    else:
+        to = await outbox.recipient_of(session, booking.user_id)
+    pending = booking.status == BookingStatus.PENDING.value
+    kind = Kind.BOOKING_RECEIVED if pending else Kind.BOOKING_PROMOTED
+    _tell(session, kind, to, booking_facts(booking, asset, structure, to), structure)
+    if pending:
+        await staff_digest(session, structure)
+
+
 # --- staff digest --------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, delete, func, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.domain.bookings import CANCELLABLE_STATUSES
+from tierslieu.domain.bookings import CANCELLABLE_STATUSES, LEAVABLE_STATUSES
 from tierslieu.domain.canteen import ACTIVE_STATUSES as ACTIVE_ORDER_STATUSES
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, MemberRole
 from tierslieu.errors import (
@@ -422,7 +422,7 @@ async def _cancel_upcoming(
             select(Booking)
             .where(
                 whose,  # type: ignore[arg-type]
-                Booking.status.in_([s.value for s in CANCELLABLE_STATUSES]),
+                Booking.status.in_([s.value for s in CANCELLABLE_STATUSES + LEAVABLE_STATUSES]),
                 Booking.starts_at > now,
             )
             .order_by(Booking.asset_id, Booking.starts_at)

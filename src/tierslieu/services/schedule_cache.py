@@ -187,7 +187,7 @@ async def load(session: AsyncSession, asset_id: uuid.UUID) -> CachedAsset:
 _COUNTERS = (
     text(
         "SELECT COALESCE((SELECT value FROM schedule_version WHERE id = 1), 0) AS version, "
-        "slot_counter.starts_at, slot_counter.taken "
+        "slot_counter.starts_at, slot_counter.taken, slot_counter.waiting "
         "FROM (SELECT 1 AS one) AS one_row LEFT OUTER JOIN slot_counter "
         "ON slot_counter.asset_id = :asset_id AND slot_counter.starts_at >= :starts_at "
         "AND slot_counter.starts_at < :ends_at"
@@ -201,23 +201,29 @@ _COUNTERS = (
         literal_column("version", BigInteger()),
         SlotCounter.__table__.c.starts_at,
         SlotCounter.__table__.c.taken,
+        SlotCounter.__table__.c.waiting,
     )
 )
+
+# What a slot with people on its waiting list counts as taken: newcomers get no place
+# before them (``services/waitlist.py``), so it shows as full.
+FULL_FOR_NEWCOMERS = 2**31 - 1
 
 
 async def counters_with_version(
     session: AsyncSession, asset_id: uuid.UUID, span: Period
 ) -> tuple[int, dict[dt.datetime, int]]:
-    """(schedule version, places taken per slot start in ``span``) in one round trip."""
+    """(schedule version, places taken per slot start in ``span``) in one round trip; a slot
+    with a waiting list counts as full (``FULL_FOR_NEWCOMERS``)."""
     connection = await session.connection()  # Core, not the ORM: no entities to load
     rows = await connection.execute(
         _COUNTERS, {"asset_id": asset_id, "starts_at": span.starts_at, "ends_at": span.ends_at}
     )
     version, taken = 0, {}
-    for value, starts_at, count in rows.tuples():
+    for value, starts_at, count, waiting in rows.tuples():
         version = value
         if starts_at is not None:
-            taken[starts_at] = count
+            taken[starts_at] = FULL_FOR_NEWCOMERS if waiting else count
     return int(version), taken
 
 

@@ -287,6 +287,8 @@ class AccountController(Controller):
         back = safe_next(str(form.get("back", "")), "/mes-reservations")
         with refusals_to(back):
             await bookings.cancel_booking(db_session, viewer.user, booking_id)
+        if form.get("leave"):
+            return redirect(request, viewer, back, _("Vous avez quitté la liste d'attente."))
         return redirect(request, viewer, back, _("Réservation annulée."))
 
     @get(

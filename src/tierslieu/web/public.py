@@ -164,6 +164,7 @@ class PublicController(Controller):
                     "party_size": str(form.get("party_size", "")).strip(),
                     "note": form.get("note", ""),
                     **_person_of_form(form),
+                    "waitlist": bool(form.get("waitlist")),
                 },
             )
             on_behalf = any((data.guest, data.contact_id, data.account))
@@ -187,11 +188,16 @@ class PublicController(Controller):
         )
         if on_behalf and view.person_name:
             what = _("{name} — {what}", name=view.person_name, what=what)
-        message = (
-            _("Demande envoyée, en attente de validation : {what}.", what=what)
-            if b.status == "pending"
-            else _("Réservation confirmée : {what}.", what=what)
-        )
+        if b.status == "waitlisted":
+            message = _(
+                "Inscription sur la liste d'attente, au rang {n} : {what}.",
+                n=b.waitlist_position,
+                what=what,
+            )
+        elif b.status == "pending":
+            message = _("Demande envoyée, en attente de validation : {what}.", what=what)
+        else:
+            message = _("Réservation confirmée : {what}.", what=what)
         target = f"/structures/{asset.structure.slug}/tableau" if on_behalf else "/mes-reservations"
         return redirect(request, viewer, target, message)
 

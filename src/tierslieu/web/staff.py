@@ -20,7 +20,7 @@ from tierslieu.api.bookings import AttendanceIn, ClosureIn, ReasonIn, RuleIn
 from tierslieu.api.schemas import Quotas, RulesIn, given
 from tierslieu.calendar.errors import CalendarTooLarge
 from tierslieu.calendar.parse import MAX_BYTES
-from tierslieu.domain.bookings import ACTIVE_STATUSES
+from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus, NotOnTheList
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES
 from tierslieu.errors import DomainError, NotFound
 from tierslieu.services import assets, availability, bookings, feeds, phone_notices
@@ -40,6 +40,8 @@ from tierslieu.web.pages import (
 from tierslieu.web.session import SIGNED_IN, SignedIn
 
 ACTIVE = {s.value for s in ACTIVE_STATUSES}
+# The dashboard's day lists: who comes, and who waits for a place (with their rank).
+SHOWN = ACTIVE | {BookingStatus.WAITLISTED.value}
 
 
 class StaffController(Controller):
@@ -89,7 +91,7 @@ class StaffController(Controller):
                 per_asset: OrderedDict[Any, list[Any]] = OrderedDict((a.id, []) for a in opened)
                 for v in views:
                     local_day = v.booking.starts_at.astimezone(ZoneInfo(structure.timezone)).date()
-                    if local_day == day and v.booking.status in ACTIVE:
+                    if local_day == day and v.booking.status in SHOWN:
                         per_asset.setdefault(v.asset.id, []).append(v)
                 by_id = {a.id: a for a in opened}
                 days.append(
@@ -197,6 +199,45 @@ class StaffController(Controller):
             await bookings.cancel_booking(db_session, viewer.user, booking_id, reason=reason)
         return redirect(request, viewer, back, _("Réservation annulée."))
 
+    @post(
+        "/reservations/{booking_id:uuid}/promouvoir",
+        summary="Confirm a waiting-list entry out of order (web)",
+    )
+    async def promote(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        slug: FromPath[str],
+        booking_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        _ = text.translator(viewer.lang)
+        back = back_to(await read_form(request), slug)
+        with refusals_to(back):
+            await bookings.promote_booking(db_session, viewer.user, booking_id)
+        return redirect(request, viewer, back, _("Réservation confirmée hors tour."))
+
+    @post(
+        "/reservations/{booking_id:uuid}/retirer",
+        summary="Take an entry off a waiting list (web)",
+    )
+    async def remove_from_list(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        slug: FromPath[str],
+        booking_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        _ = text.translator(viewer.lang)
+        back = back_to(await read_form(request), slug)
+        with refusals_to(back):
+            view = await bookings.visible_booking(db_session, viewer.user, booking_id)
+            if not view.caller_is_staff or view.booking.status != BookingStatus.WAITLISTED.value:
+                raise NotOnTheList()
+            await bookings.cancel_booking(db_session, viewer.user, booking_id)
+        return redirect(request, viewer, back, _("Retiré·e de la liste d'attente."))
+
     @get("/ressources/{asset_id:uuid}/feuille", summary="Printable day sheet (web, signed in)")
     async def day_sheet(
         self,
@@ -276,6 +317,7 @@ class StaffController(Controller):
             values = {name: form.get(name, "") for name in CONDITION_FIELDS}
             # An unticked box is not sent: « no approval » must still be said.
             values["requires_approval"] = form.get("requires_approval") == "1"
+            values["waitlist"] = form.get("waitlist") == "1"
             rules = forms.parse(RulesIn, values)
             limits = _quota_fields(form)
             await assets.update_asset(
@@ -463,6 +505,7 @@ CONDITION_FIELDS = (
     "cancel_until_minutes",
     "max_party_size",
     "reminder_hours",
+    "waitlist_max_length",
 )
 
 
@@ -528,6 +571,7 @@ async def _schedule_page(
         or {
             **{name: getattr(asset, name) for name in CONDITION_FIELDS},
             "requires_approval": "1" if asset.requires_approval else "",
+            "waitlist": "1" if asset.waitlist else "",
             **{f"quota_{n}": getattr(asset, f"quota_{n}") for n in QUOTA_FIELDS},
         },
         status_code=status,
