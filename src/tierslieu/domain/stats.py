@@ -139,8 +139,8 @@ class BookingFigures(msgspec.Struct, kw_only=True):
     waiting_list_promotions: Annotated[
         int | None,
         msgspec.Meta(
-            description="Promotions from the waiting list: always null, "
-            "tierslieu has no waiting list yet."
+            description="Promotions from the waiting list: not counted yet (null); "
+            "a promotion leaves no trace to count once it is confirmed."
         ),
     ] = None
 
