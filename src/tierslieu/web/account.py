@@ -67,7 +67,7 @@ class AccountController(Controller):
     ) -> Template | Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        next_url = safe_next(str(form.get("next", "")), "/mes-reservations")
+        next_url = safe_next(str(form.get("next", "")), "")
         try:
             credentials = forms.parse(LoginIn, _fields(form, "email", "password"))
             issued = await accounts.login(
@@ -89,6 +89,9 @@ class AccountController(Controller):
                 status_code=exc.status,
             )
         user = await accounts.user_for_token(db_session, issued.token)
+        if not next_url:  # staff start their day on their dashboard, others on their bookings
+            mine = await accounts.memberships_of(db_session, user) if user else []
+            next_url = f"/structures/{mine[0][1].slug}/tableau" if mine else "/mes-reservations"
         return redirect(
             request,
             viewer,
@@ -247,7 +250,11 @@ class AccountController(Controller):
         views = await bookings.my_bookings(
             db_session, viewer.user, upcoming_only=False, limit=500, offset=0
         )
-        upcoming = [v for v in views if v.booking.ends_at > now]
+        # A cancelled booking is not « à venir »: it gets its own list, without an agenda link.
+        upcoming = [v for v in views if v.booking.ends_at > now and v.booking.status != "cancelled"]
+        cancelled = [
+            v for v in views if v.booking.ends_at > now and v.booking.status == "cancelled"
+        ]
         past = [v for v in reversed(views) if v.booking.ends_at <= now]
         orders = await canteen_orders.my_orders(
             db_session, viewer.user, include_past=True, limit=200, offset=0
@@ -258,6 +265,7 @@ class AccountController(Controller):
             "mine.html",
             title=_("Mes réservations et commandes"),
             upcoming=upcoming,
+            cancelled=cancelled,
             past=past,
             orders=orders,
             may_cancel=lambda v: (
