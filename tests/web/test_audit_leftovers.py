@@ -76,3 +76,27 @@ def test_a_canteen_only_dashboard_has_no_empty_headings(client, world):
     sign_in(client, world.manager_a.email)
     ehpad = html.unescape(client.get("/structures/ehpad-les-tilleuls/tableau").text)
     assert "Réservations du jour et du lendemain" in ehpad
+
+
+def test_a_new_feed_link_is_shown_where_the_page_opens(client, world):
+    """Audit §5.3: the page no longer jumps to « Mon calendrier » while the one-time link
+    sits in the message at the top, off-screen."""
+    sign_in(client, world.neighbour.email)
+    rotated = post_form(client, "/mes-reservations", "/mes-reservations/abonnement", {})
+    assert rotated.status_code == 303
+    assert rotated.headers["location"] == "/mes-reservations"
+    page = client.get("/mes-reservations").text
+    assert page.index("/ical/") < page.index('id="calendrier"')
+
+
+def test_the_opening_hours_page_says_whether_public_holidays_are_closed(client, world):
+    sign_in(client, world.manager_a.email)
+    url = f"/structures/ehpad-les-tilleuls/ressources/{world.garden['id']}/horaires"
+    assert "Fermé les jours fériés" in html.unescape(client.get(url).text)
+    changed = client.patch(
+        "/api/structures/ehpad-les-tilleuls",
+        json={"closed_on_public_holidays": False},
+        headers=world.manager_a.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    assert "Ouvert les jours fériés" in html.unescape(client.get(url).text)

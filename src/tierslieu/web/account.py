@@ -343,7 +343,7 @@ class AccountController(Controller):
         return redirect(
             request,
             viewer,
-            "/mes-reservations#calendrier",
+            "/mes-reservations",  # the links are in the message at the top (no #calendrier)
             _("Votre nouveau lien d'abonnement est prêt ; l'ancien ne fonctionne plus."),
             links={"https": links.https, "webcal": links.webcal},
         )

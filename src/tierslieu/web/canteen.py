@@ -429,7 +429,8 @@ class KitchenPages(Controller):
         one-time key: resubmitting it (a reload) gives no second voucher, only a message."""
         user = viewer.user
         form = await read_form(request)
-        back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
+        # No #repas-suspendus: the message is at the top of the page (audit §5.3).
+        back = f"/structures/{slug}/cantine/{asset_id}"
         with refusals_to(back):
             data = forms.parse(VoucherIn, {"label": str(form.get("label", "")).strip()})
 
@@ -464,7 +465,8 @@ class KitchenPages(Controller):
         voucher_id: FromPath[uuid.UUID],
     ) -> Redirect:
         _ = text.translator(viewer.lang)
-        back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
+        # No #repas-suspendus: the message is at the top of the page (audit §5.3).
+        back = f"/structures/{slug}/cantine/{asset_id}"
         with refusals_to(back):
             await canteen_pool.cancel_voucher(db_session, viewer.user, slug, voucher_id)
         return redirect(request, viewer, back, _("Bon annulé : le repas revient dans la réserve."))
