@@ -100,3 +100,38 @@ def test_the_opening_hours_page_says_whether_public_holidays_are_closed(client, 
     )
     assert changed.status_code == 200, changed.text
     assert "Ouvert les jours fériés" in html.unescape(client.get(url).text)
+
+
+def test_cancelling_my_booking_asks_first(client, world):
+    garden = open_garden(client, world)
+    mine = book(client, world.neighbour, garden["id"])
+    assert mine.status_code == 201, mine.text
+    booking_id = mine.json()["id"]
+    sign_in(client, world.professional.email)
+    assert client.get(f"/mes-reservations/{booking_id}/annuler").status_code == 404
+    client.cookies.clear()
+    sign_in(client, world.neighbour.email)
+    listing = client.get("/mes-reservations").text
+    assert f'href="/mes-reservations/{booking_id}/annuler"' in listing
+    asked = client.get(f"/mes-reservations/{booking_id}/annuler")
+    assert asked.status_code == 200
+    text = html.unescape(asked.text)
+    assert "Annuler cette réservation ?" in text
+    assert "mardi 6 avril 2027, 10 h 00" in text
+    assert "Non, revenir" in text
+    # Nothing happened yet; « Oui » cancels.
+    assert (
+        client.get(f"/api/bookings/{booking_id}", headers=world.neighbour.headers).json()["status"]
+        == "confirmed"
+    )
+    done = post_form(
+        client,
+        f"/mes-reservations/{booking_id}/annuler",
+        f"/mes-reservations/{booking_id}/annuler",
+        {"back": "/mes-reservations"},
+    )
+    assert done.status_code == 303
+    assert (
+        client.get(f"/api/bookings/{booking_id}", headers=world.neighbour.headers).json()["status"]
+        == "cancelled"
+    )

@@ -18,9 +18,10 @@ from tierslieu.api.personal_data import DeleteAccountIn
 from tierslieu.api.schemas import LoginIn, PasswordChangeIn, RegisterIn
 from tierslieu.clients import client_of
 from tierslieu.domain.bookings import CANCELLABLE_STATUSES, cancel_deadline, owner_may_cancel
-from tierslieu.errors import DomainError
+from tierslieu.errors import DomainError, NotFound
 from tierslieu.services import accounts, bookings, canteen_orders, feeds
 from tierslieu.services.clock import utcnow
+from tierslieu.templating import moment
 from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
@@ -276,6 +277,40 @@ class AccountController(Controller):
                 v.booking.starts_at, v.asset.cancel_until_minutes
             ),
             has_feeds=True,
+        )
+
+    @get(
+        "/mes-reservations/{booking_id:uuid}/annuler",
+        summary="Cancel my booking: confirmation page (web)",
+        dependencies=SIGNED_IN,
+    )
+    async def confirm_cancel(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        booking_id: FromPath[uuid.UUID],
+    ) -> Template:
+        """Asks before cancelling (no JavaScript needed); only the person's own booking."""
+        _ = text.translator(viewer.lang)
+        view = await bookings.visible_booking(db_session, viewer.user, booking_id)
+        if view.booking.user_id != viewer.user.id:
+            raise NotFound()
+        return page(
+            request,
+            viewer,
+            "confirm.html",
+            title=_("Annuler cette réservation ?"),
+            what=[
+                view.asset.name,
+                moment(view.booking.starts_at, viewer.lang, view.structure.timezone),
+                _.ngettext("{n} personne", "{n} personnes", view.booking.party_size),
+            ],
+            warning=_("La place est rendue aussitôt à d'autres personnes."),
+            action=f"/mes-reservations/{booking_id}/annuler",
+            confirm=_("Oui, annuler la réservation"),
+            back="/mes-reservations",
+            hidden={"back": "/mes-reservations"},
         )
 
     @post(
