@@ -3,8 +3,11 @@
 Nothing downloads a browser: Playwright is pointed at ``/usr/bin/chromium``. Without it
 (or without the ``playwright`` package) every test here is skipped with the reason.
 One Chromium per module, a new browser context per test. Each page visited is audited with
-axe-core (no serious or critical violation allowed) and photographed at phone (390 px) and
-desktop width into ``tests/screenshots/``.
+axe-core (no serious or critical violation allowed) and photographed, full length, at phone
+(390 px) and desktop width into ``tests/screenshots/run/`` (every run; ignored by git).
+With ``TIERSLIEU_SCREENSHOTS=update`` the pages named in ``CURATED`` are also written, one
+screen high, to ``tests/screenshots/`` itself: the small set kept in the repository to show
+the pages (see tests/screenshots/README.md).
 """
 
 from __future__ import annotations
@@ -39,6 +42,19 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+RUN_SCREENSHOTS = SCREENSHOTS / "run"
+# The pages kept in the repository, each at the width that shows it best ("390" or "desktop").
+CURATED = {
+    "agenda-semaine": "desktop",
+    "confirmation-annulation": "390",
+    "horaires-erreurs": "desktop",
+    "feuille-du-jour": "desktop",
+    "cantine-jour-390": "390",
+    "cantine-confirmation-390": "390",
+    "ressource-390": "390",
+    "ressource-choix-garde": "390",
+    "cantine-feuille-de-production": "desktop",
+}
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -194,8 +210,9 @@ def api_book(base_url: str, person: Any, asset_id: str, day: dt.date, hour: int,
 AUDITED: set[str] = set()
 
 
-def check_page(page: Any, name: str) -> None:
-    """axe-core audit (no serious or critical violation) and screenshots at 390 px and desktop."""
+def check_page(page: Any, name: str, show: str | None = None) -> None:
+    """axe-core audit (no serious or critical violation) and screenshots at 390 px and desktop;
+    ``show``: a selector scrolled to the top of the screen for the curated one-screen shot."""
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
@@ -207,7 +224,8 @@ def check_page(page: Any, name: str) -> None:
     ]
     assert not bad, f"accessibility violations on {name} ({page.url}):\n" + "\n".join(bad)
     AUDITED.add(name)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    RUN_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    keep = CURATED.get(name) if os.environ.get("TIERSLIEU_SCREENSHOTS") == "update" else None
     size = page.viewport_size
     page.set_viewport_size({"width": 390, "height": 844})
     results_phone = Axe().run(page)
@@ -217,11 +235,22 @@ def check_page(page: Any, name: str) -> None:
         if v.get("impact") in {"serious", "critical"}
     ]
     assert not bad_phone, f"accessibility violations on {name} at 390 px: {bad_phone}"
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-390.png"), full_page=True)
+    page.screenshot(path=str(RUN_SCREENSHOTS / f"{name}-390.png"), full_page=True)
+    if keep == "390":
+        _scroll_to(page, show)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
+    page.screenshot(path=str(RUN_SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
+    if keep == "desktop":
+        _scroll_to(page, show)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     if size:
         page.set_viewport_size(size)
+
+
+def _scroll_to(page: Any, selector: str | None) -> None:
+    if selector:
+        page.locator(selector).first.evaluate("e => e.scrollIntoView({block: 'start'})")
 
 
 def sign_in(page: Any, email: str, password: str) -> None:

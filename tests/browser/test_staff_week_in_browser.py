@@ -33,7 +33,7 @@ def test_scenario_1_the_week_agenda_the_sheet_of_any_day_and_confirmations(page,
         has=page.get_by_role("heading", name=re.compile(re.escape(_long(day))))
     )
     expect(day_section).to_contain_text("Jeanne Martin")
-    check_page(page, "agenda-semaine")
+    check_page(page, "agenda-semaine", show="section.agenda-day:has(table)")
 
     # Phone: the booking is a card, its « Annuler » within the screen.
     page.set_viewport_size({"width": 390, "height": 844})
@@ -72,11 +72,11 @@ def test_a_form_sent_with_errors_takes_the_focus_to_its_summary(page, server, wo
     summary = page.locator("#probleme")
     expect(summary).to_be_focused()
     expect(summary).to_be_in_viewport()
+    check_page(page, "horaires-erreurs", show="#probleme")
     first = summary.get_by_role("link").first
     target = first.get_attribute("href")
     first.click()
     expect(page.locator(target)).to_be_in_viewport()
-    check_page(page, "horaires-erreurs")
 
 
 def _long(day: dt.date) -> str:

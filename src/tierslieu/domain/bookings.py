@@ -286,12 +286,34 @@ def check_times(starts_at: dt.datetime, ends_at: dt.datetime, now: dt.datetime) 
         raise InThePast()
 
 
+TOO_SOON = "too-soon"
+TOO_FAR = "too-far"
+
+
+def window_refusal(
+    starts_at: dt.datetime, now: dt.datetime, *, min_notice_minutes: int, max_advance_days: int
+) -> str | None:
+    """Why a person (staff are not held to it) cannot book a period starting at
+    ``starts_at`` now: ``TOO_SOON``, ``TOO_FAR``, or None when the booking window allows it.
+    The asset page and ``check_window`` both ask this, so a slot offered is a slot accepted."""
+    if starts_at < now + dt.timedelta(minutes=min_notice_minutes):
+        return TOO_SOON
+    if starts_at > now + dt.timedelta(days=max_advance_days):
+        return TOO_FAR
+    return None
+
+
+def opens_for_booking(starts_at: dt.datetime, max_advance_days: int) -> dt.datetime:
+    """The first moment a period starting at ``starts_at`` can be booked (not by staff)."""
+    return starts_at - dt.timedelta(days=max_advance_days)
+
+
 def check_window(
     starts_at: dt.datetime, now: dt.datetime, *, min_notice_minutes: int, max_advance_days: int
 ) -> None:
-    too_soon = starts_at < now + dt.timedelta(minutes=min_notice_minutes)
-    too_far = starts_at > now + dt.timedelta(days=max_advance_days)
-    if too_soon or too_far:
+    if window_refusal(
+        starts_at, now, min_notice_minutes=min_notice_minutes, max_advance_days=max_advance_days
+    ):
         raise OutsideBookingWindow(
             {"min_notice_minutes": min_notice_minutes, "max_advance_days": max_advance_days}
         )

@@ -18,9 +18,10 @@ from tierslieu.api.personal_data import DeleteAccountIn
 from tierslieu.api.schemas import LoginIn, PasswordChangeIn, RegisterIn
 from tierslieu.clients import client_of
 from tierslieu.domain.bookings import CANCELLABLE_STATUSES, cancel_deadline, owner_may_cancel
-from tierslieu.errors import DomainError
+from tierslieu.errors import DomainError, NotFound
 from tierslieu.services import accounts, bookings, canteen_orders, feeds
 from tierslieu.services.clock import utcnow
+from tierslieu.templating import moment
 from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
@@ -67,7 +68,7 @@ class AccountController(Controller):
     ) -> Template | Redirect:
         _ = text.translator(viewer.lang)
         form = await read_form(request)
-        next_url = safe_next(str(form.get("next", "")), "/mes-reservations")
+        next_url = safe_next(str(form.get("next", "")), "")
         try:
             credentials = forms.parse(LoginIn, _fields(form, "email", "password"))
             issued = await accounts.login(
@@ -89,6 +90,9 @@ class AccountController(Controller):
                 status_code=exc.status,
             )
         user = await accounts.user_for_token(db_session, issued.token)
+        if not next_url:  # staff start their day on their dashboard, others on their bookings
+            mine = await accounts.memberships_of(db_session, user) if user else []
+            next_url = f"/structures/{mine[0][1].slug}/tableau" if mine else "/mes-reservations"
         return redirect(
             request,
             viewer,
@@ -247,7 +251,11 @@ class AccountController(Controller):
         views = await bookings.my_bookings(
             db_session, viewer.user, upcoming_only=False, limit=500, offset=0
         )
-        upcoming = [v for v in views if v.booking.ends_at > now]
+        # A cancelled booking is not « à venir »: it gets its own list, without an agenda link.
+        upcoming = [v for v in views if v.booking.ends_at > now and v.booking.status != "cancelled"]
+        cancelled = [
+            v for v in views if v.booking.ends_at > now and v.booking.status == "cancelled"
+        ]
         past = [v for v in reversed(views) if v.booking.ends_at <= now]
         orders = await canteen_orders.my_orders(
             db_session, viewer.user, include_past=True, limit=200, offset=0
@@ -258,6 +266,7 @@ class AccountController(Controller):
             "mine.html",
             title=_("Mes réservations et commandes"),
             upcoming=upcoming,
+            cancelled=cancelled,
             past=past,
             orders=orders,
             may_cancel=lambda v: (
@@ -268,6 +277,40 @@ class AccountController(Controller):
                 v.booking.starts_at, v.asset.cancel_until_minutes
             ),
             has_feeds=True,
+        )
+
+    @get(
+        "/mes-reservations/{booking_id:uuid}/annuler",
+        summary="Cancel my booking: confirmation page (web)",
+        dependencies=SIGNED_IN,
+    )
+    async def confirm_cancel(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        booking_id: FromPath[uuid.UUID],
+    ) -> Template:
+        """Asks before cancelling (no JavaScript needed); only the person's own booking."""
+        _ = text.translator(viewer.lang)
+        view = await bookings.visible_booking(db_session, viewer.user, booking_id)
+        if view.booking.user_id != viewer.user.id:
+            raise NotFound()
+        return page(
+            request,
+            viewer,
+            "confirm.html",
+            title=_("Annuler cette réservation ?"),
+            what=[
+                view.asset.name,
+                moment(view.booking.starts_at, viewer.lang, view.structure.timezone),
+                _.ngettext("{n} personne", "{n} personnes", view.booking.party_size),
+            ],
+            warning=_("La place est rendue aussitôt à d'autres personnes."),
+            action=f"/mes-reservations/{booking_id}/annuler",
+            confirm=_("Oui, annuler la réservation"),
+            back="/mes-reservations",
+            hidden={"back": "/mes-reservations"},
         )
 
     @post(
@@ -337,7 +380,7 @@ class AccountController(Controller):
         return redirect(
             request,
             viewer,
-            "/mes-reservations#calendrier",
+            "/mes-reservations",  # the links are in the message at the top (no #calendrier)
             _("Votre nouveau lien d'abonnement est prêt ; l'ancien ne fonctionne plus."),
             links={"https": links.https, "webcal": links.webcal},
         )

@@ -35,7 +35,7 @@ from tierslieu.services.access import has_role, require_role, structure_by_slug
 from tierslieu.services.canteen import KITCHEN_ROLES, SOCIAL_ROLES
 from tierslieu.services.canteen_errors import VoucherCodeShownOnce
 from tierslieu.services.clock import utcnow
-from tierslieu.templating import clock
+from tierslieu.templating import clock, long_date
 from tierslieu.web import forms, text
 from tierslieu.web.pages import (
     FormErrors,
@@ -256,6 +256,48 @@ class CanteenPages(Controller):
             v=view,
             tz=view.structure.timezone,
             ref=canteen_orders.order_ref(view.order.id),
+            # As « Mes réservations et commandes »: the person's own order, before the cutoff.
+            may_cancel=view.order.user_id == viewer.user.id
+            and view.order.status in ("placed", "confirmed")
+            and view.service.order_cutoff > utcnow(),
+        )
+
+    @get(
+        "/mes-commandes/{order_id:uuid}/annuler",
+        summary="Cancel my order: confirmation page (web)",
+        dependencies=SIGNED_IN,
+    )
+    async def confirm_cancel(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        viewer: NamedDependency[SignedIn],
+        order_id: FromPath[uuid.UUID],
+    ) -> Template:
+        """Asks before cancelling (no JavaScript needed); only the person's own order."""
+        _ = text.translator(viewer.lang)
+        view = await canteen_orders.get_order(db_session, viewer.user, order_id)
+        if view.order.user_id != viewer.user.id:
+            raise NotFound()
+        tz = view.structure.timezone
+        return page(
+            request,
+            viewer,
+            "confirm.html",
+            title=_("Annuler cette commande ?"),
+            what=[
+                view.structure.name,
+                _(
+                    "Retrait le {day}, de {start} à {end}",
+                    day=long_date(view.service.service_date, viewer.lang),
+                    start=clock(view.window.starts_at, viewer.lang, tz),
+                    end=clock(view.window.ends_at, viewer.lang, tz),
+                ),
+                *(f"{line.quantity} × {item.name}" for line, item in view.lines),
+            ],
+            action=f"/mes-commandes/{order_id}/annuler",
+            confirm=_("Oui, annuler la commande"),
+            back=f"/mes-commandes/{order_id}",
         )
 
     @post(
@@ -429,7 +471,8 @@ class KitchenPages(Controller):
         one-time key: resubmitting it (a reload) gives no second voucher, only a message."""
         user = viewer.user
         form = await read_form(request)
-        back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
+        # No #repas-suspendus: the message is at the top of the page (audit §5.3).
+        back = f"/structures/{slug}/cantine/{asset_id}"
         with refusals_to(back):
             data = forms.parse(VoucherIn, {"label": str(form.get("label", "")).strip()})
 
@@ -464,7 +507,8 @@ class KitchenPages(Controller):
         voucher_id: FromPath[uuid.UUID],
     ) -> Redirect:
         _ = text.translator(viewer.lang)
-        back = f"/structures/{slug}/cantine/{asset_id}#repas-suspendus"
+        # No #repas-suspendus: the message is at the top of the page (audit §5.3).
+        back = f"/structures/{slug}/cantine/{asset_id}"
         with refusals_to(back):
             await canteen_pool.cancel_voucher(db_session, viewer.user, slug, voucher_id)
         return redirect(request, viewer, back, _("Bon annulé : le repas revient dans la réserve."))

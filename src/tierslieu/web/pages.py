@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from litestar import Request
@@ -80,8 +80,17 @@ class FormErrors:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only local paths: never redirect a person to another site."""
+    """Only this site's own paths: never redirect a person to another site.
+
+    A path starting with one ``/``, no scheme or host once parsed, no backslash (browsers
+    read ``/\\evil`` as ``//evil``) and no control character or space (browsers drop tabs
+    and newlines, so ``/<TAB>/evil`` would become ``//evil``)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ch <= " " or ch == "\x7f" for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return default
     return target
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -18,11 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu import i18n
 from tierslieu.api.bookings import BookingIn, WallClock
+from tierslieu.domain.bookings import (
+    TOO_FAR,
+    TOO_SOON,
+    OutsideBookingWindow,
+    opens_for_booking,
+    window_refusal,
+)
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, AssetKind, BookingMode
 from tierslieu.errors import DomainError, InvalidInput
 from tierslieu.models import Asset
 from tierslieu.services import assets, availability, bookings, contacts, directory, feeds
 from tierslieu.services.access import has_role
+from tierslieu.services.clock import utcnow
 from tierslieu.templating import moment
 from tierslieu.web import forms, queries, text
 from tierslieu.web.pages import (
@@ -132,8 +141,36 @@ class PublicController(Controller):
         db_session: NamedDependency[AsyncSession],
         viewer: NamedDependency[Viewer],
         asset_id: FromPath[uuid.UUID],
+        slot: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        party_size: Annotated[str | None, QueryParameter(max_length=10)] = None,
+        note: Annotated[str | None, QueryParameter(max_length=1000)] = None,
     ) -> Template | Redirect:
-        return await render_asset(request, db_session, viewer, asset_id)
+        """The asset, its slots and the booking form; ``slot``, ``party_size`` and ``note``
+        pre-fill the form (the choice a person made before signing in comes back this way)."""
+        kept = {"slot": slot, "party_size": party_size, "note": note}
+        form = {k: v for k, v in kept.items() if v}
+        return await render_asset(request, db_session, viewer, asset_id, form=form, kept=bool(form))
+
+    @get(
+        "/ressources/{asset_id:uuid}/se-connecter",
+        summary="Sign in (or register) to book, keeping the slot chosen (web)",
+    )
+    async def sign_in_to_book(
+        self,
+        asset_id: FromPath[uuid.UUID],
+        slot: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        party_size: Annotated[str | None, QueryParameter(max_length=10)] = None,
+        note: Annotated[str | None, QueryParameter(max_length=1000)] = None,
+        compte: Annotated[str | None, QueryParameter(max_length=20)] = None,
+    ) -> Redirect:
+        """To the sign-in (or registration) page, whose ``next`` brings the person back to
+        this asset's form with the same slot, party size and note, ready to confirm. The
+        ``next`` is always this site's own asset path (built here, never taken as given)."""
+        kept = {"slot": slot, "party_size": party_size, "note": note}
+        query = urlencode({k: v.strip() for k, v in kept.items() if v and v.strip()})
+        back = f"/ressources/{asset_id}" + (f"?{query}" if query else "") + "#reserver"
+        target = "/inscription" if compte == "inscription" else "/connexion"
+        return Redirect(path=f"{target}?{urlencode({'next': back})}", status_code=303)
 
     @post(
         "/ressources/{asset_id:uuid}/reserver",
@@ -288,6 +325,7 @@ async def render_asset(
     errors: FormErrors | None = None,
     form: dict[str, Any] | None = None,
     status: int = 200,
+    kept: bool = False,
 ) -> Template:
     asset = await assets.get_asset(db_session, asset_id, viewer.user)
     structure = asset.structure
@@ -295,15 +333,25 @@ async def render_asset(
     first = local_today(tz)
     last = first + dt.timedelta(days=HORIZON_DAYS - 1)
     _asset, free = await availability.free_slots(db_session, asset.id, first, last)
-    days: OrderedDict[dt.date, list[Any]] = OrderedDict()
-    for slot in free:
-        days.setdefault(slot.starts_at.astimezone(ZoneInfo(tz)).date(), []).append(slot)
     is_staff = await has_role(db_session, viewer.user, structure.id, ASSET_MANAGING_ROLES)
     people: list[Any] | None = None
     if is_staff and form and "person_q" in form:
         _structure, people = await contacts.search(
             db_session, viewer.user, structure.slug, str(form.get("person_q", "")), limit=10
         )
+    offered = _offered(free, asset, viewer.lang, now=utcnow(), is_staff=is_staff)
+    days: OrderedDict[dt.date, list[OfferedSlot]] = OrderedDict()
+    for slot in offered:
+        days.setdefault(slot.starts_at.astimezone(ZoneInfo(tz)).date(), []).append(slot)
+    form = form or {}
+    chosen = str(form.get("slot", ""))
+    # A slot kept through sign-in may have filled up or closed meanwhile: say so.
+    kept_slot_gone = bool(
+        kept
+        and chosen
+        and asset.booking_mode == BookingMode.SHARED
+        and not any(s.value == chosen and s.bookable for s in offered)
+    )
     return page(
         request,
         viewer,
@@ -318,6 +366,76 @@ async def render_asset(
         is_staff=is_staff,
         people=people,
         errors=errors or FormErrors(),
-        form=form or {},
+        form=form,
+        kept=kept and bool(viewer.user),
+        kept_slot_gone=kept_slot_gone,
+        window=OutsideBookingWindow.describe(
+            text.translator(viewer.lang),
+            {
+                "min_notice_minutes": asset.min_notice_minutes,
+                "max_advance_days": asset.max_advance_days,
+            },
+        ),
         status_code=status,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedSlot:
+    """A slot (or free interval) as the asset page offers it: ``closed`` says, in the
+    viewer's words, why it cannot be booked online now (None: it can)."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int | None
+    remaining: int | None
+    closed: str | None = None
+
+    @property
+    def value(self) -> str:
+        return f"{self.starts_at.isoformat()}/{self.ends_at.isoformat()}"
+
+    @property
+    def bookable(self) -> bool:
+        return self.closed is None and self.remaining != 0
+
+
+def _offered(
+    free: list[Any], asset: Asset, lang: str, *, now: dt.datetime, is_staff: bool
+) -> list[OfferedSlot]:
+    """The booking window applied to the free slots, as ``check_window`` will judge them.
+
+    Shared slots outside the window stay listed, unselectable, with the reason (a person sees
+    why 10 h is not offered, and when it opens). Free intervals of an exclusive asset start no
+    earlier than the notice allows and no later than the advance limit. Staff are not held to
+    the window, so they are offered everything."""
+    _ = text.translator(lang)
+    tz = asset.structure.timezone
+    offered: list[OfferedSlot] = []
+    for slot in free:
+        starts_at = slot.starts_at
+        reason = None
+        if not is_staff:
+            reason = window_refusal(
+                starts_at,
+                now,
+                min_notice_minutes=asset.min_notice_minutes,
+                max_advance_days=asset.max_advance_days,
+            )
+        if asset.booking_mode != BookingMode.SHARED:
+            if reason == TOO_SOON:
+                starts_at = now + dt.timedelta(minutes=asset.min_notice_minutes)
+                if starts_at >= slot.ends_at:
+                    continue
+            elif reason == TOO_FAR:
+                continue
+            offered.append(OfferedSlot(starts_at, slot.ends_at, slot.capacity, slot.remaining))
+            continue
+        closed = None
+        if reason == TOO_SOON:
+            closed = _("trop tard pour réserver en ligne")
+        elif reason == TOO_FAR:
+            opens = opens_for_booking(starts_at, asset.max_advance_days)
+            closed = _("réservable à partir du {when}", when=moment(opens, lang, tz))
+        offered.append(OfferedSlot(starts_at, slot.ends_at, slot.capacity, slot.remaining, closed))
+    return offered
