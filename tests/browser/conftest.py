@@ -193,7 +193,16 @@ def open_garden_daily(base_url: str, world: World) -> dt.date:
     return today + dt.timedelta(days=1)
 
 
-def api_book(base_url: str, person: Any, asset_id: str, day: dt.date, hour: int, size: int) -> Any:
+def api_book(
+    base_url: str,
+    person: Any,
+    asset_id: str,
+    day: dt.date,
+    hour: int,
+    size: int,
+    guest: str | None = None,
+) -> Any:
+    """POST /api/bookings; staff name the person they book for (``guest``)."""
     starts = dt.datetime.combine(day, dt.time(hour), tzinfo=PARIS)
     return httpx.post(
         f"{base_url}/api/bookings",
@@ -202,6 +211,7 @@ def api_book(base_url: str, person: Any, asset_id: str, day: dt.date, hour: int,
             "starts_at": starts.isoformat(),
             "ends_at": (starts + dt.timedelta(hours=1)).isoformat(),
             "party_size": size,
+            **({"guest": {"name": guest}} if guest else {}),
         },
         headers=person.headers,
     )

@@ -67,8 +67,10 @@ def test_directory_filters_and_language(page, server, world):
 def test_scenario_2_a_neighbour_registers_and_books_a_full_slot_says_so(page, server, world):
     tomorrow = open_garden_daily(server, world)
     # The 9:00 slot is full already; the 11:00 slot will fill while the page is open.
-    assert api_book(server, world.staff_a, world.garden["id"], tomorrow, 9, 4).status_code == 201
-    assert api_book(server, world.staff_a, world.garden["id"], tomorrow, 9, 4).status_code == 201
+    full = api_book(server, world.staff_a, world.garden["id"], tomorrow, 9, 4, "Voisin")
+    assert full.status_code == 201
+    full = api_book(server, world.staff_a, world.garden["id"], tomorrow, 9, 4, "Voisin")
+    assert full.status_code == 201
 
     page.goto("/inscription")
     check_page(page, "inscription")
@@ -95,8 +97,10 @@ def test_scenario_2_a_neighbour_registers_and_books_a_full_slot_says_so(page, se
     # Someone else takes the last places of 11:00 while Odette is choosing.
     slot_radio(page, tomorrow, 11).check()
     page.get_by_label("Nombre de personnes").fill("2")
-    assert api_book(server, world.staff_a, world.garden["id"], tomorrow, 11, 4).status_code == 201
-    assert api_book(server, world.staff_a, world.garden["id"], tomorrow, 11, 3).status_code == 201
+    full = api_book(server, world.staff_a, world.garden["id"], tomorrow, 11, 4, "Voisin")
+    assert full.status_code == 201
+    full = api_book(server, world.staff_a, world.garden["id"], tomorrow, 11, 3, "Voisin")
+    assert full.status_code == 201
     page.get_by_role("button", name="Réserver").click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Créneau complet")

@@ -687,7 +687,8 @@ async def purge(session: AsyncSession, settings: Settings) -> PurgeReport:
 
     Guests whose last booking or order is more than ``retention_days`` old are
     anonymised; failed logins older than twice the throttling window, expired
-    idempotency keys and expired or revoked login tokens are deleted. Every step works
+    idempotency keys and expired or revoked login tokens are deleted; last, contact cards
+    with nothing left to keep them for (``_purge_unused_contacts``). Every step works
     in batches of ``PURGE_BATCH`` rows, one short transaction each, and every delete or
     update is conditional, so two workers purging at once do no harm.
     """
@@ -716,8 +717,6 @@ async def purge(session: AsyncSession, settings: Settings) -> PurgeReport:
     ):
         await _purge_guest_groups(session, groups, columns, cutoff, now, report)
 
-    report.contacts = await _purge_unused_contacts(session, cutoff, now)
-
     failures_before = now - dt.timedelta(
         minutes=settings.login_failure_window_minutes * LOGIN_FAILURE_KEEP_FACTOR
     )
@@ -741,6 +740,7 @@ async def purge(session: AsyncSession, settings: Settings) -> PurgeReport:
     report.account_tokens = await _delete_in_batches(
         session, AccountToken, AccountToken.expires_at < now - dt.timedelta(days=1)
     )
+    report.contacts = await _purge_unused_contacts(session, cutoff, now)
     return report
 
 
