@@ -163,7 +163,7 @@ def test_scenario_1_by_keyboard_only(page, server, world, settings):
     keys.type("01 48 00 00 00")
     keys.tab_until(
         "() => document.activeElement.type === 'submit'"
-        " && document.activeElement.form.action.endsWith('/reserver')",
+        " && document.activeElement.form.getAttribute('action').endsWith('/reserver')",
         what="« Réserver »",
     )
     keys.go()

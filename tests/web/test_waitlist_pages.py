@@ -37,7 +37,16 @@ def garden(client, world):
 def test_a_neighbour_joins_the_list_sees_the_rank_and_leaves(client, world, garden):
     with frozen(DAY_BEFORE):
         for size in (4, 4):  # max party size is 4: the slot of 8 is full
-            assert book(client, world.staff_a, garden["id"], party_size=size).status_code == 201
+            assert (
+                book(
+                    client,
+                    world.staff_a,
+                    garden["id"],
+                    party_size=size,
+                    guest={"name": f"Groupe {size}"},
+                ).status_code
+                == 201
+            )
         sign_in(client, world.neighbour.email)
         asset_page = client.get(f"/ressources/{garden['id']}")
         text = html.unescape(asset_page.text)
@@ -77,10 +86,27 @@ def test_a_neighbour_joins_the_list_sees_the_rank_and_leaves(client, world, gard
 
 def test_staff_confirm_out_of_order_from_the_dashboard(client, world, garden):
     with frozen(DAY_BEFORE):
-        assert book(client, world.staff_a, garden["id"], party_size=4).status_code == 201
-        assert book(client, world.staff_a, garden["id"], party_size=3).status_code == 201
+        assert (
+            book(
+                client, world.staff_a, garden["id"], party_size=4, guest={"name": "Groupe A"}
+            ).status_code
+            == 201
+        )
+        assert (
+            book(
+                client, world.staff_a, garden["id"], party_size=3, guest={"name": "Groupe B"}
+            ).status_code
+            == 201
+        )
         # One place left: a party of two waits first; the single neighbour waits behind it.
-        two = book(client, world.manager_a, garden["id"], party_size=2, waitlist=True).json()
+        two = book(
+            client,
+            world.manager_a,
+            garden["id"],
+            party_size=2,
+            waitlist=True,
+            guest={"name": "Groupe C"},
+        ).json()
         one = book(client, world.neighbour, garden["id"], party_size=1, waitlist=True).json()
         assert (two["waitlist_position"], one["waitlist_position"]) == (1, 2)
         sign_in(client, world.staff_a.email)
