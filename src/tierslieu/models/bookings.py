@@ -152,3 +152,7 @@ class Booking(Base):
     )
     # Set when the person's details were erased (guest retention, erasure, deleted account).
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # The series this booking is one occurrence of (``models/series.py``), if any.
+    series_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("booking_series.id", ondelete="SET NULL"), default=None, index=True
+    )

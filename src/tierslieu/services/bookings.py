@@ -63,7 +63,13 @@ class BookingView:
 
 
 async def create_booking(
-    session: AsyncSession, user: User, cmd: CreateBooking, *, commit: bool = True
+    session: AsyncSession,
+    user: User,
+    cmd: CreateBooking,
+    *,
+    commit: bool = True,
+    rollback_on_refusal: bool = True,
+    announce: bool = True,
 ) -> BookingView:
     """Book places in a slot (shared) or an interval (exclusive).
 
@@ -74,6 +80,10 @@ async def create_booking(
     when the asset requires approval (staff bookings are confirmed).
     With ``commit=False`` the booking is only flushed, for a caller that commits it
     together with other rows (an idempotency record).
+    ``rollback_on_refusal=False`` (with ``commit=False``) leaves the transaction to the
+    caller when the booking is refused, so that a caller booking inside a savepoint (a
+    series, ``services/series.py``) rolls back only that savepoint; ``announce=False``
+    sends no message for this booking (the caller tells the person once).
     """
     now = utcnow()
     # The asset, its rules and closures come from the per-process cache; the version they
@@ -127,13 +137,28 @@ async def create_booking(
     if asset.booking_mode == BookingMode.SHARED:
         slot, _closure = match_slot(requested, entry.slots_with_closures(first, last))
         written = await _take_places(
-            session, asset, slot.starts_at, slot.ends_at, slot.capacity, booking, now, entry.version
+            session,
+            asset,
+            slot.starts_at,
+            slot.ends_at,
+            slot.capacity,
+            booking,
+            now,
+            entry.version,
+            rollback=rollback_on_refusal,
         )
         if written is None:
             # The rules changed between our read and the write (PostgreSQL, another
             # process): nothing was written; check everything again on the new rules.
             schedule_cache.forget(asset.id)
-            return await create_booking(session, user, cmd, commit=commit)
+            return await create_booking(
+                session,
+                user,
+                cmd,
+                commit=commit,
+                rollback_on_refusal=rollback_on_refusal,
+                announce=announce,
+            )
         inserted = written == WITH_BOOKING
     else:
         schedule = entry.schedule(first, last)
@@ -152,11 +177,13 @@ async def create_booking(
 
     if not inserted:
         session.add(booking)
-    await notify.booking_created(session, user, booking, asset, structure)
+    if announce:
+        await notify.booking_created(session, user, booking, asset, structure)
     try:
         await (session.commit() if commit else session.flush())
     except IntegrityError as exc:
-        await session.rollback()
+        if rollback_on_refusal:
+            await session.rollback()
         if _is_exclusion_violation(exc):
             raise IntervalTaken() from None
         raise
@@ -262,6 +289,8 @@ async def _take_places(
     booking: Booking,
     now: dt.datetime,
     version: int,
+    *,
+    rollback: bool = True,
 ) -> str | None:
     """Atomically take the booking's places in the slot's counter, or raise SlotFull.
 
@@ -302,7 +331,8 @@ async def _take_places(
     if row[0] != version:
         return None
     taken = row[1]
-    await session.rollback()
+    if rollback:
+        await session.rollback()
     raise SlotFull(
         {"remaining": max(0, capacity - (taken or 0)), "requested": places},
         extra={"remaining": max(0, capacity - (taken or 0))},
