@@ -381,3 +381,21 @@ def test_a_retried_series_with_the_same_idempotency_key_books_once(client, world
     assert first.json()["id"] == again.json()["id"]
     assert count_rows(settings, Booking) == 3
     counters_equal_bookings(settings)
+
+
+def test_staff_see_the_series_on_the_day_sheet_and_the_agenda(client, world, garden):
+    from tests.web.helpers import sign_in
+
+    series = book_series(client, world.neighbour, garden["id"], {"every_weeks": 1, "count": 2})
+    assert series.status_code == 201, series.text
+    sheet = client.get(
+        f"/api/assets/{garden['id']}/day-sheet?date=2027-10-12", headers=world.staff_a.headers
+    )
+    assert sheet.status_code == 200
+    assert sheet.text.count("(série)") == 1 and "Jeanne Martin" in sheet.text
+    sign_in(client, world.staff_a.email)
+    agenda = client.get("/structures/ehpad-les-tilleuls/agenda?semaine=2027-W41").text
+    assert "Jeanne Martin" in agenda and "(série)" in agenda
+    sign_in(client, world.neighbour.email)
+    mine = client.get("/mes-reservations").text
+    assert mine.count("réservation régulière") == 2
