@@ -18,7 +18,7 @@ from tierslieu import csvout, i18n
 from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import Strict
-from tierslieu.api.series import RepeatIn, series_out
+from tierslieu.api.series_schemas import RepeatIn
 from tierslieu.domain.bookings import CreateBooking, Guest, cancel_deadline
 from tierslieu.i18n import N_
 from tierslieu.labels import label
@@ -459,6 +459,8 @@ class BookingController(Controller):
         """
         cmd = data.command()
         if data.repeat is not None:
+            from tierslieu.api.series import series_out  # it imports this module's BookingOut
+
             repeat = data.repeat.repeat()
 
             async def write_series(commit: bool) -> tuple[int, Any]:

@@ -17,23 +17,13 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.api.bookings import BookingOut, booking_out
 from tierslieu.api.schemas import Strict
-from tierslieu.domain.series import MAX_EVERY_WEEKS, Repeat, refusal_title
+from tierslieu.api.series_schemas import RepeatIn
+from tierslieu.domain.series import refusal_title
 from tierslieu.models import User
 from tierslieu.services import series as series_service
 from tierslieu.services.series import SeriesView, local_moment
-
-
-class RepeatIn(Strict):
-    """Every ``every_weeks`` weeks, ``count`` times or until the local date ``until``
-    (exactly one of the two; at most 52 occurrences)."""
-
-    every_weeks: Annotated[int, msgspec.Meta(ge=1, le=MAX_EVERY_WEEKS)] = 1
-    count: Annotated[int, msgspec.Meta(ge=1, le=10_000)] | None = None
-    until: dt.date | None = None
-
-    def repeat(self) -> Repeat:
-        return Repeat(every_weeks=self.every_weeks, count=self.count, until=self.until)
 
 
 class SkippedOut(msgspec.Struct):
@@ -52,7 +42,7 @@ class SeriesOut(msgspec.Struct):
     until: dt.date | None
     requested: int
     # Every occurrence booked (for GET: every occurrence, cancelled ones too).
-    bookings: list[msgspec.Raw]
+    bookings: list[BookingOut]
     skipped: list[SkippedOut]
 
 
@@ -71,8 +61,6 @@ class SeriesCancelledOut(msgspec.Struct):
 
 
 def series_out(view: SeriesView, lang: str) -> SeriesOut:
-    from tierslieu.api.bookings import booking_out  # the booking's own answer, unchanged
-
     s, tz = view.series, view.structure.timezone
     return SeriesOut(
         id=s.id,
@@ -82,7 +70,7 @@ def series_out(view: SeriesView, lang: str) -> SeriesOut:
         count=s.count,
         until=s.until,
         requested=s.requested,
-        bookings=[msgspec.Raw(msgspec.json.encode(booking_out(b))) for b in view.bookings],
+        bookings=[booking_out(b) for b in view.bookings],
         skipped=[
             SkippedOut(
                 starts_at=local_moment(k.starts_at, tz),
@@ -137,3 +125,6 @@ class SeriesController(Controller):
             cancelled=[b.id for b in done.cancelled],
             kept=[b.id for b in done.kept],
         )
+
+
+__all__ = ["RepeatIn", "SeriesController", "SeriesOut", "series_out"]
