@@ -396,3 +396,37 @@ def test_staff_see_the_series_on_the_day_sheet_and_the_agenda(client, world, gar
     sign_in(client, world.neighbour.email)
     mine = client.get("/mes-reservations").text
     assert mine.count("réservation régulière") == 2
+
+
+def test_the_person_cancels_an_occurrence_and_the_following_ones_from_their_page(
+    client, world, garden, settings
+):
+    from tests.web.helpers import post_form, sign_in
+
+    series = book_series(client, world.neighbour, garden["id"], {"every_weeks": 1, "count": 4})
+    assert series.status_code == 201, series.text
+    ids = [b["id"] for b in series.json()["bookings"]]
+    # Someone else's occurrence: nothing happens.
+    stranger = register(client, unique_email("autre"), "neighbour", "Marc Petit")
+    sign_in(client, stranger.email)
+    refused = post_form(
+        client, "/mes-reservations", f"/mes-reservations/{ids[1]}/annuler-suivantes", {}
+    )
+    assert refused.status_code == 303
+    assert remaining(client, garden["id"], "2027-10-19")["10:00"] == 1
+
+    sign_in(client, world.neighbour.email)
+    page = client.get("/mes-reservations").text
+    assert page.count("/annuler-suivantes") == 4
+    done = post_form(
+        client, "/mes-reservations", f"/mes-reservations/{ids[1]}/annuler-suivantes", {}
+    )
+    assert done.status_code == 303
+    assert "3 séances annulées" in client.get(done.headers["location"]).text
+    statuses = [
+        client.get(f"/api/bookings/{i}", headers=world.neighbour.headers).json()["status"]
+        for i in ids
+    ]
+    assert statuses == ["confirmed", "cancelled", "cancelled", "cancelled"]
+    assert remaining(client, garden["id"], "2027-10-19")["10:00"] == 2
+    counters_equal_bookings(settings)

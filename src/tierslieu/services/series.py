@@ -304,3 +304,16 @@ async def cancel_series(
     return SeriesCancelled(
         SeriesView(series, asset, structure, views, caller_is_staff=is_staff), to_cancel, kept
     )
+
+
+async def cancel_from_booking(
+    session: AsyncSession, user: User, booking_id: uuid.UUID, *, reason: str = ""
+) -> SeriesCancelled:
+    """``cancel_series`` from one of its occurrences: this one and the following ones (the
+    page's « Annuler cette séance et les suivantes »). 404 if the caller may not see the
+    booking or it belongs to no series."""
+    view = await booking_service.visible_booking(session, user, booking_id)
+    series_id = view.booking.series_id
+    if series_id is None:
+        raise NotFound()
+    return await cancel_series(session, user, series_id, from_booking_id=booking_id, reason=reason)
