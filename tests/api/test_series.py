@@ -430,3 +430,55 @@ def test_the_person_cancels_an_occurrence_and_the_following_ones_from_their_page
     assert statuses == ["confirmed", "cancelled", "cancelled", "cancelled"]
     assert remaining(client, garden["id"], "2027-10-19")["10:00"] == 2
     counters_equal_bookings(settings)
+
+
+def test_the_weekly_workshop_books_a_room_every_other_week_around_a_taken_interval(
+    client, world, now, settings
+):
+    from tests.scenarios.room import open_room
+
+    rule = {k: v for k, v in TUESDAYS.items() if k not in ("slot_minutes", "capacity")}
+    room = open_room(client, world, {**rule, "end_time": "18:00"})
+    taken = client.post(
+        "/api/bookings",
+        json={
+            "asset_id": room["id"],
+            "starts_at": "2027-10-26T14:30:00+02:00",
+            "ends_at": "2027-10-26T15:30:00+02:00",
+        },
+        headers=world.professional.headers,
+    )
+    assert taken.status_code == 201, taken.text
+    response = book_series(
+        client,
+        world.professional,
+        room["id"],
+        {"every_weeks": 2, "until": "2027-11-23"},
+        starts="2027-10-12T14:00:00+02:00",
+        ends="2027-10-12T16:00:00+02:00",
+    )
+    assert response.status_code == 201, response.text
+    series = response.json()
+    assert [b["starts_at"] for b in series["bookings"]] == [
+        "2027-10-12T14:00:00+02:00",
+        "2027-11-09T14:00:00+01:00",
+        "2027-11-23T14:00:00+01:00",
+    ]
+    assert [(s["starts_at"], s["code"]) for s in series["skipped"]] == [
+        ("2027-10-26T14:00:00+02:00", "interval-taken")
+    ]
+    # Cancelling the series frees the room: the same interval can be booked again.
+    cancel = client.post(
+        f"/api/booking-series/{series['id']}/cancel", headers=world.professional.headers
+    )
+    assert cancel.status_code == 200 and len(cancel.json()["cancelled"]) == 3
+    again = client.post(
+        "/api/bookings",
+        json={
+            "asset_id": room["id"],
+            "starts_at": "2027-11-09T14:00:00+01:00",
+            "ends_at": "2027-11-09T16:00:00+01:00",
+        },
+        headers=world.neighbour.headers,
+    )
+    assert again.status_code == 201, again.text
