@@ -43,6 +43,7 @@ from tierslieu.api.personal_data import GuestErasureController, MyDataController
 from tierslieu.api.phone_notices import PhoneNoticeController, StructurePhoneNoticeController
 from tierslieu.api.problems import EXCEPTION_HANDLERS, document_problems, handle_http_exception
 from tierslieu.api.schema_page import schema_render_plugins
+from tierslieu.api.series import SeriesController
 from tierslieu.api.stats import DirectoryController, StructureStatsController, TerritoryController
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
@@ -88,6 +89,7 @@ ROUTE_HANDLERS = [
     AvailabilityController,
     BookingController,
     StructureBookingController,
+    SeriesController,
     ContactController,
     ContactLinkController,
     CanteenStructureController,

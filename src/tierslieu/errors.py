@@ -84,6 +84,7 @@ def _import_all() -> None:
     import tierslieu.calendar.errors
     import tierslieu.domain.bookings
     import tierslieu.domain.horizon
+    import tierslieu.domain.series
     import tierslieu.runtime
     import tierslieu.services.canteen_errors
     import tierslieu.services.idempotency  # noqa: F401

@@ -18,11 +18,12 @@ from tierslieu import csvout, i18n
 from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import Strict
+from tierslieu.api.series_schemas import RepeatIn
 from tierslieu.domain.bookings import AccountRef, CreateBooking, Guest, cancel_deadline
 from tierslieu.i18n import N_
 from tierslieu.labels import label
 from tierslieu.models import AvailabilityRule, Booking, Closure, User
-from tierslieu.services import assets, availability, bookings
+from tierslieu.services import assets, availability, bookings, series
 from tierslieu.services.bookings import BookingView
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import render_day_sheet
@@ -164,6 +165,9 @@ class BookingIn(Strict):
     quota_override: Reason = ""
     # If the slot is full: join its waiting list (assets with one) instead of a 409.
     waitlist: bool = False
+    # A recurring booking (``api/series.py``): one booking per occurrence.
+    repeat: RepeatIn | None = None
+    all_or_nothing: bool = False
 
     def command(self) -> CreateBooking:
         g, a = self.guest, self.account
@@ -206,6 +210,8 @@ class BookingOut(msgspec.Struct, omit_defaults=True):
     waitlist_position: int | None = None
     # Only for the structure's staff.
     person: PersonOut | None = None
+    # The series this booking is one occurrence of (``GET /api/booking-series/{id}``).
+    series_id: uuid.UUID | None = None
 
 
 class AttendanceIn(Strict):
@@ -273,6 +279,7 @@ def booking_out(view: BookingView) -> BookingOut:
         person=PersonOut(view.person_name, view.person_phone, b.user_id is None, b.contact_id)
         if view.caller_is_staff
         else None,
+        series_id=b.series_id,
     )
 
 
@@ -462,6 +469,7 @@ class BookingController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         user: NamedDependency[User],
+        lang: NamedDependency[str],
         data: JSONBody[BookingIn],
     ) -> Response[BookingOut]:
         """409 ``slot-full`` / ``interval-taken``; each broken rule has its own problem type.
@@ -475,11 +483,32 @@ class BookingController(Controller):
         ``waitlist_available: true``; with ``"waitlist": true`` the booking is created
         ``waitlisted`` with its ``waitlist_position`` instead (409 ``waitlist-full`` when the
         list is full). Leave the list with ``/cancel``.
+        With ``repeat`` (``{"every_weeks": 1, "count": 6}`` or ``"until": date``): a series,
+        one booking per occurrence at the same local time, in one transaction; the answer is
+        the series (``api/series.SeriesOut``) with the occurrences refused and skipped, or
+        409 ``series-refused`` with ``all_or_nothing`` (nothing booked).
 
         With an ``Idempotency-Key`` header a retry returns the stored response instead of
         booking twice (same key, other body: 422; while the first still runs: 409).
         """
         cmd = data.command()
+        if data.repeat is not None:
+            from tierslieu.api.series import series_out  # it imports this module's BookingOut
+
+            repeat = data.repeat.repeat()
+
+            async def write_series(commit: bool) -> tuple[int, Any]:
+                view = await series.create_series(
+                    db_session,
+                    user,
+                    cmd,
+                    repeat,
+                    all_or_nothing=data.all_or_nothing,
+                    commit=commit,
+                )
+                return HTTP_201_CREATED, series_out(view, lang)
+
+            return await respond_once(request, db_session, user, write_series)
 
         async def write(commit: bool) -> tuple[int, BookingOut]:
             view = await bookings.create_booking(db_session, user, cmd, commit=commit)

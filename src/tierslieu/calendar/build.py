@@ -66,6 +66,8 @@ def _event(item: FeedEvent) -> Event:
     event.add("STATUS", item.status)
     event.add("SEQUENCE", item.sequence)
     event.add("TRANSP", "TRANSPARENT" if item.transparent else "OPAQUE")
+    if item.related_to is not None:
+        event.add("RELATED-TO", item.related_to)
     if item.created is not None:
         event.add("CREATED", _utc(item.created))
     event.add("LAST-MODIFIED", _utc(item.last_modified))

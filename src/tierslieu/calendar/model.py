@@ -45,10 +45,14 @@ class FeedEvent:
     sequence: int = 0
     # Opening slots are "free" time for the subscriber; bookings and closures are busy.
     transparent: bool = False
+    # RELATED-TO: the UID of what the event belongs to (an occurrence's booking series).
+    related_to: str | None = None
 
     def __post_init__(self) -> None:
         if not _UID.fullmatch(self.uid):
             raise ValueError(f"invalid UID {self.uid!r}")
+        if self.related_to is not None and not _UID.fullmatch(self.related_to):
+            raise ValueError(f"invalid RELATED-TO {self.related_to!r}")
         start_is_dt = isinstance(self.start, dt.datetime)
         end_is_dt = isinstance(self.end, dt.datetime)
         if start_is_dt != end_is_dt:

@@ -41,6 +41,8 @@ class Kind(StrEnum):
     BOOKING_CHANGED = "booking-changed"
     BOOKING_PROMOTED = "booking-promoted"  # from a waiting list
     BOOKING_REMINDER = "booking-reminder"
+    BOOKING_SERIES = "booking-series"  # a recurring booking: its occurrences, in one message
+    BOOKING_SERIES_CANCELLED = "booking-series-cancelled"
     ORDER_CONFIRMED = "order-confirmed"
     ORDER_CANCELLED = "order-cancelled"
     ORDER_READY = "order-ready"

@@ -19,6 +19,7 @@ from tierslieu.models.contacts import Contact
 from tierslieu.models.feeds import FeedToken
 from tierslieu.models.idempotency import IdempotencyKey
 from tierslieu.models.notifications import AccountToken, OutboxMessage
+from tierslieu.models.series import BookingSeries
 from tierslieu.models.structures import Asset, Membership, Structure
 from tierslieu.models.territory import TerritoryCoordinator
 from tierslieu.models.versions import ScheduleVersion
@@ -30,6 +31,7 @@ __all__ = [
     "AvailabilityRule",
     "Base",
     "Booking",
+    "BookingSeries",
     "Closure",
     "Contact",
     "FeedToken",

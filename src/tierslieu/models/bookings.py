@@ -179,3 +179,7 @@ class Booking(Base):
     erased_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     # Staff booked over the person's fair-use limit: why (kept with the booking, never public).
     quota_override: Mapped[str | None] = mapped_column(Text, default=None)
+    # The series this booking is one occurrence of (``models/series.py``), if any.
+    series_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("booking_series.id", ondelete="SET NULL"), default=None, index=True
+    )

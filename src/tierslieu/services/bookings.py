@@ -71,6 +71,8 @@ async def create_booking(
     *,
     commit: bool = True,
     _attempt: int = 0,
+    rollback_on_refusal: bool = True,
+    announce: bool = True,
 ) -> BookingView:
     """Book places in a slot (shared) or an interval (exclusive).
 
@@ -85,6 +87,10 @@ async def create_booking(
     ``services/waitlist.py``); nobody gets places while others wait there.
     With ``commit=False`` the booking is only flushed, for a caller that commits it
     together with other rows (an idempotency record).
+    ``rollback_on_refusal=False`` (with ``commit=False``) leaves the transaction to the
+    caller when the booking is refused, so that a caller booking inside a savepoint (a
+    series, ``services/series.py``) rolls back only that savepoint; ``announce=False``
+    sends no message for this booking (the caller tells the person once).
     """
     now = utcnow()
     # The asset, its rules and closures come from the per-process cache; the version they
@@ -170,24 +176,40 @@ async def create_booking(
             now,
             entry.version,
             may_wait=may_wait,
+            rollback=rollback_on_refusal,
         )
         if written is None:
             # The rules changed between our read and the write (PostgreSQL, another
             # process): nothing was written; check everything again on the new rules.
             schedule_cache.forget(asset.id)
-            return await create_booking(session, user, cmd, commit=commit)
+            return await create_booking(
+                session,
+                user,
+                cmd,
+                commit=commit,
+                rollback_on_refusal=rollback_on_refusal,
+                announce=announce,
+            )
         if written == FULL:
             joined = await waitlist.join(session, asset, booking, slot.capacity, now)
             if joined == waitlist.LIST_FULL:
-                await session.rollback()
+                if rollback_on_refusal:
+                    await session.rollback()
                 raise WaitlistFull()
             if joined == waitlist.NOT_FULL and _attempt < 3:
                 # Places came free between the two statements: book them after all.
                 return await create_booking(
-                    session, user, cmd, commit=commit, _attempt=_attempt + 1
+                    session,
+                    user,
+                    cmd,
+                    commit=commit,
+                    _attempt=_attempt + 1,
+                    rollback_on_refusal=rollback_on_refusal,
+                    announce=announce,
                 )
             if joined == waitlist.NOT_FULL:
-                await session.rollback()
+                if rollback_on_refusal:
+                    await session.rollback()
                 raise SlotFull({"remaining": 0, "requested": party_size})
             inserted = True  # added by waitlist.join
         else:
@@ -209,12 +231,14 @@ async def create_booking(
 
     if not inserted:
         session.add(booking)
-    if booking.status != BookingStatus.WAITLISTED.value:  # joining the list sends nothing
+    # Joining the list sends nothing; a series announces itself once (services/series.py).
+    if announce and booking.status != BookingStatus.WAITLISTED.value:
         await notify.booking_created(session, user, booking, asset, structure)
     try:
         await (session.commit() if commit else session.flush())
     except DBAPIError as exc:
-        await session.rollback()
+        if rollback_on_refusal:
+            await session.rollback()
         if _is_exclusion_violation(exc) or (booking.exclusive and _is_deadlock(exc)):
             raise IntervalTaken() from None
         raise
@@ -336,6 +360,7 @@ async def _take_places(
     version: int,
     *,
     may_wait: bool = False,
+    rollback: bool = True,
 ) -> str | None:
     """Atomically take the booking's places in the slot's counter, or raise SlotFull
     (``may_wait``: return FULL instead, the transaction still open for joining the list).
@@ -379,7 +404,8 @@ async def _take_places(
     if may_wait:
         return FULL
     taken = row[1]
-    await session.rollback()
+    if rollback:
+        await session.rollback()
     remaining = 0 if row[2] else max(0, capacity - (taken or 0))  # none while others wait
     extra: dict[str, object] = {"remaining": remaining}
     if asset.waitlist and places <= capacity:

@@ -340,6 +340,9 @@ def booking_event(
         summary = _("Réservation : {place}", place=asset.name)
     if status == "CANCELLED":
         summary = _("Annulée — {summary}", summary=summary)
+    series_id = getattr(booking, "series_id", None)
+    if series_id is not None:
+        lines.append(_("Réservation régulière : une séance d'une série."))
     return FeedEvent(
         uid=make_uid("booking", booking.id),
         summary=summary,
@@ -351,6 +354,7 @@ def booking_event(
         location=where,
         status=status,  # type: ignore[arg-type]
         sequence=booking.sequence,
+        related_to=make_uid("series", series_id) if series_id is not None else None,
     )
 
 

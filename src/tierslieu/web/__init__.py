@@ -42,6 +42,7 @@ from tierslieu.web.pages import RefusedAt, login_redirect, page, refusal_redirec
 from tierslieu.web.privacy import PrivacyPage
 from tierslieu.web.public import PublicController
 from tierslieu.web.report import ReportPages
+from tierslieu.web.series import SeriesPages
 from tierslieu.web.session import Viewer, language_of, provide_viewer
 from tierslieu.web.staff import StaffController
 
@@ -188,6 +189,7 @@ def web_config(settings: Settings) -> WebConfig:
             PrivacyPage,
             ReportPages,
             MailPages,
+            SeriesPages,
         ],
         dependencies={"viewer": Provide(provide_viewer)},
         exception_handlers=WEB_EXCEPTION_HANDLERS,

@@ -39,6 +39,7 @@ _RENDERERS: dict[Kind, Renderer] = {}
 # The modules that hold renderers (imported on first use, so importing this is cheap).
 MODULES = (
     "tierslieu.services.mail.bookings",
+    "tierslieu.services.mail.series",
     "tierslieu.services.mail.orders",
     "tierslieu.services.mail.accounts",
     "tierslieu.services.mail.reminders",
