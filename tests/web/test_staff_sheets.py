@@ -247,3 +247,15 @@ def test_deleting_a_rule_or_a_closure_and_removing_a_member_ask_first(client, wo
     # Staff who are not managers get no confirmation page for the team.
     sign_in(client, world.kitchen_a.email)
     assert client.get(f"{team}/membres/{world.manager_a.id}/retirer").status_code == 403
+
+
+def test_the_agenda_leads_to_booking_on_behalf_with_the_person_search(client, world):
+    garden = open_garden(client, world)
+    sign_in(client, world.staff_a.email)
+    agenda = html.unescape(client.get(f"/structures/{EHPAD}/agenda?semaine=2027-W14").text)
+    link = f'href="/ressources/{garden["id"]}#reserver"'
+    assert link in agenda and "Réserver pour quelqu'un" in agenda
+    # The asset page it leads to offers the person search to staff (slots open in April).
+    with frozen(dt.datetime(2027, 4, 2, 8, 0, tzinfo=dt.UTC)):
+        asset_page = client.get(f"/ressources/{garden['id']}").text
+    assert 'name="person_q"' in asset_page
