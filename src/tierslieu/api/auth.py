@@ -181,11 +181,16 @@ class MeController(Controller):
         for switch in ("reminders", "findable_by_staff"):
             if not isinstance(raw.get(switch), bool | None):  # no lax 0/1 for a switch
                 raise InvalidInput(switch, "wrong-type", {"expected": "boolean"})
-        if data.reminders is not None:
-            await account_links.set_reminders(db_session, user.id, data.reminders)
-        if data.findable_by_staff is not None:
-            await account_links.set_findable(db_session, user.id, data.findable_by_staff)
-        if data.reminders is not None or data.findable_by_staff is not None:
+        changes = {
+            name: value
+            for name, value in (
+                ("reminders", data.reminders),
+                ("findable_by_staff", data.findable_by_staff),
+            )
+            if value is not None
+        }
+        if changes:  # both in one statement: never one changed and not the other
+            await account_links.set_switches(db_session, user.id, **changes)
             fresh = await db_session.get(User, user.id, populate_existing=True)
             user = fresh or user
         return await _me_out(db_session, user)

@@ -382,25 +382,21 @@ def user_of_unsubscribe_token(settings: Settings, token: str) -> uuid.UUID | Non
     return uid
 
 
-async def set_reminders(session: AsyncSession, user_id: uuid.UUID, enabled: bool) -> bool:
-    """Turn reminders on or off (idempotent). False if there is no such person."""
+# A person's own on/off settings, changed by themselves (page, API, one-click link).
+SWITCHES = frozenset({"reminders", "findable_by_staff"})
+
+
+async def set_switches(session: AsyncSession, user_id: uuid.UUID, **values: bool) -> bool:
+    """Turn ``reminders`` and/or ``findable_by_staff`` on or off, in one statement
+    (idempotent). False if there is no such person."""
+    if not values.keys() <= SWITCHES:
+        raise ValueError(f"not a switch: {sorted(values.keys() - SWITCHES)}")
+    if not values:
+        return True
     result = await session.execute(
         update(User)
         .where(User.id == user_id)
-        .values(reminders=enabled)
-        .execution_options(synchronize_session=False)
-    )
-    await session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def set_findable(session: AsyncSession, user_id: uuid.UUID, enabled: bool) -> bool:
-    """Let the structures' staff find this account by e-mail or phone to book on the
-    person's behalf, or stop them (idempotent). False if there is no such person."""
-    result = await session.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(findable_by_staff=enabled)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     await session.commit()
@@ -413,5 +409,5 @@ async def unsubscribe(session: AsyncSession, settings: Settings, token: str) -> 
     from tierslieu.errors import NotFound
 
     user_id = user_of_unsubscribe_token(settings, token)
-    if user_id is None or not await set_reminders(session, user_id, False):
+    if user_id is None or not await set_switches(session, user_id, reminders=False):
         raise NotFound()

@@ -18,7 +18,7 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.domain import quotas
@@ -122,9 +122,9 @@ async def same_person(
             if address:
                 emails.add(address)
     if emails:
-        users.update(
-            await session.scalars(select(User.id).where(func.lower(User.email).in_(emails)))
-        )
+        # Accounts store their address lower-cased (accounts.normalise_email): the unique
+        # index answers, no scan of every account.
+        users.update(await session.scalars(select(User.id).where(User.email.in_(emails))))
     return users, contacts
 
 

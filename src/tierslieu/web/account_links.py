@@ -310,12 +310,10 @@ class MyAccountLinkPages(Controller):
         viewer: NamedDependency[SignedIn],
     ) -> Redirect:
         _ = text.translator(viewer.lang)
-        form = await read_form(request)
-        enabled = "1" in form.get("reminders[]", [])
-        await account_links.set_reminders(db_session, viewer.user.id, enabled)
+        on = await _switch(request, db_session, viewer, "reminders")
         message = (
             _("Vous recevrez un rappel la veille.")
-            if enabled
+            if on
             else _("Vous ne recevrez plus de rappels.")
         )
         return redirect(request, viewer, "/mon-compte#rappels", message)
@@ -328,12 +326,10 @@ class MyAccountLinkPages(Controller):
         viewer: NamedDependency[SignedIn],
     ) -> Redirect:
         _ = text.translator(viewer.lang)
-        form = await read_form(request)
-        enabled = "1" in form.get("findable[]", [])
-        await account_links.set_findable(db_session, viewer.user.id, enabled)
+        on = await _switch(request, db_session, viewer, "findable_by_staff", box="findable")
         message = (
             _("L'équipe pourra vous retrouver pour réserver à votre nom.")
-            if enabled
+            if on
             else _("L'équipe ne pourra plus vous retrouver par votre adresse ou votre téléphone.")
         )
         return redirect(request, viewer, "/mon-compte#trouver", message)
@@ -352,3 +348,18 @@ class MyAccountLinkPages(Controller):
             "/mon-compte#adresse",
             i18n.notice("email-confirm-sent", viewer.lang),
         )
+
+
+async def _switch(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    viewer: SignedIn,
+    switch: str,
+    *,
+    box: str | None = None,
+) -> bool:
+    """A switch of « Mon compte » as its checkbox (``box``, default the switch's name) says."""
+    form = await read_form(request)
+    on = "1" in form.get(f"{box or switch}[]", [])
+    await account_links.set_switches(db_session, viewer.user.id, **{switch: on})
+    return on
