@@ -315,9 +315,8 @@ class StaffController(Controller):
         form = await read_form(request)
         try:
             values = {name: form.get(name, "") for name in CONDITION_FIELDS}
-            # An unticked box is not sent: « no approval » must still be said.
-            values["requires_approval"] = form.get("requires_approval") == "1"
-            values["waitlist"] = form.get("waitlist") == "1"
+            # An unticked box is not sent: « no » must still be said.
+            values.update({box: form.get(box) == "1" for box in CONDITION_BOXES})
             rules = forms.parse(RulesIn, values)
             limits = _quota_fields(form)
             await assets.update_asset(
@@ -498,6 +497,7 @@ def _not_found() -> DomainError:
 # A closure's fields as the service names them → the form's (whole days only).
 CLOSURE_FIELDS = {"starts_at": "starts_on", "ends_at": "ends_on"}
 RULE_FIELDS = ("start_time", "end_time", "valid_from", "valid_until", "slot_minutes", "capacity")
+CONDITION_BOXES = ("requires_approval", "waitlist")
 QUOTA_FIELDS = ("bookings_per_week", "bookings_per_month", "hours_per_week", "upcoming")
 CONDITION_FIELDS = (
     "min_notice_minutes",
@@ -570,8 +570,7 @@ async def _schedule_page(
         conditions_form=conditions_form
         or {
             **{name: getattr(asset, name) for name in CONDITION_FIELDS},
-            "requires_approval": "1" if asset.requires_approval else "",
-            "waitlist": "1" if asset.waitlist else "",
+            **{box: "1" if getattr(asset, box) else "" for box in CONDITION_BOXES},
             **{f"quota_{n}": getattr(asset, f"quota_{n}") for n in QUOTA_FIELDS},
         },
         status_code=status,
