@@ -377,6 +377,8 @@ class CreateBooking:
 
     # Join the slot's waiting list if it is full (assets with a waiting list).
     waitlist: bool = False
+    # Set by services/series.py for each occurrence (never by a request).
+    series_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,6 +161,7 @@ async def create_booking(
         exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
         sequence=0,
         quota_override=override,
+        series_id=cmd.series_id,
     )
     inserted = False  # True when the booking row went in with the places (PostgreSQL)
     if asset.booking_mode == BookingMode.SHARED:
@@ -328,6 +329,7 @@ _BOOKING_COLUMNS = {
     "exclusive": "BOOLEAN",
     "sequence": "INTEGER",
     "quota_override": "TEXT",
+    "series_id": "UUID",
     "created_at": "TIMESTAMPTZ",
     "updated_at": "TIMESTAMPTZ",
 }

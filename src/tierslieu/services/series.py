@@ -20,7 +20,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
@@ -139,7 +139,7 @@ async def create_series(
     booked: list[BookingView] = []
     skipped: list[SkippedOccurrence] = []
     for occurrence in planned:
-        view = await _book_one(session, user, cmd, occurrence, skipped, tz)
+        view = await _book_one(session, user, cmd, series.id, occurrence, skipped)
         if view is not None:
             booked.append(view)
     if not booked or (all_or_nothing and skipped):
@@ -158,14 +158,6 @@ async def create_series(
                 ]
             },
         )
-    await session.execute(
-        update(Booking)
-        .where(Booking.id.in_([v.booking.id for v in booked]))
-        .values(series_id=series.id)
-        .execution_options(synchronize_session=False)
-    )
-    for view in booked:
-        view.booking.series_id = series.id
     await notify_series.series_created(
         session, user, series, [v.booking for v in booked], skipped, asset, structure
     )
@@ -178,12 +170,15 @@ async def _book_one(
     session: AsyncSession,
     user: User,
     cmd: CreateBooking,
+    series_id: uuid.UUID,
     occurrence: Occurrence,
     skipped: list[SkippedOccurrence],
-    tz: str,
 ) -> BookingView | None:
-    """One occurrence inside a savepoint; a refusal of this occurrence only is recorded."""
-    one = replace(cmd, starts_at=occurrence.starts_at, ends_at=occurrence.ends_at)
+    """One occurrence inside a savepoint, written with its series; a refusal of this
+    occurrence only is recorded."""
+    one = replace(
+        cmd, starts_at=occurrence.starts_at, ends_at=occurrence.ends_at, series_id=series_id
+    )
     try:
         async with session.begin_nested():
             return await booking_service.create_booking(
