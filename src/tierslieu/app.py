@@ -52,6 +52,7 @@ from tierslieu.headers import security_headers
 from tierslieu.runtime import (
     LoopLag,
     SafeJSONRequest,
+    freeze_startup_heap,
     refuse_nul_in_path,
     request_timeout,
     warm_up,
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(warm_up)  # imports and first-use costs, off the loop
+        freeze_startup_heap()  # before serving: no full collection walks start-up objects
         monitor = asyncio.get_running_loop().create_task(loop_lag.run())
         purging = start_daily_purge(engine, settings)  # retention (personal data), daily
         delivering = start_delivery(engine, settings)  # the outbox (unless --no-worker)

@@ -8,14 +8,19 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, exc, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from tierslieu import sqlite_driver
+from tierslieu.sqlite_driver import only_small_statements, small_statements
+
+__all__ = ["only_small_statements", "small_statements"]  # for the services (no-ops on PostgreSQL)
 from tierslieu.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Connections a pool may open above TIERSLIEU_DB_POOL_SIZE at a peak.
+POOL_OVERFLOW = 10
 # Execution option marking a connection whose transactions only read (GET requests).
 READ_ONLY_OPTION = "tierslieu_read_only"
 # The public origin rides on the engine, so a service that only has a session can build
@@ -35,16 +40,39 @@ def create_engine(settings: Settings) -> AsyncEngine:
         "echo": settings.echo_sql,
         "execution_options": {PUBLIC_URL_OPTION: settings.public_url},
     }
+    # As many connections as requests in flight: a pool smaller than the concurrency made
+    # every request above it open (and close) a connection of its own (SQLite: a thread
+    # and four PRAGMAs; PostgreSQL: a TCP connection, authentication, statements prepared
+    # again). A few overflow connections for requests that briefly hold two.
+    kwargs.update(pool_size=settings.db_pool_size, max_overflow=POOL_OVERFLOW)
     url = make_url(settings.database_url)
     if settings.is_sqlite:
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        # check_same_thread: small statements may run in the event loop's thread
+        # (sqlite_driver.small_statements), never two at once on one connection.
+        kwargs["connect_args"] = {
+            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+            "check_same_thread": False,
+        }
         url = url.set(drivername=sqlite_driver.DRIVER_NAME)  # one thread hop per statement
     else:
-        kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+        # No pre-ping round trip per checkout (it was one of a listing's two): a connection
+        # the server closed (restart, idle timeout, pg_terminate_backend) is known locally,
+        # since asyncpg reads its socket all the time; see _install_liveness_check.
+        kwargs.update(pool_pre_ping=False, pool_recycle=1800)
     engine = create_async_engine(url, **kwargs)
     if settings.is_sqlite:
         _install_sqlite_hooks(engine)
+    else:
+        _install_liveness_check(engine)
     return engine
+
+
+def _install_liveness_check(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        # The pool then throws this connection away and checks out (or opens) another.
+        if dbapi_connection.driver_connection.is_closed():
+            raise exc.DisconnectionError("the database closed this connection")
 
 
 def read_only(engine: AsyncEngine) -> AsyncEngine:

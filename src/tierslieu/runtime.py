@@ -6,6 +6,7 @@ Nothing here knows about bookings or calendars; ``app.py`` wires each piece.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import sys
@@ -217,3 +218,19 @@ def warm_up() -> None:
             last_modified=today,
         )
     )
+
+
+def freeze_startup_heap() -> None:
+    """Move every object alive after start-up (modules, routes, the ORM's mappers, Litestar's
+    signature models: ~250,000 of them) out of the garbage collector's reach.
+
+    CPython's full collection walks every tracked object; here that is 130-160 ms with the
+    GIL held, and it came back every few seconds under load: the p99 of an uncached listing
+    was 120-170 ms for a p50 of 20 ms, all of it those pauses. After ``gc.freeze()`` a full
+    collection walks only what was made since (4 ms). Called once per process, before the
+    first request (with several workers, in each); later calls (an app made again in the
+    same process: the tests) do nothing."""
+    if gc.get_freeze_count():
+        return
+    gc.collect()
+    gc.freeze()

@@ -31,6 +31,9 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     debug: bool = False
     echo_sql: bool = False
+    # Database connections each process keeps (10 more may open at peaks). PostgreSQL:
+    # keep workers × (pool + 10) under the server's max_connections (100 by default).
+    db_pool_size: int = 20
     # Lifetime of a bearer token issued at login.
     token_ttl_hours: int = 24 * 30
     # Failed logins tolerated per account / per client address in the window before 429.
@@ -123,6 +126,7 @@ class Settings:
             public_url=get("PUBLIC_URL", defaults.public_url).rstrip("/"),
             debug=get_bool("DEBUG", False),
             echo_sql=get_bool("ECHO_SQL", False),
+            db_pool_size=_at_least(1, "DB_POOL_SIZE", get_int("DB_POOL_SIZE", 20)),
             token_ttl_hours=get_int("TOKEN_TTL_HOURS", defaults.token_ttl_hours),
             login_max_failures_per_account=get_int(
                 "LOGIN_MAX_FAILURES_PER_ACCOUNT", defaults.login_max_failures_per_account

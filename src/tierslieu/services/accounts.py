@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.clients import client_key
+from tierslieu.db import only_small_statements
 from tierslieu.domain.accounts import check_password, clean_person_name
 from tierslieu.errors import (
     DomainError,
@@ -357,6 +358,7 @@ _USER_FOR_TOKEN = (
 )
 
 
+@only_small_statements
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
     """The active person behind a bearer token that is neither revoked nor expired."""
     return await session.scalar(_USER_FOR_TOKEN, {"digest": token_digest(token), "now": utcnow()})

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from tierslieu.db import only_small_statements
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
     ATTENDANCE_STATUSES,
@@ -64,6 +65,7 @@ class BookingView:
     caller_is_staff: bool = False
 
 
+@only_small_statements
 async def create_booking(
     session: AsyncSession,
     user: User,

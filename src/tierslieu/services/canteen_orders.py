@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.db import only_small_statements
 from tierslieu.domain import canteen as rules
 from tierslieu.domain.bookings import OnePersonOnly
 from tierslieu.domain.notifications import Kind
@@ -77,6 +78,7 @@ def order_ref(order_id: uuid.UUID) -> str:
     return order_id.hex[-6:].upper()
 
 
+@only_small_statements
 async def place_order(
     session: AsyncSession, caller: User | None, cmd: rules.PlaceOrder, *, commit: bool = True
 ) -> OrderView:
