@@ -52,7 +52,9 @@ PG_ADMIN = os.environ.get(
 )
 # The database run.py drops and recreates on that server (several checkouts can each use their own).
 BENCH_DB = os.environ.get("TIERSLIEU_BENCH_DB", "tierslieu_bench")
-PEOPLE = 400
+# Enough people that repeated all-201 runs (several servers) stay under the limit of 20
+# bookings to come per person and structure.
+PEOPLE = 2000
 ROTATING_ASSETS = 200
 
 
@@ -439,8 +441,42 @@ async def _bulk_bookings(session: AsyncSession, total: int) -> None:
 # --- the run -----------------------------------------------------------------------------------
 
 
+# Servers compared on the same database (issue 16): the default (uvicorn, taking httptools
+# and uvloop when installed), uvicorn with its pure-Python parser and asyncio's loop, and
+# granian (not a dependency: only when installed, `pip install granian`).
+SERVERS = {
+    "uvicorn (httptools, uvloop)": [],
+    "uvicorn (h11, asyncio)": ["--http", "h11", "--loop", "asyncio"],
+    "granian 1 worker (uvloop)": None,
+}
+
+
+def _command(workers: int, port: int, server: list[str] | None) -> list[str]:
+    if server is None:
+        return [
+            shutil.which("granian") or "granian",
+            "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws",
+            "tierslieu.app:create_app",
+        ]  # fmt: skip
+    return [
+        str(Path(sys.executable).parent / "tierslieu"),
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        *server,
+    ]
+
+
 def start(
-    settings: Settings, workers: int, log: Path, *, cache: bool = True
+    settings: Settings,
+    workers: int,
+    log: Path,
+    *,
+    cache: bool = True,
+    server: list[str] | None = SERVERS["uvicorn (httptools, uvloop)"],
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
@@ -451,14 +487,7 @@ def start(
         "TIERSLIEU_LOOP_LAG_LOG": "1",
     }
     process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "tierslieu"),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
+        _command(workers, port, server),
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
@@ -680,6 +709,33 @@ def bench(
 
     small = uncached_slots()
 
+    # The same work under other servers (listing cache off): livez, the 31-day listing and
+    # all-201 bookings; the framework's share and ours, server by server.
+    compared: list[tuple[str, Wrk, Wrk, Wrk, float]] = []
+    for name, server in SERVERS.items():
+        if server is None and shutil.which("granian") is None:
+            print(f"   {name}: not installed, skipped", flush=True)
+            continue
+        log_server = workdir / f"server-{kind}-{len(compared)}.log"
+        process, base = start(settings, 1, log_server, cache=False, server=server)
+        try:
+            s_livez = run_wrk(f"{base}/livez", connections=16, duration=duration)
+            s_slots = run_wrk(
+                f"{base}/api/assets/{data['garden']}/slots?from={first}&to={last}",
+                connections=16,
+                duration=duration,
+            )
+            s_book = run_wrk(
+                f"{base}/api/bookings",
+                connections=16,
+                duration=duration,
+                script=LUA / "post_rotate.lua",
+                args=["/api/bookings", str(workdir / "hall.txt"), str(workdir / "tokens.txt")],
+            )
+        finally:
+            stop(process)
+        compared.append((name, s_livez, s_slots, s_book, loop_lag(log_server)[0]))
+
     million = None
     if not skip_million:
         print(f"== {kind}: loading 1,000,000 bookings", flush=True)
@@ -786,6 +842,18 @@ def bench(
             rss_end <= 200 and rss_end < rss_half * 1.10,
         ),
     ]
+    for name, s_livez, s_slots, s_book, s_lag in compared:
+        figures.append(
+            Figure(
+                f"{kind}, {name}, cache off: livez / slots 31 days / POST all-201",
+                f"{s_livez.rps:,.0f} / {s_slots.rps:,.0f} ({s_slots.rps / s_livez.rps:.2f}×, "
+                f"p99 {s_slots.p99_ms:.1f} ms) / {s_book.rps:,.0f} req/s "
+                f"({s_book.rps / s_livez.rps:.2f}×, p99 {s_book.p99_ms:.1f} ms, "
+                f"{s_book.statuses}); loop lag p99 {s_lag:.1f} ms",
+                "—",
+                None,
+            )
+        )
     if million is not None:
         figures.append(
             Figure(

@@ -59,6 +59,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=args.workers,
+            http=args.http,
+            loop=args.loop,
             # X-Forwarded-* only from TIERSLIEU_TRUSTED_PROXIES (uvicorn's default trusts 127.0.0.1).
             **uvicorn_proxy_options(settings),
             log_level="info",
@@ -247,6 +249,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--http",
+        choices=["auto", "httptools", "h11"],
+        default="auto",
+        help="HTTP parser (auto: httptools when installed)",
+    )
+    serve.add_argument(
+        "--loop",
+        choices=["auto", "uvloop", "asyncio"],
+        default="auto",
+        help="event loop (auto: uvloop when installed)",
+    )
     serve.add_argument(
         "--no-worker",
         action="store_true",
