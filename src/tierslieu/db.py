@@ -18,7 +18,7 @@ from tierslieu.sqlite_driver import only_small_statements, small_statements
 __all__ = ["only_small_statements", "small_statements"]  # for the services (no-ops on PostgreSQL)
 from tierslieu.settings import Settings
 
-SQLITE_BUSY_TIMEOUT_MS = 15_000
+SQLITE_BUSY_TIMEOUT_MS = sqlite_driver.BUSY_TIMEOUT_MS
 # Connections a pool may open above TIERSLIEU_DB_POOL_SIZE at a peak.
 POOL_OVERFLOW = 10
 # Execution option marking a connection whose transactions only read (GET requests).

@@ -13,9 +13,13 @@ counters, a booking's checks and writes) says so with ``small_statements()``; th
 statement that cannot wait for a lock runs in the event loop's own thread (~50 µs of
 SQLite) instead of being handed to the connection's thread and back. A hop cost 0.5-1 ms
 of CPU in GIL hand-offs, thread and loop wake-ups, and, for a write, the lock was held
-meanwhile. Never inline: the ``BEGIN IMMEDIATE`` of a write transaction (it may wait for
-another process's write lock), COMMIT and ROLLBACK (a commit may checkpoint the WAL), a
-write outside a write transaction, and anything outside ``small_statements()``.
+meanwhile. A write transaction's ``BEGIN IMMEDIATE`` is tried inline without waiting (the
+process's own writers took turns before it, so SQLite's lock is free unless another process
+holds it); if it is taken, the wait happens in the connection's thread. Never inline: the
+COMMIT or ROLLBACK of a transaction that wrote (a commit
+may checkpoint the WAL), a write outside a write transaction, and anything outside
+``small_statements()``. The end of a transaction that only read is always inline (it only
+lets its snapshot go).
 
 Write queue: SQLite has one writer at a time, and a writer that finds the lock taken
 sleeps in SQLite's busy handler (1, 2, 5 … 100 ms naps): 16 concurrent bookings made a
@@ -49,8 +53,10 @@ DRIVER_NAME = "sqlite+tierslieu_aiosqlite"
 # What db.py's "begin" hook sends; kept and sent with the transaction's first statement.
 WRITE_BEGIN = "BEGIN IMMEDIATE"
 BEGIN_STATEMENTS = frozenset({"BEGIN", WRITE_BEGIN})
-# As long as SQLite's own busy timeout (db.SQLITE_BUSY_TIMEOUT_MS): then "database is locked".
-WRITE_QUEUE_TIMEOUT_S = 15.0
+# How long a statement waits for another process's lock before "database is locked".
+BUSY_TIMEOUT_MS = 15_000
+# As long as SQLite's own busy timeout: then "database is locked".
+WRITE_QUEUE_TIMEOUT_S = BUSY_TIMEOUT_MS / 1000
 
 
 P = ParamSpec("P")
@@ -93,6 +99,23 @@ async def _no_wait() -> None:
     """An await that completes at once: SQLAlchemy's async adaptation wants one per call."""
 
 
+def _begin_without_waiting(connection: sqlite3.Connection) -> bool:
+    """``BEGIN IMMEDIATE`` here and now if SQLite's write lock is free (this process's
+    writers already took their turn in the write queue, so it is, unless another process
+    holds it); False, with nothing begun, if it is taken: the caller then waits for it in
+    the connection's thread as before."""
+    connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        connection.execute(WRITE_BEGIN)
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return False
+        raise
+    finally:
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return True
+
+
 def _run(
     connection: sqlite3.Connection, begin: str | None, operation: str, parameters: Any
 ) -> tuple[Any, ...]:
@@ -127,14 +150,19 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
             return
         begin, connection._pending_begin = connection._pending_begin, None
         connection._may_be_in_transaction = True
-        # Inline only what cannot wait: in a write transaction whose BEGIN IMMEDIATE went
-        # through (SQLite's write lock is ours), anything; else (a read transaction, or
-        # the BEGIN still to send) a read that starts no write transaction.
-        inline = _small.get() and (
-            (begin is None and connection._write_locked)
-            or (begin != WRITE_BEGIN and _reads_only(operation))
-        )
+        if begin == WRITE_BEGIN or not _reads_only(operation):
+            connection._wrote = True
+        small = _small.get()
         try:
+            if small and begin == WRITE_BEGIN and _begin_without_waiting(self._connection._conn):
+                begin, connection._write_locked = None, True  # the lock was free: ours now
+            # Inline only what cannot wait: in a write transaction whose BEGIN IMMEDIATE
+            # went through (SQLite's write lock is ours), anything; else (a read
+            # transaction, or the BEGIN still to send) a read that starts no write.
+            inline = small and (
+                (begin is None and connection._write_locked)
+                or (begin != WRITE_BEGIN and _reads_only(operation))
+            )
             if inline:
                 self.await_(_no_wait())
                 description, rows, lastrowid, rowcount = _run(
@@ -185,6 +213,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         "_may_be_in_transaction",
         "_pending_begin",
         "_write_locked",
+        "_wrote",
     )
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
@@ -193,6 +222,8 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         self._holds_write_turn = False
         # True once this transaction's BEGIN IMMEDIATE went through: SQLite's lock is ours.
         self._write_locked = False
+        # True once this transaction sent anything but reads (or BEGIN IMMEDIATE).
+        self._wrote = False
         # False only when certain: no statement (so no BEGIN) since the last commit/rollback.
         self._may_be_in_transaction = True
 
@@ -210,35 +241,45 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
             self._holds_write_turn = False
             self.dbapi.write_lock().release()
 
-    def _ends_transaction(self, end: Any) -> None:
+    def _ends_transaction(self, end: Any, end_here: Any) -> None:
+        """``end`` in the connection's thread; ``end_here`` (the same, in this thread) for
+        a transaction that only read: ending it only lets its snapshot go, it cannot wait
+        for a lock nor checkpoint the WAL."""
         self._pending_begin = None
         self._write_locked = False
+        wrote, self._wrote = self._wrote, False
         try:
             if self._may_be_in_transaction:
-                end()
+                if wrote:
+                    end()
+                else:
+                    try:
+                        end_here()
+                    except Exception as error:
+                        self._handle_exception(error)
             self._may_be_in_transaction = False
         finally:
             self._release_write_turn()
 
     def close(self) -> None:
-        self._write_locked = False
+        self._write_locked = self._wrote = False
         try:
             super().close()
         finally:
             self._release_write_turn()
 
     def _terminate_force_close(self) -> None:
-        self._write_locked = False
+        self._write_locked = self._wrote = False
         try:
             super()._terminate_force_close()
         finally:
             self._release_write_turn()
 
     def commit(self) -> None:
-        self._ends_transaction(super().commit)
+        self._ends_transaction(super().commit, lambda: self._connection._conn.commit())
 
     def rollback(self) -> None:
-        self._ends_transaction(super().rollback)
+        self._ends_transaction(super().rollback, lambda: self._connection._conn.rollback())
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -535,3 +535,71 @@ def test_scenario_6_the_meeting_room_is_never_double_booked(client, world, now):
     # The town hall's directory lists the commune's resources.
     directory = client.get("/api/assets", params={"commune": "Romainville"}).json()
     assert [a["name"] for a in directory] == ["Salle de réunion"]
+
+
+def test_the_listing_body_is_the_one_the_slot_objects_would_encode(client, world, garden):
+    """The public listing is served from a per-range template (each slot encoded once, its
+    places left filled in per read): byte for byte what encoding every slot gives, across a
+    booking, a closure, the clock passing slots and the turn of the month."""
+    import uuid
+    from zoneinfo import ZoneInfo
+
+    import msgspec
+
+    from tests.conftest import run_db
+    from tierslieu.api.bookings import SlotOut
+    from tierslieu.services import availability
+
+    def listed(first: str, last: str) -> bytes:
+        response = client.get(
+            f"/api/assets/{garden['id']}/slots", params={"from": first, "to": last}
+        )
+        assert response.status_code == 200 and response.headers["content-type"].startswith(
+            "application/json"
+        )
+        return response.content
+
+    def encoded(first: str, last: str, settings) -> bytes:
+        async def work(session):
+            asset, free = await availability.free_slots(
+                session, garden_id, dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+            )
+            tz = ZoneInfo(asset.structure.timezone)
+            return msgspec.json.encode(
+                [
+                    SlotOut(
+                        s.starts_at.astimezone(tz),
+                        s.ends_at.astimezone(tz),
+                        s.capacity,
+                        s.remaining,
+                    )
+                    for s in free
+                ]
+            )
+
+        return run_db(settings, work)
+
+    garden_id = uuid.UUID(garden["id"])
+    settings = client.app.state.settings
+    ranges = [
+        ("2027-03-29", "2027-04-11"),
+        ("2027-04-06", "2027-04-06"),
+        ("2027-03-15", "2027-04-30"),
+    ]
+    assert book(client, world.neighbour, garden["id"], party_size=3).status_code == 201
+    closure = client.post(
+        f"/api/assets/{garden['id']}/closures",
+        json={"starts_on": "2027-04-10", "ends_on": "2027-04-10", "reason": "fête"},
+        headers=world.staff_a.headers,
+    )
+    assert closure.status_code == 201
+    for first, last in ranges:
+        body = listed(first, last)
+        assert body == encoded(first, last, settings)
+        assert len(msgspec.json.decode(body)) > 0
+    with frozen(dt.datetime(2027, 4, 6, 8, 30, tzinfo=dt.UTC)):  # 10:30 in Paris that Tuesday
+        for first, last in ranges[:2]:
+            body = listed(first, last)
+            assert body == encoded(first, last, settings)
+        starts = [s["starts_at"] for s in msgspec.json.decode(listed(*ranges[1]))]
+        assert starts == ["2027-04-06T11:00:00+02:00"]  # 9:00 and 10:00 are past

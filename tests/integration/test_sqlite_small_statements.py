@@ -1,6 +1,6 @@
 """SQLite: small statements run in the event loop's thread (no hand-off to the connection's
-thread), except what may wait for a lock, which still waits in that thread while the loop
-keeps serving."""
+thread), except what must wait for a lock another process holds, which waits in that
+thread while the loop keeps serving."""
 
 from __future__ import annotations
 
@@ -19,13 +19,22 @@ pytestmark = pytest.mark.slow
 THREAD_ID = text("SELECT thread_id()")
 
 
-def _engine_with_thread_id(settings):
+def _engine_with_thread_id(settings, ends: list[tuple[str, int]] | None = None):
     engine = db.create_engine(settings)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _register(dbapi_connection, _record) -> None:
-        # The SQL function tells which thread ran the statement.
-        dbapi_connection._connection._conn.create_function("thread_id", 0, threading.get_ident)
+        raw = dbapi_connection._connection._conn
+        # The SQL function tells which thread ran the statement…
+        raw.create_function("thread_id", 0, threading.get_ident)
+        if ends is not None:  # …and SQLite's trace which thread ended each transaction.
+            raw.set_trace_callback(
+                lambda sql: (
+                    ends.append((sql.split()[0].upper(), threading.get_ident()))
+                    if sql.split()[0].upper() in {"COMMIT", "ROLLBACK"}
+                    else None
+                )
+            )
 
     return engine
 
@@ -34,8 +43,10 @@ def test_small_statements_run_in_the_loop_thread_except_the_write_lock(settings)
     if not settings.is_sqlite:
         pytest.skip("SQLite only")
 
+    ends: list[tuple[str, int]] = []
+
     async def main() -> dict[str, bool]:
-        engine = _engine_with_thread_id(settings)
+        engine = _engine_with_thread_id(settings, ends)
         loop_thread = threading.get_ident()
         seen: dict[str, bool] = {}
         try:
@@ -44,14 +55,20 @@ def test_small_statements_run_in_the_loop_thread_except_the_write_lock(settings)
                 await connection.rollback()
                 with db.small_statements():
                     seen["read, marked"] = await connection.scalar(THREAD_ID) == loop_thread
+            # Ending a transaction that only read lets its snapshot go: in the loop's thread.
+            seen["read ended"] = ends[-1] == ("ROLLBACK", loop_thread)
             async with engine.connect() as connection, connection.begin():
                 with db.small_statements():
-                    # The first statement carries BEGIN IMMEDIATE: it may wait for another
-                    # process's write lock, so it goes to the connection's thread.
+                    # The first statement carries BEGIN IMMEDIATE: tried here without
+                    # waiting; the lock is free (no other process), so it is ours at once.
                     seen["write begin"] = await connection.scalar(THREAD_ID) == loop_thread
                     # The lock is ours now: nothing in this transaction can wait.
                     seen["in write transaction"] = await connection.scalar(THREAD_ID) == loop_thread
                     await connection.execute(text("UPDATE schedule_version SET value = value + 1"))
+            # A commit that wrote may checkpoint the WAL: in the connection's thread.
+            seen["write committed elsewhere"] = ends[-1][0] == "COMMIT" and (
+                ends[-1][1] != loop_thread
+            )
             async with db.read_only(engine).connect() as connection:
                 seen["committed"] = (
                     await connection.scalar(text("SELECT value FROM schedule_version WHERE id = 1"))
@@ -64,8 +81,10 @@ def test_small_statements_run_in_the_loop_thread_except_the_write_lock(settings)
     assert asyncio.run(main()) == {
         "read, not marked": False,
         "read, marked": True,
-        "write begin": False,
+        "read ended": True,
+        "write begin": True,
         "in write transaction": True,
+        "write committed elsewhere": True,
         "committed": True,
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from dateutil.rrule import DAILY, MINUTELY, rrule
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from tierslieu.domain.slots import (
     OpeningRule,
     Period,
+    Slot,
     expand_slots,
     local_day_period,
     opening_periods,
@@ -206,3 +208,61 @@ def test_expansion_matches_the_rrule_oracle(case):
         wall = s.starts_at.astimezone(tz)
         offset = (wall.hour * 60 + wall.minute) - (r.start.hour * 60 + r.start.minute)
         assert offset >= 0 and offset % r.slot_minutes == 0
+
+
+def _expand_slots_slowly(rules, tz, first_day, last_day, default_capacity):
+    """The expansion before the steady-offset shortcut: every wall time converted with the
+    careful rules of domain.localtime (kept here as the reference)."""
+    from tierslieu.domain import localtime
+
+    by_start = {}
+    day = first_day
+    while day <= last_day:
+        for rule in rules:
+            if rule.applies_on(day):
+                start_wall = dt.datetime.combine(day, rule.start)
+                end_wall = dt.datetime.combine(day, rule.end)
+                step = (
+                    dt.timedelta(minutes=rule.slot_minutes)
+                    if rule.slot_minutes
+                    else end_wall - start_wall
+                )
+                capacity = rule.capacity or default_capacity
+                wall = start_wall
+                while wall + step <= end_wall:
+                    if localtime.exists(wall, tz):
+                        starts_at = localtime.to_utc(wall, tz)
+                        ends_at = localtime.boundary_to_utc(wall + step, tz)
+                        if ends_at > starts_at:
+                            known = by_start.get(starts_at)
+                            if known is None or known.capacity < capacity:
+                                by_start[starts_at] = Slot(starts_at, ends_at, capacity)
+                    wall += step
+        day += dt.timedelta(days=1)
+    return sorted(by_start.values())
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Europe/Paris",
+        "America/New_York",
+        "Australia/Lord_Howe",  # a 30-minute change
+        "America/Santiago",  # changes at midnight
+        "America/Havana",  # changes at midnight, into a gap
+        "Pacific/Apia",
+        "Asia/Kolkata",  # no change at all
+    ],
+)
+def test_the_fast_expansion_gives_the_careful_one_across_two_years(zone):
+    tz = ZoneInfo(zone)
+    every_day = frozenset(range(1, 8))
+    rules = [
+        OpeningRule(every_day, dt.time(0, 0), dt.time(23, 59), dt.date(2026, 1, 1), None, 30, 8),
+        OpeningRule(every_day, dt.time(1, 30), dt.time(3, 30), dt.date(2026, 1, 1), None, 60, 12),
+        OpeningRule(every_day, dt.time(22, 0), dt.time(23, 59), dt.date(2026, 1, 1), None, None, 3),
+    ]
+    first, last = dt.date(2026, 1, 1), dt.date(2027, 12, 31)
+    assert expand_slots(rules, tz, first, last, 5) == _expand_slots_slowly(
+        rules, tz, first, last, 5
+    )

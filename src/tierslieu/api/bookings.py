@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tierslieu import csvout, i18n
 from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -20,10 +20,12 @@ from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import Strict
 from tierslieu.api.series_schemas import RepeatIn
 from tierslieu.domain.bookings import AccountRef, CreateBooking, Guest, cancel_deadline
+from tierslieu.domain.slots import Slot
 from tierslieu.i18n import N_
 from tierslieu.labels import label
 from tierslieu.models import AvailabilityRule, Booking, Closure, User
 from tierslieu.services import assets, availability, bookings, series
+from tierslieu.services.availability import FreeSlot
 from tierslieu.services.bookings import BookingView
 from tierslieu.services.clock import utcnow
 from tierslieu.templating import render_day_sheet
@@ -134,6 +136,22 @@ class SlotOut(msgspec.Struct, omit_defaults=True):
     ends_at: dt.datetime
     capacity: int | None = None
     remaining: int | None = None
+
+
+def _slot_out(s: FreeSlot | Slot, zone: ZoneInfo, remaining: int | None) -> SlotOut:
+    return SlotOut(s.starts_at.astimezone(zone), s.ends_at.astimezone(zone), s.capacity, remaining)
+
+
+def _free_json(free: list[FreeSlot], zone: ZoneInfo) -> bytes:
+    return msgspec.json.encode([_slot_out(s, zone, s.remaining) for s in free])
+
+
+def _slot_head(slot: Slot, zone: ZoneInfo) -> bytes:
+    """A shared slot's JSON up to its number of places left: ``…,"remaining":`` (the listing
+    template appends the number and the closing brace)."""
+    encoded = msgspec.json.encode(_slot_out(slot, zone, 0))
+    assert encoded.endswith(b'"remaining":0}')
+    return encoded[:-2]
 
 
 class GuestIn(Strict):
@@ -295,20 +313,16 @@ class AvailabilityController(Controller):
     @get("/slots", summary="What is free: slots with places left, or free intervals (public)")
     async def slots(
         self,
-        db_session: NamedDependency[AsyncSession],
+        db_engine: NamedDependency[AsyncEngine],
         asset_id: FromPath[uuid.UUID],
         from_: Annotated[dt.date, QueryParameter(name="from")],
         to: Annotated[dt.date, QueryParameter()],
-    ) -> list[SlotOut]:
+    ) -> Response[list[SlotOut]]:
         """At most 92 days; times in the structure's zone; past times and closures excluded."""
-        asset, free = await availability.free_slots(db_session, asset_id, from_, to)
-        zone = ZoneInfo(asset.structure.timezone)
-        return [
-            SlotOut(
-                s.starts_at.astimezone(zone), s.ends_at.astimezone(zone), s.capacity, s.remaining
-            )
-            for s in free
-        ]
+        body = await availability.free_slots_json(
+            db_engine, asset_id, from_, to, head=_slot_head, whole=_free_json
+        )
+        return Response(body, media_type=MediaType.JSON)
 
     @get("/availability", summary="Opening rules of an asset (its staff)")
     async def list_rules(

@@ -43,6 +43,16 @@ def exists(moment: dt.datetime, tz: Zone) -> bool:
     )
 
 
+def steady_offset(day: dt.date, tz: Zone) -> dt.timedelta | None:
+    """The zone's UTC offset all through the local ``day``, or None on a day the offset
+    changes (a DST change, a zone's redefinition). On a steady day every wall time exists
+    and is ``wall - offset`` in UTC: what ``to_utc`` gives, for a fraction of its cost."""
+    z = zone(tz)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=z).utcoffset()
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=z).utcoffset()
+    return start if start == end else None
+
+
 def wall_to_utc(day: dt.date, time: dt.time, tz: Zone) -> dt.datetime:
     """The UTC instant of a local wall-clock time; the first one in the autumn fold.
 

@@ -95,9 +95,13 @@ def expand_slots(
     rules = list(rules)
     by_start: dict[dt.datetime, Slot] = {}
     for day in days(first_day, last_day):
-        for rule in rules:
-            if not rule.applies_on(day):
-                continue
+        applying = [rule for rule in rules if rule.applies_on(day)]
+        if not applying:
+            continue
+        # Most days the offset holds all day: a wall time is then ``wall - offset`` in UTC
+        # (the careful conversion below cost eight datetime operations per slot).
+        offset = localtime.steady_offset(day, tz)
+        for rule in applying:
             start_wall = dt.datetime.combine(day, rule.start)
             end_wall = dt.datetime.combine(day, rule.end)
             step = (
@@ -108,13 +112,19 @@ def expand_slots(
             capacity = rule.capacity or default_capacity
             wall = start_wall
             while wall + step <= end_wall:
-                if localtime.exists(wall, tz):
+                if offset is not None:
+                    starts_at = (wall - offset).replace(tzinfo=dt.UTC)
+                    ends_at = starts_at + step
+                elif localtime.exists(wall, tz):
                     starts_at = localtime.to_utc(wall, tz)
                     ends_at = localtime.boundary_to_utc(wall + step, tz)
-                    if ends_at > starts_at:
-                        known = by_start.get(starts_at)
-                        if known is None or known.capacity < capacity:
-                            by_start[starts_at] = Slot(starts_at, ends_at, capacity)
+                else:
+                    wall += step
+                    continue  # in the spring-forward gap: not offered
+                if ends_at > starts_at:
+                    known = by_start.get(starts_at)
+                    if known is None or known.capacity < capacity:
+                        by_start[starts_at] = Slot(starts_at, ends_at, capacity)
                 wall += step
     return sorted(by_start.values())
 

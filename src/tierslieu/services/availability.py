@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import heapq
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from tierslieu.db import only_small_statements, read_only
 from tierslieu.domain import localtime
 from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus, RangeTooLong
 from tierslieu.domain.horizon import check_dates, latest_date
@@ -225,6 +227,118 @@ async def free_slots(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ListingTemplate:
+    """A range's open slots, each already encoded up to its number of places left: the
+    only part of a public listing that changes between two reads (made once per range and
+    schedule version, kept with the asset in ``schedule_cache``)."""
+
+    starts: tuple[dt.datetime, ...]  # in order
+    capacities: tuple[int, ...]
+    heads: tuple[bytes, ...]
+
+    @classmethod
+    def build(
+        cls, slots: list[Slot], tz: ZoneInfo, head: Callable[[Slot, ZoneInfo], bytes]
+    ) -> ListingTemplate:
+        return cls(
+            tuple(s.starts_at for s in slots),
+            tuple(s.capacity for s in slots),
+            tuple(head(s, tz) for s in slots),
+        )
+
+    def render(self, taken: dict[dt.datetime, int], now: dt.datetime) -> bytes:
+        """The JSON array of the slots still to come, with their places left."""
+        first = bisect.bisect_right(self.starts, now)
+        return (
+            b"["
+            + b",".join(
+                b"%s%d}" % (head, max(0, capacity - taken.get(start, 0)))
+                for start, capacity, head in zip(
+                    self.starts[first:], self.capacities[first:], self.heads[first:], strict=True
+                )
+            )
+            + b"]"
+        )
+
+
+async def free_slots_json(
+    engine: AsyncEngine,
+    asset_id: uuid.UUID,
+    first_day: dt.date,
+    last_day: dt.date,
+    *,
+    head: Callable[[Slot, ZoneInfo], bytes],
+    whole: Callable[[list[FreeSlot], ZoneInfo], bytes],
+) -> bytes:
+    """``free_slots`` as the JSON body of the public listing, without building an object
+    per slot: a shared asset's body is its cached ``ListingTemplate`` filled with the
+    counters (``head(slot, tz)``: one slot's JSON up to its places left); free intervals
+    are encoded by ``whole(free, tz)``. Cached with the listings (``listing_cache``).
+    On a connection of its own, no ORM session: the listing is the most read page."""
+    check_range(first_day, last_day)
+    now = utcnow()
+
+    async def compute() -> bytes:
+        async with read_only(engine).connect() as connection:
+            entry, taken, busy = await _current_listing(connection, asset_id, first_day, last_day)
+        if taken is None:
+            return whole(_free_intervals(entry, busy, first_day, last_day, now), entry.tz)
+        template = entry.derived(
+            ("listing", first_day, last_day, head),
+            lambda: ListingTemplate.build(
+                [s for s, closure in entry.slots_with_closures(first_day, last_day) if not closure],
+                entry.tz,
+                head,
+            ),
+        )
+        return template.render(taken, now)
+
+    return await listing_cache.get_or_compute((asset_id, first_day, last_day, "json"), now, compute)
+
+
+@only_small_statements
+async def _current_listing(
+    connection: AsyncConnection, asset_id: uuid.UUID, first_day: dt.date, last_day: dt.date
+) -> tuple[Any, dict[dt.datetime, int] | None, list[Period]]:
+    """(the asset's cached schedule under the current version, places taken per slot start
+    for a shared asset (else None), active bookings over the range for an exclusive one):
+    one statement when the cache entry is current (see schedule_cache; imported here because
+    it builds on this module's Schedule). 404 for an archived asset."""
+    from tierslieu.services import schedule_cache
+
+    entry = schedule_cache.cached(asset_id)
+    fresh = entry is None
+    while True:
+        if entry is None:
+            async with AsyncSession(bind=connection) as session:  # the ORM, on a cache miss
+                entry = await schedule_cache.load(session, asset_id)
+        asset, span = entry.asset, entry.span(first_day, last_day)
+        taken: dict[dt.datetime, int] | None = None
+        busy: list[Period] = []
+        if asset.booking_mode == BookingMode.SHARED:
+            version, taken = await schedule_cache.counters_with_version(connection, asset.id, span)
+        else:
+            version, busy = await schedule_cache.busy_with_version(
+                connection, asset.id, span, tuple(s.value for s in ACTIVE_STATUSES)
+            )
+        if fresh or version == entry.version:
+            break  # just loaded (at least as new as the counters' version), or still current
+        entry, fresh = None, True  # changed since it was cached: load it again, re-read
+    if asset.archived_at is not None:
+        raise NotFound()
+    return entry, taken, busy
+
+
+def _free_intervals(
+    entry: Any, busy: list[Period], first_day: dt.date, last_day: dt.date, now: dt.datetime
+) -> list[FreeSlot]:
+    span = entry.span(first_day, last_day)
+    busy = [*busy, Period(span.starts_at, max(now, span.starts_at))]
+    opening = entry.schedule(first_day, last_day).opening()
+    return [FreeSlot(p.starts_at, p.ends_at) for p in subtract(opening, busy)]
+
+
 async def _compute_free_slots(
     session: AsyncSession,
     asset_id: uuid.UUID,
@@ -232,38 +346,15 @@ async def _compute_free_slots(
     last_day: dt.date,
     now: dt.datetime,
 ) -> tuple[Asset, list[FreeSlot]]:
-    # One statement when the asset is cached under the current schedule version (see
-    # schedule_cache; imported here because it builds on this module's Schedule).
-    from tierslieu.services import schedule_cache
-
-    entry = schedule_cache.cached(asset_id)
-    fresh = entry is None
-    while True:
-        if entry is None:
-            entry = await schedule_cache.load(session, asset_id)
-        asset, span = entry.asset, entry.span(first_day, last_day)
-        if asset.booking_mode == BookingMode.SHARED:
-            version, taken = await schedule_cache.counters_with_version(session, asset.id, span)
-        else:
-            version, busy = await schedule_cache.busy_with_version(
-                session, asset.id, span, tuple(s.value for s in ACTIVE_STATUSES)
-            )
-        if fresh or version == entry.version:
-            break  # just loaded (at least as new as the counters' version), or still current
-        entry, fresh = None, True  # changed since it was cached: load it again, re-read
-    if asset.archived_at is not None:
-        raise NotFound()
-    if asset.booking_mode == BookingMode.SHARED:
-        return asset, [
-            FreeSlot(
-                s.starts_at, s.ends_at, s.capacity, max(0, s.capacity - taken.get(s.starts_at, 0))
-            )
-            for s, closure in entry.slots_with_closures(first_day, last_day)
-            if closure is None and s.starts_at > now
-        ]
-    busy.append(Period(span.starts_at, max(now, span.starts_at)))
-    opening = entry.schedule(first_day, last_day).opening()
-    return asset, [FreeSlot(p.starts_at, p.ends_at) for p in subtract(opening, busy)]
+    connection = await session.connection()
+    entry, taken, busy = await _current_listing(connection, asset_id, first_day, last_day)
+    if taken is None:
+        return entry.asset, _free_intervals(entry, busy, first_day, last_day, now)
+    return entry.asset, [
+        FreeSlot(s.starts_at, s.ends_at, s.capacity, max(0, s.capacity - taken.get(s.starts_at, 0)))
+        for s, closure in entry.slots_with_closures(first_day, last_day)
+        if closure is None and s.starts_at > now
+    ]
 
 
 # --- rules and closures (staff) -------------------------------------------------------

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -27,7 +29,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tierslieu.domain.bookings import BookingStatus
 from tierslieu.domain.slots import (
@@ -52,6 +54,7 @@ from tierslieu.models import (
 )
 from tierslieu.services.availability import ClosedPeriod, Schedule, to_opening_rule
 
+T = TypeVar("T")
 MAX_ASSETS = 4096
 MAX_RANGES_PER_ASSET = 64
 
@@ -73,6 +76,7 @@ class CachedAsset:
     _ranges: dict[tuple[dt.date, dt.date], list[tuple[Slot, ClosedPeriod | None]]] = field(
         default_factory=dict
     )
+    _derived: dict[Hashable, Any] = field(default_factory=dict)
 
     def span(self, first_day: dt.date, last_day: dt.date) -> Period:
         return Period(
@@ -108,7 +112,19 @@ class CachedAsset:
             self._ranges[key] = found
         return found
 
+    def derived(self, key: Hashable, build: Callable[[], T]) -> T:
+        """``build()``, made once and kept with this entry (so under its version), e.g. a
+        range's encoded listing."""
+        found = self._derived.get(key, _MISSING)
+        if found is _MISSING:
+            found = build()
+            if len(self._derived) >= MAX_RANGES_PER_ASSET:
+                self._derived.clear()
+            self._derived[key] = found
+        return found
 
+
+_MISSING = object()
 _entries: dict[uuid.UUID, CachedAsset] = {}
 
 
@@ -211,11 +227,11 @@ FULL_FOR_NEWCOMERS = 2**31 - 1
 
 
 async def counters_with_version(
-    session: AsyncSession, asset_id: uuid.UUID, span: Period
+    connection: AsyncConnection, asset_id: uuid.UUID, span: Period
 ) -> tuple[int, dict[dt.datetime, int]]:
     """(schedule version, places taken per slot start in ``span``) in one round trip; a slot
-    with a waiting list counts as full (``FULL_FOR_NEWCOMERS``)."""
-    connection = await session.connection()  # Core, not the ORM: no entities to load
+    with a waiting list counts as full (``FULL_FOR_NEWCOMERS``). Core, not the ORM: no
+    entities to load."""
     rows = await connection.execute(
         _COUNTERS, {"asset_id": asset_id, "starts_at": span.starts_at, "ends_at": span.ends_at}
     )
@@ -228,10 +244,10 @@ async def counters_with_version(
 
 
 async def busy_with_version(
-    session: AsyncSession, asset_id: uuid.UUID, span: Period, active: tuple[str, ...]
+    connection: AsyncConnection, asset_id: uuid.UUID, span: Period, active: tuple[str, ...]
 ) -> tuple[int, list[Period]]:
     """(schedule version, active bookings overlapping ``span``) in one round trip."""
-    rows = await session.execute(
+    rows = await connection.execute(
         select(version_value(), Booking.starts_at, Booking.ends_at)
         .select_from(one_row())
         .outerjoin(
