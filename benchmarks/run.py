@@ -451,10 +451,16 @@ SERVERS = {
 }
 
 
+def _granian() -> str | None:
+    """granian's command: beside this Python (a virtualenv), else on the PATH."""
+    beside = Path(sys.executable).parent / "granian"
+    return str(beside) if beside.exists() else shutil.which("granian")
+
+
 def _command(workers: int, port: int, server: list[str] | None) -> list[str]:
     if server is None:
         return [
-            shutil.which("granian") or "granian",
+            _granian() or "granian",
             "--interface", "asgi", "--factory", "--host", "127.0.0.1", "--port", str(port),
             "--workers", str(workers), "--loop", "uvloop", "--http", "1", "--no-ws",
             "tierslieu.app:create_app",
@@ -713,7 +719,7 @@ def bench(
     # all-201 bookings; the framework's share and ours, server by server.
     compared: list[tuple[str, Wrk, Wrk, Wrk, float]] = []
     for name, server in SERVERS.items():
-        if server is None and shutil.which("granian") is None:
+        if server is None and _granian() is None:
             print(f"   {name}: not installed, skipped", flush=True)
             continue
         log_server = workdir / f"server-{kind}-{len(compared)}.log"

@@ -6,7 +6,7 @@ import bisect
 import datetime as dt
 import heapq
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from tierslieu.domain.slots import (
     public_holidays,
     subtract,
 )
+from tierslieu.domain.slots import days as local_days
 from tierslieu.domain.vocabulary import BookingMode
 from tierslieu.errors import InvalidInput, NotFound
 from tierslieu.models import Asset, AvailabilityRule, Booking, Closure, Structure, User
@@ -228,9 +229,9 @@ async def free_slots(
 
 
 @dataclass(frozen=True, slots=True)
-class ListingTemplate:
-    """A range's open slots, each already encoded up to its number of places left: the
-    only part of a public listing that changes between two reads (made once per range and
+class DayListing:
+    """A local day's open slots, each already encoded up to its number of places left: the
+    only part of a public listing that changes between two reads (made once per day and
     schedule version, kept with the asset in ``schedule_cache``)."""
 
     starts: tuple[dt.datetime, ...]  # in order
@@ -240,26 +241,20 @@ class ListingTemplate:
     @classmethod
     def build(
         cls, slots: list[Slot], tz: ZoneInfo, head: Callable[[Slot, ZoneInfo], bytes]
-    ) -> ListingTemplate:
+    ) -> DayListing:
         return cls(
             tuple(s.starts_at for s in slots),
             tuple(s.capacity for s in slots),
             tuple(head(s, tz) for s in slots),
         )
 
-    def render(self, taken: dict[dt.datetime, int], now: dt.datetime) -> bytes:
-        """The JSON array of the slots still to come, with their places left."""
+    def render(self, taken: dict[dt.datetime, int], now: dt.datetime) -> Iterator[bytes]:
+        """The day's slots still to come, with their places left (JSON objects)."""
         first = bisect.bisect_right(self.starts, now)
-        return (
-            b"["
-            + b",".join(
-                b"%s%d}" % (head, max(0, capacity - taken.get(start, 0)))
-                for start, capacity, head in zip(
-                    self.starts[first:], self.capacities[first:], self.heads[first:], strict=True
-                )
-            )
-            + b"]"
-        )
+        for start, capacity, head in zip(
+            self.starts[first:], self.capacities[first:], self.heads[first:], strict=True
+        ):
+            yield b"%s%d}" % (head, max(0, capacity - taken.get(start, 0)))
 
 
 async def free_slots_json(
@@ -272,8 +267,9 @@ async def free_slots_json(
     whole: Callable[[list[FreeSlot], ZoneInfo], bytes],
 ) -> bytes:
     """``free_slots`` as the JSON body of the public listing, without building an object
-    per slot: a shared asset's body is its cached ``ListingTemplate`` filled with the
-    counters (``head(slot, tz)``: one slot's JSON up to its places left); free intervals
+    per slot: a shared asset's body is its cached ``DayListing``s filled with the
+    counters (``head(slot, tz)``: one slot's JSON up to its places left; the same ``head``
+    for every call, it is what the days keep); free intervals
     are encoded by ``whole(free, tz)``. Cached with the listings (``listing_cache``).
     On a connection of its own, no ORM session: the listing is the most read page."""
     check_range(first_day, last_day)
@@ -284,15 +280,19 @@ async def free_slots_json(
             entry, taken, busy = await _current_listing(connection, asset_id, first_day, last_day)
         if taken is None:
             return whole(_free_intervals(entry, busy, first_day, last_day, now), entry.tz)
-        template = entry.derived(
-            ("listing", first_day, last_day, head),
-            lambda: ListingTemplate.build(
-                [s for s, closure in entry.slots_with_closures(first_day, last_day) if not closure],
-                entry.tz,
-                head,
-            ),
+
+        def build(slots: list[Slot]) -> DayListing:
+            return DayListing.build(slots, entry.tz, head)
+
+        return (
+            b"["
+            + b",".join(
+                part
+                for day in local_days(first_day, last_day)
+                for part in entry.per_day(day, build).render(taken, now)
+            )
+            + b"]"
         )
-        return template.render(taken, now)
 
     return await listing_cache.get_or_compute((asset_id, first_day, last_day, "json"), now, compute)
 

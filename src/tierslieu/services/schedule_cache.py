@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -76,7 +76,7 @@ class CachedAsset:
     _ranges: dict[tuple[dt.date, dt.date], list[tuple[Slot, ClosedPeriod | None]]] = field(
         default_factory=dict
     )
-    _derived: dict[Hashable, Any] = field(default_factory=dict)
+    _days: dict[dt.date, Any] = field(default_factory=dict)
 
     def span(self, first_day: dt.date, last_day: dt.date) -> Period:
         return Period(
@@ -104,26 +104,40 @@ class CachedAsset:
         key = (first_day, last_day)
         found = self._ranges.get(key)
         if found is None:
-            schedule = self.schedule(first_day, last_day)
-            slots = expand_slots(self.rules, self.tz, first_day, last_day, self.asset.capacity)
-            found = [(s, schedule.closure_at(s.period)) for s in slots]
+            found = self._expand(first_day, last_day)
             if len(self._ranges) >= MAX_RANGES_PER_ASSET:
                 self._ranges.clear()
             self._ranges[key] = found
         return found
 
-    def derived(self, key: Hashable, build: Callable[[], T]) -> T:
-        """``build()``, made once and kept with this entry (so under its version), e.g. a
-        range's encoded listing."""
-        found = self._derived.get(key, _MISSING)
+    def _expand(
+        self, first_day: dt.date, last_day: dt.date
+    ) -> list[tuple[Slot, ClosedPeriod | None]]:
+        schedule = self.schedule(first_day, last_day)
+        slots = expand_slots(self.rules, self.tz, first_day, last_day, self.asset.capacity)
+        return [(s, schedule.closure_at(s.period)) for s in slots]
+
+    def per_day(self, day: dt.date, build: Callable[[list[Slot]], T]) -> T:
+        """``build(the day's open slots)``, made once per local day and kept with this entry
+        (so under its version), e.g. the day's encoded listing. Days, not ranges: a town's
+        many overlapping ranges share them, and memory follows the days listed."""
+        global _days_kept
+        found = self._days.get(day, _MISSING)
         if found is _MISSING:
-            found = build()
-            if len(self._derived) >= MAX_RANGES_PER_ASSET:
-                self._derived.clear()
-            self._derived[key] = found
+            found = build([s for s, closure in self._expand(day, day) if closure is None])
+            if _days_kept >= MAX_DAYS_KEPT:
+                for entry in _entries.values():
+                    entry._days.clear()
+                _days_kept = 0
+            self._days[day] = found
+            _days_kept += 1
         return found
 
 
+# Days kept by per_day() over every entry; past this all are dropped (each is a few
+# hundred bytes per slot: ~40 MB at most).
+MAX_DAYS_KEPT = 60_000
+_days_kept = 0
 _MISSING = object()
 _entries: dict[uuid.UUID, CachedAsset] = {}
 
