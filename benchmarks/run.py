@@ -491,6 +491,11 @@ def start(
         "TIERSLIEU_SECRET_KEY": settings.secret_key,
         "TIERSLIEU_LISTING_CACHE": "1" if cache else "0",
         "TIERSLIEU_LOOP_LAG_LOG": "1",
+        # E-mails are rendered by a separate `tierslieu worker` in production set-ups with
+        # several workers; in-process, each worker's delivery loop rendered the run's
+        # confirmations (an e-mail and an iCalendar file each) during the measurement, a
+        # backlog that grows with the request rate and made more workers look slower.
+        "TIERSLIEU_DELIVERY_IN_PROCESS": "0",
     }
     process = subprocess.Popen(
         _command(workers, port, server),
