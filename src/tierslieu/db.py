@@ -13,10 +13,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from tierslieu import sqlite_driver
+from tierslieu.settings import Settings
 from tierslieu.sqlite_driver import only_small_statements, small_statements
 
 __all__ = ["only_small_statements", "small_statements"]  # for the services (no-ops on PostgreSQL)
-from tierslieu.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = sqlite_driver.BUSY_TIMEOUT_MS
 SQLITE_CACHE_KIB = 1024
