@@ -47,7 +47,7 @@ from tierslieu.api.series import SeriesController
 from tierslieu.api.stats import DirectoryController, StructureStatsController, TerritoryController
 from tierslieu.api.structures import StructureController
 from tierslieu.api.system import health, livez
-from tierslieu.db import create_engine, read_only
+from tierslieu.db import create_engine, open_connections, read_only
 from tierslieu.headers import security_headers
 from tierslieu.runtime import (
     LoopLag,
@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(warm_up)  # imports and first-use costs, off the loop
         freeze_startup_heap()  # before serving: no full collection walks start-up objects
+        await open_connections(engine, min(settings.db_warm_connections, settings.db_pool_size))
         monitor = asyncio.get_running_loop().create_task(loop_lag.run())
         purging = start_daily_purge(engine, settings)  # retention (personal data), daily
         delivering = start_delivery(engine, settings)  # the outbox (unless --no-worker)
