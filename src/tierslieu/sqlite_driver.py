@@ -81,11 +81,8 @@ def only_small_statements(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitabl
 
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        token = _small.set(True)
-        try:
+        with small_statements():
             return await fn(*args, **kwargs)
-        finally:
-            _small.reset(token)
 
     return wrapper
 

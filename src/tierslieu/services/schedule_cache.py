@@ -143,11 +143,16 @@ _entries: dict[uuid.UUID, CachedAsset] = {}
 
 
 def clear() -> None:
+    global _days_kept
     _entries.clear()
+    _days_kept = 0
 
 
 def forget(asset_id: uuid.UUID) -> None:
-    _entries.pop(asset_id, None)
+    global _days_kept
+    entry = _entries.pop(asset_id, None)
+    if entry is not None:
+        _days_kept -= len(entry._days)
 
 
 def version_value():
@@ -187,7 +192,7 @@ async def load(session: AsyncSession, asset_id: uuid.UUID) -> CachedAsset:
         .first()
     )
     if found is None:
-        _entries.pop(asset_id, None)
+        forget(asset_id)
         raise NotFound()
     asset, structure = _copy(found[0]), _copy(found[1])
     asset.structure = structure
@@ -204,7 +209,8 @@ async def load(session: AsyncSession, asset_id: uuid.UUID) -> CachedAsset:
         [ClosedPeriod(Period(c.starts_at, c.ends_at), c.reason) for c in closures],
     )
     if len(_entries) >= MAX_ASSETS:
-        _entries.clear()
+        clear()
+    forget(asset_id)  # the previous version's days no longer count
     _entries[asset_id] = entry
     return entry
 
