@@ -254,16 +254,17 @@ def test_the_web_import_refuses_the_secondly_calendar_quickly(client, world):
     sign_in(client, world.staff_a.email)
     garden = world.garden["id"]
     schedule = f"/structures/{SLUG}/ressources/{garden}/horaires"
-    stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=20)).strftime("%Y%m%dT%H%M%SZ")
-    secondly = (
+    # A one-second event 20 days ago: seconds fixed at 00 and 01, so that start and end
+    # always differ (taken from the clock, they were equal once a minute).
+    minute = (dt.datetime.now(dt.UTC) - dt.timedelta(days=20)).strftime("%Y%m%dT%H%M")
+    start, end = f"{minute}00Z", f"{minute}01Z"
+    event = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:r@x\r\n"
-        f"DTSTAMP:20260101T000000Z\r\nDTSTART:{stamp}\r\nDTEND:{stamp[:-3]}01Z\r\n"
-        "RRULE:FREQ=SECONDLY\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    ).encode()
-    holiday = secondly.replace(b"RRULE:FREQ=SECONDLY\r\n", b"")
-    holiday = holiday.replace(stamp.encode(), b"20271225T090000Z").replace(
-        stamp[:-3].encode() + b"01Z", b"20271225T100000Z"
+        "DTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\n"
+        "{rule}SUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     )
+    secondly = event.format(start=start, end=end, rule="RRULE:FREQ=SECONDLY\r\n").encode()
+    holiday = event.format(start="20271225T090000Z", end="20271225T100000Z", rule="").encode()
     for data, expected in ((secondly, 0), (holiday, 1)):
         token = csrf_of(client.get(schedule).text)
         began = time.perf_counter()

@@ -73,7 +73,9 @@ def timed(limit: float = 2.0) -> Iterator[None]:
 
 
 def _secondly_ics(days_ago: int) -> bytes:
-    stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)).strftime(
+        "%Y%m%dT%H%M00Z"
+    )  # DTEND one second later, always
     return (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:r@x\r\n"
         f"DTSTAMP:20260101T000000Z\r\nDTSTART:{stamp}\r\nDTEND:{stamp[:-3]}01Z\r\n"

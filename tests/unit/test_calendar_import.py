@@ -220,7 +220,7 @@ def test_an_empty_calendar_gives_nothing() -> None:
 
 def _secondly(start: dt.datetime) -> bytes:
     """The review's 198-byte file: one event, RRULE:FREQ=SECONDLY, no end."""
-    stamp = start.strftime("%Y%m%dT%H%M%SZ")
+    stamp = start.strftime("%Y%m%dT%H%M00Z")  # DTEND one second later, always
     return (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:r@x\r\n"
         f"DTSTAMP:20260101T000000Z\r\nDTSTART:{stamp}\r\nDTEND:{stamp[:-3]}01Z\r\n"
