@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, bindparam, func, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
@@ -23,6 +23,7 @@ from tierslieu.db import only_small_statements
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
     ATTENDANCE_STATUSES,
+    MAX_ACTIVE_BOOKINGS_PER_STRUCTURE,
     AssetRules,
     AttendanceTooEarly,
     BookingStatus,
@@ -32,6 +33,7 @@ from tierslieu.domain.bookings import (
     InvalidTransition,
     NotCancellable,
     SlotFull,
+    TooManyActiveBookings,
     WaitlistFull,
     allowed_from,
     check_interval,
@@ -41,10 +43,12 @@ from tierslieu.domain.bookings import (
 )
 from tierslieu.domain.horizon import check_dates
 from tierslieu.domain.quotas import QuotaOverrideNotAllowed
+from tierslieu.domain.slots import Period
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
-from tierslieu.errors import InvalidInput, NotFound
-from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
+from tierslieu.errors import DomainError, InvalidInput, NotFound
+from tierslieu.models import Asset, Booking, OutboxMessage, SlotCounter, Structure, User
 from tierslieu.services import behalf, listing_cache, notify, quotas, schedule_cache, waitlist
+from tierslieu.services import booking_sql as sql
 from tierslieu.services.access import has_role, require_role, structure_for
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import check_range, load_schedule
@@ -98,6 +102,10 @@ async def create_booking(
     # The asset, its rules and closures come from the per-process cache; the version they
     # were loaded under is read with the caller's role and active bookings, in one statement.
     entry = schedule_cache.cached(cmd.asset_id) or await schedule_cache.load(session, cmd.asset_id)
+    if commit and announce and rollback_on_refusal and _attempt == 0:
+        quick = await _quick_booking(session, user, cmd, entry, now)
+        if quick is not None:
+            return quick
     version, role, active = await schedule_cache.caller_facts(
         session, user, entry.asset.structure_id, now
     )
@@ -143,28 +151,7 @@ async def create_booking(
     day = starts_at.astimezone(tz).date()
     first, last = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
 
-    created = dt.datetime.now(dt.UTC)  # the real time, like the ORM default (not the test clock)
-    booking = Booking(
-        id=uuid7(),
-        created_at=created,
-        updated_at=created,
-        asset_id=asset.id,
-        user_id=person.user_id,
-        created_by_id=user.id,
-        contact_id=person.contact_id,
-        guest_name=person.name,
-        guest_phone=person.phone,
-        guest_email=person.email,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        party_size=party_size,
-        note=cmd.note,
-        status=accepted.status.value,
-        exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
-        sequence=0,
-        quota_override=override,
-        series_id=cmd.series_id,
-    )
+    booking = _new_booking(cmd, user, person, requested, asset, accepted.status, override)
     inserted = False  # True when the booking row went in with the places (PostgreSQL)
     if asset.booking_mode == BookingMode.SHARED:
         slot, _closure = match_slot(requested, entry.slots_with_closures(first, last))
@@ -249,6 +236,135 @@ async def create_booking(
     return await _view(session, user, booking, asset, structure, is_staff)
 
 
+async def _quick_booking(
+    session: AsyncSession,
+    user: User,
+    cmd: CreateBooking,
+    entry: schedule_cache.CachedAsset,
+    now: dt.datetime,
+) -> BookingView | None:
+    """The common booking in one statement (``booking_sql``): a person books a shared slot
+    for themself, confirmed at once, with no quota to count. The checks run here as for
+    anyone who is not staff; the statement re-checks in the database what they assumed
+    (the schedule version, that the caller is not staff of the structure, the limit of
+    bookings to come) and writes the places, the booking and its « confirmed » message
+    together, or nothing. Returns None to go the general way (anything else, or an
+    assumption that did not hold: staff, rules changed); raises a refusal it can explain.
+    """
+    asset, structure = entry.asset, entry.structure
+    if (
+        user.is_admin
+        or cmd.on_behalf
+        or cmd.quota_override
+        or asset.archived_at is not None
+        or asset.booking_mode != BookingMode.SHARED
+        or quotas.of(asset)
+    ):
+        return None
+    rules = asset_rules(asset, structure)
+    try:
+        accepted = check_request(
+            cmd, rules, now=now, person_kind=user.kind, is_staff=False, active_bookings=0
+        )
+        if accepted.status != BookingStatus.CONFIRMED:
+            return None
+        requested = accepted.period
+        day = requested.starts_at.astimezone(entry.tz).date()
+        window = entry.slots_with_closures(day - dt.timedelta(days=1), day + dt.timedelta(days=1))
+        slot, _closure = match_slot(requested, window)
+    except DomainError:
+        return None  # a staff member may be allowed more: the general way decides
+    if cmd.party_size > slot.capacity:
+        return None
+    booking = _new_booking(cmd, user, behalf.Person(user.id), requested, asset, accepted.status)
+    values: dict[str, object] = {
+        "id": uuid7(),
+        "asset_id": asset.id,
+        "starts_at": slot.starts_at,
+        "ends_at": slot.ends_at,
+        "capacity": slot.capacity,
+        "taken": cmd.party_size,
+        "now": now,
+        "version": entry.version,
+        "user_id": user.id,
+        "structure_id": structure.id,
+        **{f"b_{c}": getattr(booking, c) for c in sql.BOOKING_COLUMNS},
+    }
+    message = notify.own_confirmation(session, user, booking, asset, structure)
+    if message is not None:
+        values.update({f"m_{c}": message[c] for c in sql.MESSAGE_COLUMNS})
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        statement = sql.QUICK_BOOK_PG if message is not None else sql.QUICK_BOOK_PG_SILENT
+        found = (await connection.execute(statement, values)).one()
+        booked = bool(found.booked)
+    else:
+        booked = (
+            await connection.execute(sql.QUICK_TAKE_PLACES_SQLITE, values)
+        ).first() is not None
+        if booked:
+            await connection.execute(insert(Booking.__table__), _columns(booking))
+            if message is not None:
+                await connection.execute(insert(OutboxMessage.__table__), message)
+        else:
+            found = (await connection.execute(sql.QUICK_FOUND_SQLITE, values)).one()
+    if booked:
+        await session.commit()
+        listing_cache.forget(asset.id)
+        return BookingView(booking, asset, structure)
+    staff = found.role is not None and found.role in ASSET_MANAGING_ROLES
+    if found.version != entry.version or staff or (cmd.waitlist and asset.waitlist):
+        # The general way reloads the rules, knows staff, or joins the list; in this
+        # transaction (nothing was written; on SQLite it keeps the write lock).
+        return None
+    await session.rollback()
+    if found.active >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
+        raise TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
+    remaining = 0 if found.waiting else max(0, slot.capacity - (found.taken or 0))
+    extra: dict[str, object] = {"remaining": remaining}
+    if asset.waitlist:
+        extra["waitlist_available"] = True
+    raise SlotFull({"remaining": remaining, "requested": cmd.party_size}, extra=extra)
+
+
+def _new_booking(
+    cmd: CreateBooking,
+    user: User,
+    person: behalf.Person,
+    requested: Period,
+    asset: Asset,
+    status: BookingStatus,
+    override: str | None = None,
+) -> Booking:
+    """The booking row (not yet added to the session) of an accepted request."""
+    created = dt.datetime.now(dt.UTC)  # the real time, like the ORM default (not the test clock)
+    return Booking(
+        id=uuid7(),
+        created_at=created,
+        updated_at=created,
+        asset_id=asset.id,
+        user_id=person.user_id,
+        created_by_id=user.id,
+        contact_id=person.contact_id,
+        guest_name=person.name,
+        guest_phone=person.phone,
+        guest_email=person.email,
+        starts_at=requested.starts_at,
+        ends_at=requested.ends_at,
+        party_size=cmd.party_size,
+        note=cmd.note,
+        status=status.value,
+        exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
+        sequence=0,
+        quota_override=override,
+        series_id=cmd.series_id,
+    )
+
+
+def _columns(booking: Booking) -> dict[str, object]:
+    return {c: getattr(booking, c) for c in sql.BOOKING_COLUMNS}
+
+
 def asset_rules(asset: Asset, structure: Structure) -> AssetRules:
     """What of an asset ``check_request`` needs."""
     return AssetRules(
@@ -280,77 +396,7 @@ def _is_deadlock(exc: DBAPIError) -> bool:
     return _sqlstate(exc) == "40P01"
 
 
-# Insert the counter with the places taken, or add them to it while they fit; and only
-# while the schedule version is still the one the checks ran under. Text statements: the
-# dialects' ``INSERT … ON CONFLICT`` constructs are not cacheable (compiled every time, ~1 ms).
-_TAKE_PLACES_TAIL = (
-    "WHERE COALESCE((SELECT value FROM schedule_version WHERE id = 1), 0) = :version "
-    "ON CONFLICT (asset_id, starts_at) DO UPDATE SET "
-    "taken = slot_counter.taken + excluded.taken, capacity = excluded.capacity, "
-    "updated_at = excluded.updated_at "
-    "WHERE slot_counter.taken + excluded.taken <= excluded.capacity "
-    "AND slot_counter.waiting = 0 "  # nobody takes places while others wait for them
-    "RETURNING taken"
-)
-_TAKE_PLACES_HEAD = (
-    "INSERT INTO slot_counter "
-    "(id, asset_id, starts_at, ends_at, capacity, taken, created_at, updated_at) "
-)
-_TAKE_PLACES_PARAMS = (
-    bindparam("id", type_=SlotCounter.id.type),
-    bindparam("asset_id", type_=SlotCounter.asset_id.type),
-    bindparam("starts_at", type_=SlotCounter.starts_at.type),
-    bindparam("ends_at", type_=SlotCounter.ends_at.type),
-    bindparam("now", type_=SlotCounter.created_at.type),
-    bindparam("capacity", type_=Integer()),
-    bindparam("taken", type_=Integer()),
-    bindparam("version", type_=BigInteger()),
-)
-_TAKE_PLACES_SQLITE = text(
-    _TAKE_PLACES_HEAD
-    + "SELECT :id, :asset_id, :starts_at, :ends_at, :capacity, :taken, :now, :now "
-    + _TAKE_PLACES_TAIL
-).bindparams(*_TAKE_PLACES_PARAMS)
-# PostgreSQL: the booking row in the same statement (one round trip for the whole write);
-# no counter row back, no booking. It cannot infer types of parameters in a SELECT list.
 WITH_BOOKING, PLACES_ONLY, FULL = "with-booking", "places-only", "full"
-_BOOKING_COLUMNS = {
-    "id": "UUID",
-    "asset_id": "UUID",
-    "user_id": "UUID",
-    "created_by_id": "UUID",
-    "contact_id": "UUID",
-    "guest_name": "VARCHAR",
-    "guest_phone": "VARCHAR",
-    "guest_email": "VARCHAR",
-    "starts_at": "TIMESTAMPTZ",
-    "ends_at": "TIMESTAMPTZ",
-    "party_size": "INTEGER",
-    "note": "TEXT",
-    "status": "VARCHAR",
-    "exclusive": "BOOLEAN",
-    "sequence": "INTEGER",
-    "quota_override": "TEXT",
-    "series_id": "UUID",
-    "created_at": "TIMESTAMPTZ",
-    "updated_at": "TIMESTAMPTZ",
-}
-_TAKE_PLACES_AND_BOOK_PG = text(
-    "WITH taken AS ("  # noqa: S608 (built once from the constant column names above)
-    + _TAKE_PLACES_HEAD
-    + "SELECT CAST(:id AS UUID), CAST(:asset_id AS UUID), CAST(:starts_at AS TIMESTAMPTZ), "
-    "CAST(:ends_at AS TIMESTAMPTZ), CAST(:capacity AS INTEGER), CAST(:taken AS INTEGER), "
-    "CAST(:now AS TIMESTAMPTZ), CAST(:now AS TIMESTAMPTZ) "
-    + _TAKE_PLACES_TAIL
-    + ") INSERT INTO booking ("
-    + ", ".join(_BOOKING_COLUMNS)
-    + ") SELECT "
-    + ", ".join(f"CAST(:b_{c} AS {t})" for c, t in _BOOKING_COLUMNS.items())
-    + " FROM taken RETURNING id"
-).bindparams(
-    *_TAKE_PLACES_PARAMS,
-    *(bindparam(f"b_{c}", type_=Booking.__table__.c[c].type) for c in _BOOKING_COLUMNS),
-)
 
 
 async def _take_places(
@@ -388,10 +434,10 @@ async def _take_places(
             "version": version,
         }
         if session.get_bind().dialect.name == "postgresql":
-            values.update({f"b_{c}": getattr(booking, c) for c in _BOOKING_COLUMNS})
-            if (await session.execute(_TAKE_PLACES_AND_BOOK_PG, values)).first() is not None:
+            values.update({f"b_{c}": getattr(booking, c) for c in sql.BOOKING_COLUMNS})
+            if (await session.execute(sql.TAKE_PLACES_AND_BOOK_PG, values)).first() is not None:
                 return WITH_BOOKING
-        elif (await session.execute(_TAKE_PLACES_SQLITE, values)).first() is not None:
+        elif (await session.execute(sql.TAKE_PLACES_SQLITE, values)).first() is not None:
             return PLACES_ONLY
     row = (
         await session.execute(

@@ -138,6 +138,33 @@ def _row(
     }
 
 
+def row(
+    kind: Kind,
+    to: Recipient,
+    params: Mapping[str, Any],
+    *,
+    public_url: str,
+    structure_id: uuid.UUID | None = None,
+    not_before: dt.datetime | None = None,
+) -> dict[str, Any] | None:
+    """The outbox row of a notification (column values), or None when the person cannot be
+    told (no address) or asked not to be (reminders off). ``params`` must be JSON (use
+    ``instant()`` for datetimes)."""
+    channel = _channel_for(kind, to)
+    if channel is None:
+        return None
+    return _row(
+        kind,
+        to,
+        channel,
+        params,
+        public_url=public_url,
+        structure_id=structure_id,
+        not_before=not_before,
+        dedupe_key=None,
+    )
+
+
 def enqueue(
     session: AsyncSession,
     kind: Kind,
@@ -150,26 +177,16 @@ def enqueue(
 ) -> OutboxMessage | None:
     """Add a notification to the caller's transaction (committed with it, or not at all).
 
-    ``params`` must be JSON (use ``instant()`` for datetimes). Returns the row, or None
-    when the person cannot be told (no address) or asked not to be (reminders off).
+    Returns the row, or None when there is nobody to tell (``row``).
     """
-    channel = _channel_for(kind, to)
-    if channel is None:
-        return None
-    row = OutboxMessage(
-        **_row(
-            kind,
-            to,
-            channel,
-            params,
-            public_url=public_url,
-            structure_id=structure_id,
-            not_before=not_before,
-            dedupe_key=None,
-        )
+    values = row(
+        kind, to, params, public_url=public_url, structure_id=structure_id, not_before=not_before
     )
-    session.add(row)
-    return row
+    if values is None:
+        return None
+    message = OutboxMessage(**values)
+    session.add(message)
+    return message
 
 
 async def enqueue_once(

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
-    Integer,
     and_,
     bindparam,
     func,
@@ -31,7 +30,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from tierslieu.domain.bookings import BookingStatus
 from tierslieu.domain.slots import (
     OpeningRule,
     Period,
@@ -46,12 +44,12 @@ from tierslieu.models import (
     AvailabilityRule,
     Booking,
     Closure,
-    Membership,
     ScheduleVersion,
     SlotCounter,
     Structure,
     User,
 )
+from tierslieu.services import booking_sql
 from tierslieu.services.availability import ClosedPeriod, Schedule, to_opening_rule
 
 T = TypeVar("T")
@@ -291,31 +289,6 @@ async def busy_with_version(
 # --- the one read of a booking -------------------------------------------------------------
 
 
-_CALLER_FACTS = (
-    text(
-        "SELECT COALESCE((SELECT value FROM schedule_version WHERE id = 1), 0) AS version, "
-        "(SELECT membership.role FROM membership WHERE membership.user_id = :user_id "
-        "AND membership.structure_id = :structure_id) AS role, "
-        "(SELECT count(*) FROM booking JOIN asset ON asset.id = booking.asset_id "
-        "WHERE booking.user_id = :user_id AND asset.structure_id = :structure_id "
-        "AND booking.status IN (:pending, :confirmed) "
-        "AND booking.ends_at > :now) AS active"
-    )
-    .bindparams(
-        bindparam("user_id", type_=Membership.user_id.type),
-        bindparam("structure_id", type_=Membership.structure_id.type),
-        bindparam("now", type_=Booking.ends_at.type),
-        bindparam("pending", BookingStatus.PENDING.value, type_=Booking.status.type),
-        bindparam("confirmed", BookingStatus.CONFIRMED.value, type_=Booking.status.type),
-    )
-    .columns(
-        literal_column("version", BigInteger()),
-        literal_column("role", Membership.__table__.c.role.type),
-        literal_column("active", Integer()),
-    )
-)
-
-
 async def caller_facts(
     session: AsyncSession, user: User, structure_id: uuid.UUID, now: dt.datetime
 ) -> tuple[int, str | None, int]:
@@ -324,7 +297,7 @@ async def caller_facts(
     connection = await session.connection()
     row = (
         await connection.execute(
-            _CALLER_FACTS, {"user_id": user.id, "structure_id": structure_id, "now": now}
+            booking_sql.CALLER_FACTS, {"user_id": user.id, "structure_id": structure_id, "now": now}
         )
     ).one()
     return int(row[0]), row[1], int(row[2] or 0)
