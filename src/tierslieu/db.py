@@ -117,9 +117,11 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def public_url(session: AsyncSession) -> str:
-    """``settings.public_url`` of the engine behind ``session`` (its default if unknown)."""
-    options = session.get_bind().get_execution_options()
+def public_url(bind: AsyncSession | AsyncEngine) -> str:
+    """``settings.public_url`` of the engine (or the one behind a session; its default if
+    unknown)."""
+    engine = bind.get_bind() if isinstance(bind, AsyncSession) else bind.sync_engine
+    options = engine.get_execution_options()
     default = Settings.__dataclass_fields__["public_url"].default
     return str(options.get(PUBLIC_URL_OPTION) or default)
 

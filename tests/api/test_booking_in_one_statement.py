@@ -173,3 +173,17 @@ def test_a_closure_made_elsewhere_is_seen_by_the_write(settings, client, world):
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "asset-closed"
     assert counts(settings) == (1, 1)
+
+
+def test_a_token_ended_elsewhere_books_nothing(settings, client, world):
+    """The token is read with the write's first statement, not from any cache: signed
+    out (here, or by another worker), the next booking is a 401 and writes nothing."""
+    garden = open_garden(client, world, EVERY_DAY)["id"]
+    person = register(client, unique_email("voisine"))
+    assert book(client, person, garden, *slot(0)).status_code == 201  # rules cached
+    assert client.post("/api/auth/logout", headers=person.headers).status_code == 204
+
+    refused = book(client, person, garden, *slot(1))
+    assert refused.status_code == 401, refused.text
+    assert counts(settings) == (1, 1)
+    assert places_left(client, garden, slot(1)[0]) == 8

@@ -15,12 +15,20 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tierslieu import csvout, i18n
-from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from tierslieu.api.deps import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    bearer_token_of,
+    provide_caller,
+    provide_user,
+)
+from tierslieu.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tierslieu.api.idempotency import respond_once
 from tierslieu.api.schemas import Strict
 from tierslieu.api.series_schemas import RepeatIn
 from tierslieu.domain.bookings import AccountRef, CreateBooking, Guest, cancel_deadline
 from tierslieu.domain.slots import Slot
+from tierslieu.errors import Unauthenticated
 from tierslieu.i18n import N_
 from tierslieu.labels import label
 from tierslieu.models import AvailabilityRule, Booking, Closure, User
@@ -482,7 +490,7 @@ class BookingController(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
-        user: NamedDependency[User],
+        db_engine: NamedDependency[AsyncEngine],
         lang: NamedDependency[str],
         data: JSONBody[BookingIn],
     ) -> Response[BookingOut]:
@@ -506,6 +514,15 @@ class BookingController(Controller):
         booking twice (same key, other body: 422; while the first still runs: 409).
         """
         cmd = data.command()
+        token = bearer_token_of(request)
+        if token is None:
+            raise Unauthenticated()
+        if data.repeat is None and request.headers.get(IDEMPOTENCY_HEADER) is None:
+            # A person booking for themself: two statements, no transaction (PostgreSQL).
+            view = await bookings.book_for_oneself(db_engine, token, cmd)
+            if view is not None:
+                return Response(booking_out(view), status_code=HTTP_201_CREATED)
+        user = await provide_user(await provide_caller(request, db_session))
         if data.repeat is not None:
             from tierslieu.api.series import series_out  # it imports this module's BookingOut
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tierslieu.clients import client_key
 from tierslieu.db import only_small_statements
@@ -362,6 +362,24 @@ _USER_FOR_TOKEN = (
 async def user_for_token(session: AsyncSession, token: str) -> User | None:
     """The active person behind a bearer token that is neither revoked nor expired."""
     return await session.scalar(_USER_FOR_TOKEN, {"digest": token_digest(token), "now": utcnow()})
+
+
+# The same person as plain columns, each labelled with its attribute's name.
+_USER_ATTRIBUTES = [a for a in inspect(User).column_attrs if not a.key.startswith("_")]
+_PERSON_FOR_TOKEN = _USER_FOR_TOKEN.with_only_columns(
+    *(a.columns[0].label(a.key) for a in _USER_ATTRIBUTES)
+)
+
+
+async def person_for_token(connection: AsyncConnection, token: str) -> User | None:
+    """``user_for_token`` on a bare connection (no session): the person as a transient
+    ``User`` (read only; never added to a session)."""
+    row = (
+        await connection.execute(
+            _PERSON_FOR_TOKEN, {"digest": token_digest(token), "now": utcnow()}
+        )
+    ).first()
+    return None if row is None else User(**row._asdict())
 
 
 async def memberships_of(session: AsyncSession, user: User) -> list[tuple[Membership, Structure]]:

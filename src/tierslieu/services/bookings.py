@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from uuid_utils.compat import uuid7
 
-from tierslieu.db import only_small_statements
+from tierslieu.db import only_small_statements, public_url
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
     ATTENDANCE_STATUSES,
@@ -50,6 +50,7 @@ from tierslieu.models import Asset, Booking, OutboxMessage, SlotCounter, Structu
 from tierslieu.services import behalf, listing_cache, notify, quotas, schedule_cache, waitlist
 from tierslieu.services import booking_sql as sql
 from tierslieu.services.access import has_role, require_role, structure_for
+from tierslieu.services.accounts import person_for_token
 from tierslieu.services.assets import get_asset
 from tierslieu.services.availability import check_range, load_schedule
 from tierslieu.services.clock import utcnow
@@ -243,23 +244,75 @@ async def _quick_booking(
     entry: schedule_cache.CachedAsset,
     now: dt.datetime,
 ) -> BookingView | None:
+    """``_quick_write`` in the request's transaction: committed, or rolled back with the
+    refusal it explains; None to go the general way (in the same transaction)."""
+    connection = await session.connection()
+    outcome = await _quick_write(connection, user, cmd, entry, now, public_url(session))
+    if outcome is None:
+        return None
+    if isinstance(outcome, DomainError):
+        await session.rollback()
+        raise outcome
+    await session.commit()
+    listing_cache.forget(entry.asset.id)
+    return BookingView(outcome, entry.asset, entry.structure)
+
+
+async def book_for_oneself(
+    engine: AsyncEngine, token: str, cmd: CreateBooking
+) -> BookingView | None:
+    """``POST /api/bookings`` in two statements on PostgreSQL, without a transaction or a
+    session: the token's person, then ``_quick_write`` (one statement, atomic by itself).
+    None (nothing written) for anything else: the general way takes the request from the
+    start (the token again, its refusals, its 401)."""
+    entry = schedule_cache.cached(cmd.asset_id)
+    if entry is None or engine.dialect.name != "postgresql" or not _quick_may_try(cmd, entry):
+        return None
+    now = utcnow()
+    async with engine.connect() as pooled:
+        connection = await pooled.execution_options(isolation_level="AUTOCOMMIT")
+        user = await person_for_token(connection, token)
+        if user is None:
+            return None
+        outcome = await _quick_write(connection, user, cmd, entry, now, public_url(engine))
+    if outcome is None:
+        return None
+    if isinstance(outcome, DomainError):
+        raise outcome
+    listing_cache.forget(entry.asset.id)
+    return BookingView(outcome, entry.asset, entry.structure)
+
+
+def _quick_may_try(cmd: CreateBooking, entry: schedule_cache.CachedAsset) -> bool:
+    asset = entry.asset
+    return not (
+        cmd.on_behalf
+        or cmd.quota_override
+        or asset.archived_at is not None
+        or asset.booking_mode != BookingMode.SHARED
+        or quotas.of(asset)
+    )
+
+
+async def _quick_write(
+    connection: AsyncConnection,
+    user: User,
+    cmd: CreateBooking,
+    entry: schedule_cache.CachedAsset,
+    now: dt.datetime,
+    public_url: str,
+) -> Booking | DomainError | None:
     """The common booking in one statement (``booking_sql``): a person books a shared slot
     for themself, confirmed at once, with no quota to count. The checks run here as for
     anyone who is not staff; the statement re-checks in the database what they assumed
     (the schedule version, that the caller is not staff of the structure, the limit of
     bookings to come) and writes the places, the booking and its « confirmed » message
-    together, or nothing. Returns None to go the general way (anything else, or an
-    assumption that did not hold: staff, rules changed); raises a refusal it can explain.
+    together, or nothing. Returns the booking written; the refusal it can explain (the
+    caller ends the transaction); or None to go the general way (anything else, or an
+    assumption that did not hold: staff, rules changed; nothing was written).
     """
     asset, structure = entry.asset, entry.structure
-    if (
-        user.is_admin
-        or cmd.on_behalf
-        or cmd.quota_override
-        or asset.archived_at is not None
-        or asset.booking_mode != BookingMode.SHARED
-        or quotas.of(asset)
-    ):
+    if user.is_admin or not _quick_may_try(cmd, entry):
         return None
     rules = asset_rules(asset, structure)
     try:
@@ -290,41 +343,33 @@ async def _quick_booking(
         "structure_id": structure.id,
         **{f"b_{c}": getattr(booking, c) for c in sql.BOOKING_COLUMNS},
     }
-    message = notify.own_confirmation(session, user, booking, asset, structure)
+    message = notify.own_confirmation(user, booking, asset, structure, public_url)
     if message is not None:
         values.update({f"m_{c}": message[c] for c in sql.MESSAGE_COLUMNS})
-    connection = await session.connection()
     if connection.dialect.name == "postgresql":
         statement = sql.QUICK_BOOK_PG if message is not None else sql.QUICK_BOOK_PG_SILENT
         found = (await connection.execute(statement, values)).one()
-        booked = bool(found.booked)
+        if found.booked:
+            return booking
+    elif (await connection.execute(sql.QUICK_TAKE_PLACES_SQLITE, values)).first() is not None:
+        await connection.execute(insert(Booking.__table__), _columns(booking))
+        if message is not None:
+            await connection.execute(insert(OutboxMessage.__table__), message)
+        return booking
     else:
-        booked = (
-            await connection.execute(sql.QUICK_TAKE_PLACES_SQLITE, values)
-        ).first() is not None
-        if booked:
-            await connection.execute(insert(Booking.__table__), _columns(booking))
-            if message is not None:
-                await connection.execute(insert(OutboxMessage.__table__), message)
-        else:
-            found = (await connection.execute(sql.QUICK_FOUND_SQLITE, values)).one()
-    if booked:
-        await session.commit()
-        listing_cache.forget(asset.id)
-        return BookingView(booking, asset, structure)
+        found = (await connection.execute(sql.QUICK_FOUND_SQLITE, values)).one()
     staff = found.role is not None and found.role in ASSET_MANAGING_ROLES
     if found.version != entry.version or staff or (cmd.waitlist and asset.waitlist):
         # The general way reloads the rules, knows staff, or joins the list; in this
         # transaction (nothing was written; on SQLite it keeps the write lock).
         return None
-    await session.rollback()
     if found.active >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
-        raise TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
+        return TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
     remaining = 0 if found.waiting else max(0, slot.capacity - (found.taken or 0))
     extra: dict[str, object] = {"remaining": remaining}
     if asset.waitlist:
         extra["waitlist_available"] = True
-    raise SlotFull({"remaining": remaining, "requested": cmd.party_size}, extra=extra)
+    return SlotFull({"remaining": remaining, "requested": cmd.party_size}, extra=extra)
 
 
 def _new_booking(

@@ -137,17 +137,17 @@ def _tell(
 
 
 def own_confirmation(
-    session: AsyncSession, caller: User, booking: Booking, asset: Asset, structure: Structure
+    caller: User, booking: Booking, asset: Asset, structure: Structure, public_url: str
 ) -> dict[str, Any] | None:
     """« confirmed » for a booking the caller made for themself, as an outbox row (column
     values, None if they cannot be told) for a statement that inserts it with the booking
-    (``services/quick_booking.py``); the same message ``booking_created`` adds."""
+    (``services/bookings._quick_write``); the same message ``booking_created`` adds."""
     to = outbox.user_recipient(caller)
     return outbox.row(
         Kind.BOOKING_CONFIRMED,
         to,
         booking_facts(booking, asset, structure, to),
-        public_url=public_url(session),
+        public_url=public_url,
         structure_id=structure.id,
     )
 
