@@ -518,7 +518,7 @@ class BookingController(Controller):
         if token is None:
             raise Unauthenticated()
         if data.repeat is None and request.headers.get(IDEMPOTENCY_HEADER) is None:
-            # A person booking for themself: two statements, no transaction (PostgreSQL).
+            # A person booking for themself: no ORM session (services/bookings.py).
             view = await bookings.book_for_oneself(db_engine, token, cmd)
             if view is not None:
                 return Response(booking_out(view), status_code=HTTP_201_CREATED)

@@ -258,23 +258,32 @@ async def _quick_booking(
     return BookingView(outcome, entry.asset, entry.structure)
 
 
+@only_small_statements
 async def book_for_oneself(
     engine: AsyncEngine, token: str, cmd: CreateBooking
 ) -> BookingView | None:
-    """``POST /api/bookings`` in two statements on PostgreSQL, without a transaction or a
-    session: the token's person, then ``_quick_write`` (one statement, atomic by itself).
-    None (nothing written) for anything else: the general way takes the request from the
-    start (the token again, its refusals, its 401)."""
+    """``POST /api/bookings`` without an ORM session: the token's person, then
+    ``_quick_write``, on one pooled connection. On PostgreSQL in autocommit, two statements
+    and no BEGIN/COMMIT (the write is one atomic statement); on SQLite in one ``BEGIN
+    IMMEDIATE`` transaction. None (nothing written) for anything else: the general way
+    takes the request from the start (the token again, its refusals, its 401)."""
     entry = schedule_cache.cached(cmd.asset_id)
-    if entry is None or engine.dialect.name != "postgresql" or not _quick_may_try(cmd, entry):
+    if entry is None or not _quick_may_try(cmd, entry):
         return None
     now = utcnow()
+    postgres = engine.dialect.name == "postgresql"
     async with engine.connect() as pooled:
-        connection = await pooled.execution_options(isolation_level="AUTOCOMMIT")
+        connection = (
+            await pooled.execution_options(isolation_level="AUTOCOMMIT") if postgres else pooled
+        )
         user = await person_for_token(connection, token)
-        if user is None:
-            return None
-        outcome = await _quick_write(connection, user, cmd, entry, now, public_url(engine))
+        outcome = (
+            None
+            if user is None
+            else await _quick_write(connection, user, cmd, entry, now, public_url(engine))
+        )
+        if not postgres:
+            await (connection.commit() if isinstance(outcome, Booking) else connection.rollback())
     if outcome is None:
         return None
     if isinstance(outcome, DomainError):
