@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tierslieu.clients import client_key
-from tierslieu.db import only_small_statements
+from tierslieu.db import fetch_raw, only_small_statements, raw_statement
 from tierslieu.domain.accounts import check_password, clean_person_name
 from tierslieu.errors import (
     DomainError,
@@ -371,14 +371,17 @@ _PERSON_FOR_TOKEN = _USER_FOR_TOKEN.with_only_columns(
 )
 
 
+_PERSON_FOR_TOKEN_PG = raw_statement(_PERSON_FOR_TOKEN)
+
+
 async def person_for_token(connection: AsyncConnection, token: str) -> User | None:
     """``user_for_token`` on a bare connection (no session): the person as a transient
     ``User`` (read only; never added to a session)."""
-    row = (
-        await connection.execute(
-            _PERSON_FOR_TOKEN, {"digest": token_digest(token), "now": utcnow()}
-        )
-    ).first()
+    values = {"digest": token_digest(token), "now": utcnow()}
+    if connection.dialect.name == "postgresql":
+        rows = await fetch_raw(connection, _PERSON_FOR_TOKEN_PG, values)
+        return User(**dict(rows[0])) if rows else None
+    row = (await connection.execute(_PERSON_FOR_TOKEN, values)).first()
     return None if row is None else User(**row._asdict())
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Integer, bindparam, literal_column, text
 from sqlalchemy.sql.selectable import TextualSelect
 
+from tierslieu.db import raw_statement
 from tierslieu.domain.bookings import MAX_ACTIVE_BOOKINGS_PER_STRUCTURE, BookingStatus
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES
 from tierslieu.models import Booking, Membership, OutboxMessage, SlotCounter
@@ -186,5 +187,7 @@ def _quick_pg(with_message: bool) -> TextualSelect:
     )
 
 
-QUICK_BOOK_PG = _quick_pg(with_message=True)
-QUICK_BOOK_PG_SILENT = _quick_pg(with_message=False)  # the person cannot be told
+# Run through ``db.fetch_raw`` (asyncpg itself: the statement has 51 parameters, and
+# SQLAlchemy's processing of them and of the result was a third of the booking's CPU).
+QUICK_BOOK_PG_RAW = raw_statement(_quick_pg(with_message=True))
+QUICK_BOOK_PG_SILENT_RAW = raw_statement(_quick_pg(with_message=False))  # nobody to tell

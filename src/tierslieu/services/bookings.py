@@ -10,6 +10,7 @@ active bookings; on SQLite the overlap check and the insert run in one
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from uuid_utils.compat import uuid7
 
-from tierslieu.db import only_small_statements, public_url
+from tierslieu.db import fetch_raw, only_small_statements, public_url
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
     ATTENDANCE_STATUSES,
@@ -356,9 +357,11 @@ async def _quick_write(
     if message is not None:
         values.update({f"m_{c}": message[c] for c in sql.MESSAGE_COLUMNS})
     if connection.dialect.name == "postgresql":
-        statement = sql.QUICK_BOOK_PG if message is not None else sql.QUICK_BOOK_PG_SILENT
-        found = (await connection.execute(statement, values)).one()
-        if found.booked:
+        statement = sql.QUICK_BOOK_PG_RAW if message is not None else sql.QUICK_BOOK_PG_SILENT_RAW
+        if message is not None:
+            values["m_params"] = json.dumps(message["params"])  # asyncpg takes JSON as text
+        (found,) = await fetch_raw(connection, statement, values)
+        if found["booked"]:
             return booking
     elif (await connection.execute(sql.QUICK_TAKE_PLACES_SQLITE, values)).first() is not None:
         await connection.execute(insert(Booking.__table__), _columns(booking))
@@ -366,15 +369,15 @@ async def _quick_write(
             await connection.execute(insert(OutboxMessage.__table__), message)
         return booking
     else:
-        found = (await connection.execute(sql.QUICK_FOUND_SQLITE, values)).one()
-    staff = found.role is not None and found.role in ASSET_MANAGING_ROLES
-    if found.version != entry.version or staff or (cmd.waitlist and asset.waitlist):
+        found = (await connection.execute(sql.QUICK_FOUND_SQLITE, values)).one()._mapping
+    staff = found["role"] is not None and found["role"] in ASSET_MANAGING_ROLES
+    if found["version"] != entry.version or staff or (cmd.waitlist and asset.waitlist):
         # The general way reloads the rules, knows staff, or joins the list; in this
         # transaction (nothing was written; on SQLite it keeps the write lock).
         return None
-    if found.active >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
+    if found["active"] >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
         return TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
-    remaining = 0 if found.waiting else max(0, slot.capacity - (found.taken or 0))
+    remaining = 0 if found["waiting"] else max(0, slot.capacity - (found["taken"] or 0))
     extra: dict[str, object] = {"remaining": remaining}
     if asset.waitlist:
         extra["waitlist_available"] = True

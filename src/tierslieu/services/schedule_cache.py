@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from tierslieu.db import fetch_raw, raw_statement
 from tierslieu.domain.slots import (
     OpeningRule,
     Period,
@@ -239,6 +240,8 @@ _COUNTERS = (
     )
 )
 
+_COUNTERS_PG = raw_statement(_COUNTERS)
+
 # What a slot with people on its waiting list counts as taken: newcomers get no place
 # before them (``services/waitlist.py``), so it shows as full.
 FULL_FOR_NEWCOMERS = 2**31 - 1
@@ -250,11 +253,13 @@ async def counters_with_version(
     """(schedule version, places taken per slot start in ``span``) in one round trip; a slot
     with a waiting list counts as full (``FULL_FOR_NEWCOMERS``). Core, not the ORM: no
     entities to load."""
-    rows = await connection.execute(
-        _COUNTERS, {"asset_id": asset_id, "starts_at": span.starts_at, "ends_at": span.ends_at}
-    )
+    values = {"asset_id": asset_id, "starts_at": span.starts_at, "ends_at": span.ends_at}
+    if connection.dialect.name == "postgresql":
+        rows = await fetch_raw(connection, _COUNTERS_PG, values)
+    else:
+        rows = (await connection.execute(_COUNTERS, values)).tuples()
     version, taken = 0, {}
-    for value, starts_at, count, waiting in rows.tuples():
+    for value, starts_at, count, waiting in rows:
         version = value
         if starts_at is not None:
             taken[starts_at] = FULL_FOR_NEWCOMERS if waiting else count
