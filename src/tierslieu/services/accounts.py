@@ -369,9 +369,7 @@ _USER_ATTRIBUTES = [a for a in inspect(User).column_attrs if not a.key.startswit
 _PERSON_FOR_TOKEN = _USER_FOR_TOKEN.with_only_columns(
     *(a.columns[0].label(a.key) for a in _USER_ATTRIBUTES)
 )
-
-
-_PERSON_FOR_TOKEN_PG = raw_statement(_PERSON_FOR_TOKEN)
+_PERSON_FOR_TOKEN_PG = raw_statement(_PERSON_FOR_TOKEN)  # asyncpg itself (db.fetch_raw)
 
 
 async def person_for_token(connection: AsyncConnection, token: str) -> User | None:
