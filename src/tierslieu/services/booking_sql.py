@@ -21,7 +21,7 @@ each one (``$1::UUID``), which PostgreSQL needs in an ``INSERT … SELECT`` list
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Integer, bindparam, literal_column, text
-from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.sql.elements import TextClause
 
 from tierslieu.db import raw_statement
 from tierslieu.domain.bookings import MAX_ACTIVE_BOOKINGS_PER_STRUCTURE, BookingStatus
@@ -135,7 +135,9 @@ _GUARD = (
     f"AND facts.active < {MAX_ACTIVE_BOOKINGS_PER_STRUCTURE} "
 )
 _FACTS = "WITH facts AS (SELECT " + CALLER_FACTS_COLUMNS + ") "
-QUICK_PARAMS = (*TAKE_PLACES_PARAMS, *CALLER_FACTS_PARAMS[:2], *CALLER_FACTS_PARAMS[3:])
+# The places' and the caller's parameters by name (both have ``now``: the same instant).
+_NAMED = {p.key: p for p in (*CALLER_FACTS_PARAMS, *TAKE_PLACES_PARAMS)}
+QUICK_PARAMS = tuple(_NAMED.values())
 # What the statement found: the caller's facts, the counter before it, and whether it booked.
 _FOUND = (
     "SELECT facts.version, facts.role, facts.active, counter.taken, counter.waiting{booked} "
@@ -154,12 +156,12 @@ QUICK_TAKE_PLACES_SQLITE = text(
 ).bindparams(*QUICK_PARAMS)
 QUICK_FOUND_SQLITE = (
     text(_FACTS + _FOUND.format(booked=""))
-    .bindparams(*TAKE_PLACES_PARAMS[1:3], *CALLER_FACTS_PARAMS)
+    .bindparams(_NAMED["asset_id"], _NAMED["starts_at"], *CALLER_FACTS_PARAMS)
     .columns(*_FOUND_OUT)
 )
 
 
-def _quick_pg(with_message: bool) -> TextualSelect:
+def _quick_pg(with_message: bool) -> TextClause:
     told = (
         ", told AS (" + _insert_select("outbox_message", MESSAGE_COLUMNS, "m_", "booked") + ") "
         if with_message
@@ -180,10 +182,8 @@ def _quick_pg(with_message: bool) -> TextualSelect:
             _FOUND.format(booked=", (SELECT count(*) FROM booked) AS booked"),
         )
     )
-    return (
-        text(statement)
-        .bindparams(*QUICK_PARAMS, *BOOKING_PARAMS, *(MESSAGE_PARAMS if with_message else ()))
-        .columns(*_FOUND_OUT, literal_column("booked", Integer()))
+    return text(statement).bindparams(
+        *QUICK_PARAMS, *BOOKING_PARAMS, *(MESSAGE_PARAMS if with_message else ())
     )
 
 

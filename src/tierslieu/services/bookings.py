@@ -10,7 +10,6 @@ active bookings; on SQLite the overlap check and the insert run in one
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -247,6 +246,8 @@ async def _quick_booking(
 ) -> BookingView | None:
     """``_quick_write`` in the request's transaction: committed, or rolled back with the
     refusal it explains; None to go the general way (in the same transaction)."""
+    if not _quick_may_try(cmd, entry):
+        return None
     connection = await session.connection()
     outcome = await _quick_write(connection, user, cmd, entry, now, public_url(session))
     if outcome is None:
@@ -255,8 +256,7 @@ async def _quick_booking(
         await session.rollback()
         raise outcome
     await session.commit()
-    listing_cache.forget(entry.asset.id)
-    return BookingView(outcome, entry.asset, entry.structure)
+    return _booked(outcome, entry)
 
 
 @only_small_statements
@@ -289,15 +289,23 @@ async def book_for_oneself(
         return None
     if isinstance(outcome, DomainError):
         raise outcome
+    return _booked(outcome, entry)
+
+
+def _booked(booking: Booking, entry: schedule_cache.CachedAsset) -> BookingView:
     listing_cache.forget(entry.asset.id)
-    return BookingView(outcome, entry.asset, entry.structure)
+    return BookingView(booking, entry.asset, entry.structure)
 
 
 def _quick_may_try(cmd: CreateBooking, entry: schedule_cache.CachedAsset) -> bool:
+    """What the one statement covers, as far as the request and the asset tell: not on
+    someone's behalf, no quota, a shared asset open to the public, and no wish to join a
+    waiting list (the general way joins it when the slot is full)."""
     asset = entry.asset
     return not (
         cmd.on_behalf
         or cmd.quota_override
+        or (cmd.waitlist and asset.waitlist)
         or asset.archived_at is not None
         or asset.booking_mode != BookingMode.SHARED
         or quotas.of(asset)
@@ -322,7 +330,7 @@ async def _quick_write(
     assumption that did not hold: staff, rules changed; nothing was written).
     """
     asset, structure = entry.asset, entry.structure
-    if user.is_admin or not _quick_may_try(cmd, entry):
+    if user.is_admin:
         return None
     rules = asset_rules(asset, structure)
     try:
@@ -340,6 +348,7 @@ async def _quick_write(
     if cmd.party_size > slot.capacity:
         return None
     booking = _new_booking(cmd, user, behalf.Person(user.id), requested, asset, accepted.status)
+    row = {c: getattr(booking, c) for c in sql.BOOKING_COLUMNS}
     values: dict[str, object] = {
         "id": uuid7(),
         "asset_id": asset.id,
@@ -351,30 +360,28 @@ async def _quick_write(
         "version": entry.version,
         "user_id": user.id,
         "structure_id": structure.id,
-        **{f"b_{c}": getattr(booking, c) for c in sql.BOOKING_COLUMNS},
+        **{f"b_{c}": v for c, v in row.items()},
     }
     message = notify.own_confirmation(user, booking, asset, structure, public_url)
     if message is not None:
         values.update({f"m_{c}": message[c] for c in sql.MESSAGE_COLUMNS})
     if connection.dialect.name == "postgresql":
         statement = sql.QUICK_BOOK_PG_RAW if message is not None else sql.QUICK_BOOK_PG_SILENT_RAW
-        if message is not None:
-            values["m_params"] = json.dumps(message["params"])  # asyncpg takes JSON as text
         (found,) = await fetch_raw(connection, statement, values)
         if found["booked"]:
             return booking
     elif (await connection.execute(sql.QUICK_TAKE_PLACES_SQLITE, values)).first() is not None:
-        await connection.execute(insert(Booking.__table__), _columns(booking))
+        await connection.execute(insert(Booking.__table__), row)
         if message is not None:
             await connection.execute(insert(OutboxMessage.__table__), message)
         return booking
     else:
         found = (await connection.execute(sql.QUICK_FOUND_SQLITE, values)).one()._mapping
-    staff = found["role"] is not None and found["role"] in ASSET_MANAGING_ROLES
-    if found["version"] != entry.version or staff or (cmd.waitlist and asset.waitlist):
-        # The general way reloads the rules, knows staff, or joins the list; in this
-        # transaction (nothing was written; on SQLite it keeps the write lock).
-        return None
+    if found["version"] != entry.version:
+        schedule_cache.forget(asset.id)  # the rules changed: whoever books next reloads them
+        return None  # the general way checks again under the new rules
+    if found["role"] is not None and found["role"] in ASSET_MANAGING_ROLES:
+        return None  # staff: the general way (in this transaction; nothing was written)
     if found["active"] >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
         return TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
     remaining = 0 if found["waiting"] else max(0, slot.capacity - (found["taken"] or 0))
@@ -416,10 +423,6 @@ def _new_booking(
         quota_override=override,
         series_id=cmd.series_id,
     )
-
-
-def _columns(booking: Booking) -> dict[str, object]:
-    return {c: getattr(booking, c) for c in sql.BOOKING_COLUMNS}
 
 
 def asset_rules(asset: Asset, structure: Structure) -> AssetRules:

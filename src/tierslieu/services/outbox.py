@@ -101,17 +101,22 @@ def _channel_for(kind: Kind, to: Recipient) -> Channel | None:
     return channel
 
 
-def _row(
+def row(
     kind: Kind,
     to: Recipient,
-    channel: Channel,
     params: Mapping[str, Any],
     *,
     public_url: str,
-    structure_id: uuid.UUID | None,
-    not_before: dt.datetime | None,
-    dedupe_key: str | None,
-) -> dict[str, Any]:
+    structure_id: uuid.UUID | None = None,
+    not_before: dt.datetime | None = None,
+    dedupe_key: str | None = None,
+) -> dict[str, Any] | None:
+    """The outbox row of a notification (column values), or None when the person cannot be
+    told (no address) or asked not to be (reminders off). ``params`` must be JSON (use
+    ``instant()`` for datetimes)."""
+    channel = _channel_for(kind, to)
+    if channel is None:
+        return None
     row_id = uuid7()
     now = dt.datetime.now(dt.UTC)
     return {
@@ -136,33 +141,6 @@ def _row(
         "subject": "",
         "body_text": "",
     }
-
-
-def row(
-    kind: Kind,
-    to: Recipient,
-    params: Mapping[str, Any],
-    *,
-    public_url: str,
-    structure_id: uuid.UUID | None = None,
-    not_before: dt.datetime | None = None,
-) -> dict[str, Any] | None:
-    """The outbox row of a notification (column values), or None when the person cannot be
-    told (no address) or asked not to be (reminders off). ``params`` must be JSON (use
-    ``instant()`` for datetimes)."""
-    channel = _channel_for(kind, to)
-    if channel is None:
-        return None
-    return _row(
-        kind,
-        to,
-        channel,
-        params,
-        public_url=public_url,
-        structure_id=structure_id,
-        not_before=not_before,
-        dedupe_key=None,
-    )
 
 
 def enqueue(
@@ -203,19 +181,17 @@ async def enqueue_once(
     """Insert a notification unless one with ``dedupe_key`` already exists (in the caller's
     transaction). True if this call inserted it. The unique key, not a read-then-write,
     makes it exactly once across workers and restarts."""
-    channel = _channel_for(kind, to)
-    if channel is None:
-        return False
-    values = _row(
+    values = row(
         kind,
         to,
-        channel,
         params,
         public_url=public_url,
         structure_id=structure_id,
         not_before=not_before,
         dedupe_key=dedupe_key,
     )
+    if values is None:
+        return False
     insert = insert_for(session)
     statement = (
         insert(OutboxMessage)
