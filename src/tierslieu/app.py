@@ -148,14 +148,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         monitor = asyncio.get_running_loop().create_task(loop_lag.run())
         purging = start_daily_purge(engine, settings)  # retention (personal data), daily
         delivering = start_delivery(engine, settings)  # the outbox (unless --no-worker)
-        background = [task for task in (purging, delivering) if task is not None]
         try:
             yield
         finally:
-            monitor.cancel()
+            if delivering is not None:
+                await delivering.stop()  # after the batch in hand: nothing sent twice
+            background = [task for task in (monitor, purging) if task is not None]
             for task in background:
                 task.cancel()
-            await asyncio.gather(monitor, *background, return_exceptions=True)
+            await asyncio.gather(*background, return_exceptions=True)
             loop_lag.report()
             await engine.dispose()
 

@@ -101,12 +101,21 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
 
     async def _main() -> None:
         engine = db.create_engine(settings)
+        stopping = asyncio.Event()
         task = asyncio.create_task(
-            run_delivery_forever(async_sessionmaker(engine, expire_on_commit=False), settings)
+            run_delivery_forever(
+                async_sessionmaker(engine, expire_on_commit=False), settings, stopping=stopping
+            )
         )
+
+        def on_signal() -> None:  # the first stops after the batch in hand, a second at once
+            if stopping.is_set():
+                task.cancel()
+            stopping.set()
+
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, task.cancel)
+            loop.add_signal_handler(signum, on_signal)
         try:
             await task
         except asyncio.CancelledError:

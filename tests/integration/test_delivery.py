@@ -334,6 +334,24 @@ def test_the_in_process_loop_delivers(settings, mailbox):
         mailbox.wait_for(2)
 
 
+def test_stopping_the_service_finishes_the_batch_in_hand(settings, mailbox):
+    """Stopped in the middle of a batch, the loop sends and marks what it holds: every
+    message that arrived is marked sent (none sent again after its lease), the rest wait."""
+    from litestar.testing import TestClient
+
+    from tierslieu.app import create_app
+
+    live = _with(settings, mailbox, delivery_in_process=True, delivery_every_seconds=0.1)
+    _enqueue(live, 120)
+    with TestClient(app=create_app(live)):
+        mailbox.wait_for(1)
+    arrived = len(mailbox.messages)
+    statuses = [r.status for r in _rows(settings)]
+    assert 0 < arrived < 120
+    assert statuses.count("sent") == arrived
+    assert statuses.count("pending") == 120 - arrived
+
+
 def test_a_sent_account_mail_keeps_no_copy_of_its_single_use_link(settings, mailbox):
     previous = mail._RENDERERS.get(Kind.PASSWORD_RESET)
     mail.renderer(Kind.PASSWORD_RESET)(_test_mail)

@@ -26,9 +26,11 @@ for the admin page ``/admin/courriels`` and logged, never lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email.policy
 import email.utils
+import io
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -399,11 +401,18 @@ async def _close(client: aiosmtplib.SMTP | None) -> None:
 PASS_LIMIT = 500
 
 
-async def deliver_due(session_factory: Any, settings: Settings, *, limit: int = PASS_LIMIT) -> int:
-    """One delivery pass: up to ``limit`` due e-mails, claimed ``BATCH`` at a time.
-    Returns how many rows were handled (sent, kept, failed or put back for later)."""
+async def deliver_due(
+    session_factory: Any,
+    settings: Settings,
+    *,
+    limit: int = PASS_LIMIT,
+    stopping: asyncio.Event | None = None,
+) -> int:
+    """One delivery pass: up to ``limit`` due e-mails, claimed ``BATCH`` at a time (and no
+    further batch once ``stopping`` is set). Returns how many rows were handled (sent,
+    kept, failed or put back for later)."""
     handled = 0
-    while handled < limit:
+    while handled < limit and not (stopping is not None and stopping.is_set()):
         async with session_factory() as session:
             rows = await claim(session, settings, min(BATCH, limit - handled))
         if not rows:
@@ -440,33 +449,70 @@ async def run_periodic_jobs(session_factory: Any, settings: Settings) -> None:
 
 
 async def run_delivery_forever(
-    session_factory: Any, settings: Settings, *, every: float | None = None
+    session_factory: Any,
+    settings: Settings,
+    *,
+    every: float | None = None,
+    stopping: asyncio.Event | None = None,
 ) -> None:
     """The delivery loop: periodic jobs, then every due e-mail, then a pause. Errors
-    (the database away, say) are logged and the loop goes on; cancel it to stop."""
+    (the database away, say) are logged and the loop goes on. It returns once
+    ``stopping`` is set, after the batch in hand (its messages sent and marked)."""
     pause = settings.delivery_every_seconds if every is None else every
-    while True:
+    stopping = stopping or asyncio.Event()
+    while not stopping.is_set():
         await run_periodic_jobs(session_factory, settings)
         try:
             backlog_left = True
-            while backlog_left:  # a large backlog: pass after pass without pausing
-                backlog_left = await deliver_due(session_factory, settings) >= PASS_LIMIT
+            while backlog_left and not stopping.is_set():  # a backlog: no pause between passes
+                handled = await deliver_due(session_factory, settings, stopping=stopping)
+                backlog_left = handled >= PASS_LIMIT
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("delivery pass failed; tried again in %s s", pause)
-        await asyncio.sleep(pause)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), pause)
 
 
-def start_delivery(engine: Any, settings: Settings) -> asyncio.Task[None] | None:
+STOP_GRACE_SECONDS = 10.0
+
+
+class DeliveryLoop:
+    """The delivery loop as a background task that stops between two batches when asked,
+    instead of being cancelled in the middle of an SMTP exchange or of marking what was
+    sent (a message sent but not marked would be sent again after its lease)."""
+
+    def __init__(self, session_factory: Any, settings: Settings) -> None:
+        self.stopping = asyncio.Event()
+        self.task = asyncio.create_task(
+            run_delivery_forever(session_factory, settings, stopping=self.stopping),
+            name="tierslieu-delivery",
+        )
+
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Ask the loop to stop; cancel it if it has not after ``grace`` seconds. A task
+        that does not end even then is logged with where it waits, and left behind."""
+        self.stopping.set()
+        for attempt in ("stop", "cancel"):
+            done, _ = await asyncio.wait({self.task}, timeout=grace)
+            if done:
+                if not self.task.cancelled() and self.task.exception() is not None:
+                    logger.error("delivery loop ended on an error", exc_info=self.task.exception())
+                return
+            where = io.StringIO()
+            self.task.print_stack(file=where)
+            logger.warning("delivery loop did not %s within %s s; it waits at:\n%s",
+                           attempt, grace, where.getvalue())  # fmt: skip
+            self.task.cancel()
+
+
+def start_delivery(engine: Any, settings: Settings) -> DeliveryLoop | None:
     """The delivery loop as a background task of the running service (``tierslieu serve``),
     unless ``delivery_in_process`` is off (``--no-worker``)."""
     if not settings.delivery_in_process:
         return None
-    return asyncio.create_task(
-        run_delivery_forever(async_sessionmaker(engine, expire_on_commit=False), settings),
-        name="tierslieu-delivery",
-    )
+    return DeliveryLoop(async_sessionmaker(engine, expire_on_commit=False), settings)
 
 
 # --- what /health and the admin page read -----------------------------------------------
