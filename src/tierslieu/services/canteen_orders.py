@@ -144,6 +144,9 @@ async def place_order(
     owner_id = caller.id if own and caller is not None else None
     if owner_id is not None:
         _check_owner_limits(facts)
+    # What the menu just read already says « sold out » or « full »: refused before any
+    # write (at the rush, most answers). The conditional UPDATEs below still decide the race.
+    _refuse_if_gone(wanted, items, window, structure.timezone)
     if contact is None and guest_name is not None and facts.is_team:
         # A name typed at the counter is a contact of the structure (found or made now).
         contact = await contacts.for_guest(session, structure.id, guest_name, field="guest_name")
@@ -294,6 +297,34 @@ def _price(
         raise VoucherNeedsMain() from None
 
 
+def _sold_out(item: MenuItem, remaining: int) -> SoldOut:
+    details = {"item": item.name, "remaining": max(remaining, 0)}
+    return SoldOut(details, extra={"item_id": str(item.id), **details})
+
+
+def _window_full(window: PickupWindow, timezone: str) -> PickupWindowFull:
+    return PickupWindowFull(
+        {"starts": window.starts_at, "tz": timezone},
+        extra={"pickup_window_id": str(window.id)},
+    )
+
+
+def _refuse_if_gone(
+    wanted: Mapping[uuid.UUID, int],
+    items: dict[uuid.UUID, MenuItem],
+    window: PickupWindow,
+    timezone: str,
+) -> None:
+    """The refusals ``_take_portions`` and ``_take_pickup_place`` would make, in their order,
+    as far as the rows read with the menu tell (never a refusal they would not make then)."""
+    for item_id in sorted(wanted, key=str):
+        item = items[item_id]
+        if item.sold + wanted[item_id] > item.portions:
+            raise _sold_out(item, item.portions - item.sold)
+    if window.taken + 1 > window.capacity:
+        raise _window_full(window, timezone)
+
+
 async def _take_portions(
     session: AsyncSession, wanted: Mapping[uuid.UUID, int], items: dict[uuid.UUID, MenuItem]
 ) -> None:
@@ -314,14 +345,7 @@ async def _take_portions(
             remaining = await session.scalar(
                 select(MenuItem.portions - MenuItem.sold).where(MenuItem.id == item_id)
             )
-            raise SoldOut(
-                {"item": items[item_id].name, "remaining": remaining or 0},
-                extra={
-                    "item_id": str(item_id),
-                    "item": items[item_id].name,
-                    "remaining": remaining or 0,
-                },
-            )
+            raise _sold_out(items[item_id], remaining or 0)  # type: ignore[arg-type]
 
 
 async def _take_pickup_place(session: AsyncSession, window: PickupWindow, timezone: str) -> None:
@@ -333,10 +357,7 @@ async def _take_pickup_place(session: AsyncSession, window: PickupWindow, timezo
         .execution_options(synchronize_session=False)
     )
     if placed.rowcount != 1:  # type: ignore[attr-defined]
-        raise PickupWindowFull(
-            {"starts": window.starts_at, "tz": timezone},
-            extra={"pickup_window_id": str(window.id)},
-        )
+        raise _window_full(window, timezone)
 
 
 async def _use_voucher(
