@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -145,6 +145,37 @@ async def list_assignments(
     return list(rows.tuples())
 
 
+# Statements of every order and menu, built once (building them cost more than running them).
+_TARIFFS_AND_ASSIGNMENT = (
+    select(Tariff, TariffAssignment.id)
+    .outerjoin(
+        TariffAssignment,
+        and_(
+            TariffAssignment.tariff_id == Tariff.id,
+            TariffAssignment.structure_id == bindparam("structure_id"),
+            TariffAssignment.user_id == bindparam("user_id"),
+        ),
+    )
+    .where(Tariff.structure_id == bindparam("structure_id"))
+)
+_SERVICE = (
+    select(MealService, Asset, Structure)
+    .join(Asset, Asset.id == MealService.asset_id)
+    .join(Structure, Structure.id == MealService.structure_id)
+    .where(MealService.id == bindparam("service_id"))
+)
+_ITEMS = (
+    select(MenuItem)
+    .where(MenuItem.service_id == bindparam("service_id"))
+    .order_by(MenuItem.position, MenuItem.name)
+)
+_WINDOWS = (
+    select(PickupWindow)
+    .where(PickupWindow.service_id == bindparam("service_id"))
+    .order_by(PickupWindow.starts_at)
+)
+
+
 async def tariff_of(
     session: AsyncSession,
     person: User | None,
@@ -163,16 +194,7 @@ async def tariff_of(
     else:  # the structure's tariffs and the person's assignment among them: one statement
         tariffs = []
         rows = await session.execute(
-            select(Tariff, TariffAssignment.id)
-            .outerjoin(
-                TariffAssignment,
-                and_(
-                    TariffAssignment.tariff_id == Tariff.id,
-                    TariffAssignment.structure_id == structure_id,
-                    TariffAssignment.user_id == person.id,
-                ),
-            )
-            .where(Tariff.structure_id == structure_id)
+            _TARIFFS_AND_ASSIGNMENT, {"structure_id": structure_id, "user_id": person.id}
         )
         for tariff, assignment in rows.tuples():
             tariffs.append(tariff)
@@ -306,12 +328,7 @@ async def create_meal_service(
 
 
 async def load_menu(session: AsyncSession, service_id: uuid.UUID, caller: User | None) -> Menu:
-    row = await session.execute(
-        select(MealService, Asset, Structure)
-        .join(Asset, Asset.id == MealService.asset_id)
-        .join(Structure, Structure.id == MealService.structure_id)
-        .where(MealService.id == service_id)
-    )
+    row = await session.execute(_SERVICE, {"service_id": service_id})
     found = row.tuples().first()
     if found is None:
         raise NotFound()
@@ -320,20 +337,8 @@ async def load_menu(session: AsyncSession, service_id: uuid.UUID, caller: User |
         session, caller, structure.id, KITCHEN_ROLES
     ):
         raise NotFound()
-    items = list(
-        await session.scalars(
-            select(MenuItem)
-            .where(MenuItem.service_id == service.id)
-            .order_by(MenuItem.position, MenuItem.name)
-        )
-    )
-    windows = list(
-        await session.scalars(
-            select(PickupWindow)
-            .where(PickupWindow.service_id == service.id)
-            .order_by(PickupWindow.starts_at)
-        )
-    )
+    items = list(await session.scalars(_ITEMS, {"service_id": service.id}))
+    windows = list(await session.scalars(_WINDOWS, {"service_id": service.id}))
     menu = Menu(service=service, asset=asset, structure=structure, items=items, windows=windows)
     if caller is not None:
         menu.tariff = await tariff_of(session, caller, structure.id)

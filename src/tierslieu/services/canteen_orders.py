@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -209,6 +209,34 @@ async def place_order(
     )
 
 
+# Built once (building it cost more than running it): the caller's role here, their
+# active order for this service and their orders in progress (services since yesterday).
+_CALLER_FACTS = select(
+    select(Membership.role)
+    .where(
+        Membership.user_id == bindparam("user_id"),
+        Membership.structure_id == bindparam("structure_id"),
+    )
+    .scalar_subquery(),
+    select(MealOrder.id)
+    .where(
+        MealOrder.user_id == bindparam("user_id"),
+        MealOrder.service_id == bindparam("service_id"),
+        MealOrder.status.in_(ACTIVE),
+    )
+    .limit(1)
+    .scalar_subquery(),
+    select(func.count(MealOrder.id))
+    .join(MealService, MealService.id == MealOrder.service_id)
+    .where(
+        MealOrder.user_id == bindparam("user_id"),
+        MealOrder.status.in_(ACTIVE),
+        MealService.service_date >= bindparam("since"),
+    )
+    .scalar_subquery(),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _CallerFacts:
     is_team: bool
@@ -227,33 +255,16 @@ async def _caller_facts(
     progress, in one round trip (read before they are needed, checked where they were)."""
     if caller is None:
         return _CallerFacts(is_team=False, already=None, active=0)
-    role = (
-        select(Membership.role)
-        .where(Membership.user_id == caller.id, Membership.structure_id == structure_id)
-        .scalar_subquery()
-    )
-    already = (
-        select(MealOrder.id)
-        .where(
-            MealOrder.user_id == caller.id,
-            MealOrder.service_id == service_id,
-            MealOrder.status.in_(ACTIVE),
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
-    active = (
-        select(func.count(MealOrder.id))
-        .join(MealService, MealService.id == MealOrder.service_id)
-        .where(
-            MealOrder.user_id == caller.id,
-            MealOrder.status.in_(ACTIVE),
-            MealService.service_date >= now.date() - dt.timedelta(days=1),
-        )
-        .scalar_subquery()
-    )
     found_role, found_already, found_active = (
-        await session.execute(select(role, already, active))
+        await session.execute(
+            _CALLER_FACTS,
+            {
+                "user_id": caller.id,
+                "structure_id": structure_id,
+                "service_id": service_id,
+                "since": now.date() - dt.timedelta(days=1),
+            },
+        )
     ).one()
     return _CallerFacts(
         is_team=caller.is_admin or (found_role is not None and found_role in KITCHEN_ROLES),
