@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
+    String,
     and_,
     bindparam,
     func,
@@ -219,28 +220,34 @@ async def load(session: AsyncSession, asset_id: uuid.UUID) -> CachedAsset:
 
 # The listing's statement, written once: a text statement's cache key is its string, where
 # building the same select() for every listing and computing its cache key cost ~0.3 ms.
-_COUNTERS = (
-    text(
-        "SELECT COALESCE((SELECT value FROM schedule_version WHERE id = 1), 0) AS version, "
-        "slot_counter.starts_at, slot_counter.taken, slot_counter.waiting "
-        "FROM (SELECT 1 AS one) AS one_row LEFT OUTER JOIN slot_counter "
-        "ON slot_counter.asset_id = :asset_id AND slot_counter.starts_at >= :starts_at "
-        "AND slot_counter.starts_at < :ends_at"
-    )
-    .bindparams(
-        bindparam("asset_id", type_=SlotCounter.asset_id.type),
-        bindparam("starts_at", type_=SlotCounter.starts_at.type),
-        bindparam("ends_at", type_=SlotCounter.starts_at.type),
-    )
-    .columns(
+_COUNTERS_TEXT = text(
+    "SELECT COALESCE((SELECT value FROM schedule_version WHERE id = 1), 0) AS version, "
+    "slot_counter.starts_at, slot_counter.taken, slot_counter.waiting "
+    "FROM (SELECT 1 AS one) AS one_row LEFT OUTER JOIN slot_counter "
+    "ON slot_counter.asset_id = :asset_id AND slot_counter.starts_at >= :starts_at "
+    "AND slot_counter.starts_at < :ends_at"
+).bindparams(
+    bindparam("asset_id", type_=SlotCounter.asset_id.type),
+    bindparam("starts_at", type_=SlotCounter.starts_at.type),
+    bindparam("ends_at", type_=SlotCounter.starts_at.type),
+)
+_COUNTERS_PG = raw_statement(
+    _COUNTERS_TEXT.columns(
         literal_column("version", BigInteger()),
         SlotCounter.__table__.c.starts_at,
         SlotCounter.__table__.c.taken,
         SlotCounter.__table__.c.waiting,
     )
 )
-
-_COUNTERS_PG = raw_statement(_COUNTERS)
+# On SQLite the slot starts come back as the stored text ("2026-12-01 08:00:00.000000", UTC)
+# and are read by ``datetime.fromisoformat``: the column type's converter cost more than the
+# query itself.
+_COUNTERS_SQLITE = _COUNTERS_TEXT.columns(
+    literal_column("version", BigInteger()),
+    literal_column("starts_at", String()),
+    SlotCounter.__table__.c.taken,
+    SlotCounter.__table__.c.waiting,
+)
 
 # What a slot with people on its waiting list counts as taken: newcomers get no place
 # before them (``services/waitlist.py``), so it shows as full.
@@ -254,14 +261,17 @@ async def counters_with_version(
     with a waiting list counts as full (``FULL_FOR_NEWCOMERS``). Core, not the ORM: no
     entities to load."""
     values = {"asset_id": asset_id, "starts_at": span.starts_at, "ends_at": span.ends_at}
-    if connection.dialect.name == "postgresql":
-        rows = await fetch_raw(connection, _COUNTERS_PG, values)
-    else:
-        rows = (await connection.execute(_COUNTERS, values)).tuples()
     version, taken = 0, {}
-    for value, starts_at, count, waiting in rows:
+    if connection.dialect.name == "postgresql":
+        for value, starts_at, count, waiting in await fetch_raw(connection, _COUNTERS_PG, values):
+            version = value
+            if starts_at is not None:
+                taken[starts_at] = FULL_FOR_NEWCOMERS if waiting else count
+        return int(version), taken
+    for value, stored, count, waiting in await connection.execute(_COUNTERS_SQLITE, values):
         version = value
-        if starts_at is not None:
+        if stored is not None:
+            starts_at = dt.datetime.fromisoformat(stored).replace(tzinfo=dt.UTC)
             taken[starts_at] = FULL_FOR_NEWCOMERS if waiting else count
     return int(version), taken
 
