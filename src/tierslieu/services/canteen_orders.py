@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Integer, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -174,14 +174,14 @@ async def place_order(
         if cmd.voucher_code:
             order.voucher_id = await _use_voucher(session, structure.id, cmd.voucher_code, now)
         # Lock order, shared with cancel_order: voucher, the order row (one active order
-        # per person and service), dishes by id, then the pickup place. No deadlock.
+        # per person and service), dishes by id, then the pickup place. No deadlock. The
+        # shared rows (dishes, pickup place) are taken last, just before the commit: every
+        # order of the service waits for them, so they are held as briefly as possible.
         session.add(order)
         try:
             await session.flush()
         except IntegrityError:
             raise AlreadyOrdered() from None
-        await _take_portions(session, wanted, items)
-        await _take_pickup_place(session, window, structure.timezone)
         lines = []
         for p in priced:
             line = MealOrderLine(
@@ -194,6 +194,8 @@ async def place_order(
             session.add(line)
             lines.append((line, items[p.item_id]))  # type: ignore[index]
         await notify.order_placed(session, caller, order, menu.service, window, structure, lines)
+        await _take_portions(session, wanted, items)  # flushes the lines and the message first
+        await _take_pickup_place(session, window, structure.timezone)
         await (session.commit() if commit else session.flush())
     except DomainError:
         await session.rollback()
@@ -336,22 +338,34 @@ def _refuse_if_gone(
         raise _window_full(window, timezone)
 
 
+# The two conditional updates of every order, built once.
+_TAKE_PORTIONS = (
+    update(MenuItem)
+    .where(
+        MenuItem.id == bindparam("item_id"),
+        MenuItem.withdrawn_at.is_(None),
+        MenuItem.sold + bindparam("n", type_=Integer) <= MenuItem.portions,
+    )
+    .values(sold=MenuItem.sold + bindparam("n", type_=Integer))
+    .execution_options(synchronize_session=False)
+)
+_TAKE_PICKUP_PLACE = (
+    update(PickupWindow)
+    .where(
+        PickupWindow.id == bindparam("window_id"),
+        PickupWindow.taken + 1 <= PickupWindow.capacity,
+    )
+    .values(taken=PickupWindow.taken + 1)
+    .execution_options(synchronize_session=False)
+)
+
+
 async def _take_portions(
     session: AsyncSession, wanted: Mapping[uuid.UUID, int], items: dict[uuid.UUID, MenuItem]
 ) -> None:
     """``sold = sold + n WHERE sold + n <= portions`` per dish, by id (the lock order)."""
     for item_id in sorted(wanted, key=str):
-        n = wanted[item_id]
-        taken = await session.execute(
-            update(MenuItem)
-            .where(
-                MenuItem.id == item_id,
-                MenuItem.withdrawn_at.is_(None),
-                MenuItem.sold + n <= MenuItem.portions,
-            )
-            .values(sold=MenuItem.sold + n)
-            .execution_options(synchronize_session=False)
-        )
+        taken = await session.execute(_TAKE_PORTIONS, {"item_id": item_id, "n": wanted[item_id]})
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             remaining = await session.scalar(
                 select(MenuItem.portions - MenuItem.sold).where(MenuItem.id == item_id)
@@ -361,12 +375,7 @@ async def _take_portions(
 
 async def _take_pickup_place(session: AsyncSession, window: PickupWindow, timezone: str) -> None:
     """``taken = taken + 1 WHERE taken + 1 <= capacity``."""
-    placed = await session.execute(
-        update(PickupWindow)
-        .where(PickupWindow.id == window.id, PickupWindow.taken + 1 <= PickupWindow.capacity)
-        .values(taken=PickupWindow.taken + 1)
-        .execution_options(synchronize_session=False)
-    )
+    placed = await session.execute(_TAKE_PICKUP_PLACE, {"window_id": window.id})
     if placed.rowcount != 1:  # type: ignore[attr-defined]
         raise _window_full(window, timezone)
 
