@@ -86,9 +86,7 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    from tierslieu.services.delivery import run_delivery_forever
+    from tierslieu.services.delivery import DeliveryLoop
 
     if db.current_revision(settings) is None:
         _ = _texts()
@@ -101,23 +99,12 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
 
     async def _main() -> None:
         engine = db.create_engine(settings)
-        stopping = asyncio.Event()
-        task = asyncio.create_task(
-            run_delivery_forever(
-                async_sessionmaker(engine, expire_on_commit=False), settings, stopping=stopping
-            )
-        )
-
-        def on_signal() -> None:  # the first stops after the batch in hand, a second at once
-            if stopping.is_set():
-                task.cancel()
-            stopping.set()
-
+        delivery = DeliveryLoop(engine, settings)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, on_signal)
+            loop.add_signal_handler(signum, delivery.ask_to_stop)
         try:
-            await task
+            await delivery.task
         except asyncio.CancelledError:
             pass
         finally:

@@ -449,17 +449,12 @@ async def run_periodic_jobs(session_factory: Any, settings: Settings) -> None:
 
 
 async def run_delivery_forever(
-    session_factory: Any,
-    settings: Settings,
-    *,
-    every: float | None = None,
-    stopping: asyncio.Event | None = None,
+    session_factory: Any, settings: Settings, *, stopping: asyncio.Event
 ) -> None:
     """The delivery loop: periodic jobs, then every due e-mail, then a pause. Errors
     (the database away, say) are logged and the loop goes on. It returns once
     ``stopping`` is set, after the batch in hand (its messages sent and marked)."""
-    pause = settings.delivery_every_seconds if every is None else every
-    stopping = stopping or asyncio.Event()
+    pause = settings.delivery_every_seconds
     while not stopping.is_set():
         await run_periodic_jobs(session_factory, settings)
         try:
@@ -479,40 +474,51 @@ STOP_GRACE_SECONDS = 10.0
 
 
 class DeliveryLoop:
-    """The delivery loop as a background task that stops between two batches when asked,
-    instead of being cancelled in the middle of an SMTP exchange or of marking what was
-    sent (a message sent but not marked would be sent again after its lease)."""
+    """The delivery loop as a task (``tierslieu serve``'s lifespan, ``tierslieu worker``)
+    that stops between two batches when asked, instead of being cancelled in the middle of
+    an SMTP exchange or of marking what was sent (a message sent but not marked would be
+    sent again after its lease)."""
 
-    def __init__(self, session_factory: Any, settings: Settings) -> None:
+    def __init__(self, engine: Any, settings: Settings) -> None:
         self.stopping = asyncio.Event()
         self.task = asyncio.create_task(
-            run_delivery_forever(session_factory, settings, stopping=self.stopping),
+            run_delivery_forever(
+                async_sessionmaker(engine, expire_on_commit=False), settings, stopping=self.stopping
+            ),
             name="tierslieu-delivery",
         )
 
-    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        """Ask the loop to stop; cancel it if it has not after ``grace`` seconds. A task
-        that does not end even then is logged with where it waits, and left behind."""
+    def ask_to_stop(self) -> None:
+        """The first call stops the loop after the batch in hand; a second, at once."""
+        if self.stopping.is_set():
+            self.task.cancel()
         self.stopping.set()
-        for attempt in ("stop", "cancel"):
-            done, _ = await asyncio.wait({self.task}, timeout=grace)
-            if done:
-                if not self.task.cancelled() and self.task.exception() is not None:
-                    logger.error("delivery loop ended on an error", exc_info=self.task.exception())
-                return
+
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Ask the loop to stop, and cancel it if it has not after ``grace`` seconds. A task
+        that does not end even then is logged with where it waits, and left behind."""
+        self.ask_to_stop()
+        if not await self._ended(grace, "stop"):
+            self.ask_to_stop()
+            await self._ended(grace, "end once cancelled")
+
+    async def _ended(self, grace: float, what: str) -> bool:
+        done, _ = await asyncio.wait({self.task}, timeout=grace)
+        if not done:
             where = io.StringIO()
             self.task.print_stack(file=where)
             logger.warning("delivery loop did not %s within %s s; it waits at:\n%s",
-                           attempt, grace, where.getvalue())  # fmt: skip
-            self.task.cancel()
+                           what, grace, where.getvalue())  # fmt: skip
+            return False
+        if not self.task.cancelled() and self.task.exception() is not None:
+            logger.error("delivery loop ended on an error", exc_info=self.task.exception())
+        return True
 
 
 def start_delivery(engine: Any, settings: Settings) -> DeliveryLoop | None:
-    """The delivery loop as a background task of the running service (``tierslieu serve``),
-    unless ``delivery_in_process`` is off (``--no-worker``)."""
-    if not settings.delivery_in_process:
-        return None
-    return DeliveryLoop(async_sessionmaker(engine, expire_on_commit=False), settings)
+    """The delivery loop of the running service, unless ``delivery_in_process`` is off
+    (``--no-worker``: a ``tierslieu worker`` delivers)."""
+    return DeliveryLoop(engine, settings) if settings.delivery_in_process else None
 
 
 # --- what /health and the admin page read -----------------------------------------------
