@@ -87,8 +87,8 @@ def menu_out(
                 kind_label=labels.label(lang, "dish_kind", i.kind),
                 description=i.description,
                 portions=i.portions,
-                remaining=i.portions - i.sold,
-                sold_out=i.portions - i.sold <= 0,
+                remaining=i.remaining,
+                sold_out=i.remaining <= 0,
                 allergens=[
                     Labelled(code=a, label=labels.label(lang, "allergen", a)) for a in i.allergens
                 ],
@@ -107,7 +107,7 @@ def menu_out(
                 starts_at=localtime.to_local(w.starts_at, tz),
                 ends_at=localtime.to_local(w.ends_at, tz),
                 capacity=w.capacity,
-                remaining=w.capacity - w.taken,
+                remaining=w.remaining,
             )
             for w in menu.windows
         ],

@@ -97,6 +97,11 @@ class PickupWindow(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     taken: Mapped[int] = mapped_column(Integer, default=0)
 
+    @property
+    def remaining(self) -> int:
+        """Pickup places left, as this row was read."""
+        return self.capacity - self.taken
+
 
 class MenuItem(Base):
     __tablename__ = "menu_item"
@@ -121,6 +126,11 @@ class MenuItem(Base):
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None
     )
+
+    @property
+    def remaining(self) -> int:
+        """Portions left, as this row was read."""
+        return self.portions - self.sold
 
 
 class SuspendedMealPool(Base):

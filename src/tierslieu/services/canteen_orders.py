@@ -332,9 +332,9 @@ def _refuse_if_gone(
     as far as the rows read with the menu tell (never a refusal they would not make then)."""
     for item_id in sorted(wanted, key=str):
         item = items[item_id]
-        if item.sold + wanted[item_id] > item.portions:
-            raise _sold_out(item, item.portions - item.sold)
-    if window.taken + 1 > window.capacity:
+        if wanted[item_id] > item.remaining:
+            raise _sold_out(item, item.remaining)
+    if window.remaining < 1:
         raise _window_full(window, timezone)
 
 

@@ -73,7 +73,7 @@ def sheet_data(sheet: KitchenSheet, lang: str = "fr") -> dict[str, Any]:
             "kind_label": label(lang, "dish_kind", i.kind),
             "portions": i.portions,
             "ordered": ordered[i.id],
-            "remaining": i.portions - i.sold,
+            "remaining": i.remaining,
             "allergens": _labels(lang, "allergen", i.allergens),
             "diets": _labels(lang, "diet", i.diets),
             "withdrawn": i.withdrawn_at is not None,
