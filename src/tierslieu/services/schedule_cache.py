@@ -231,14 +231,7 @@ _COUNTERS_TEXT = text(
     bindparam("starts_at", type_=SlotCounter.starts_at.type),
     bindparam("ends_at", type_=SlotCounter.starts_at.type),
 )
-_COUNTERS_PG = raw_statement(
-    _COUNTERS_TEXT.columns(
-        literal_column("version", BigInteger()),
-        SlotCounter.__table__.c.starts_at,
-        SlotCounter.__table__.c.taken,
-        SlotCounter.__table__.c.waiting,
-    )
-)
+_COUNTERS_PG = raw_statement(_COUNTERS_TEXT)  # asyncpg itself (db.fetch_raw)
 # On SQLite the slot starts come back as the stored text ("2026-12-01 08:00:00.000000", UTC)
 # and are read by ``datetime.fromisoformat``: the column type's converter cost more than the
 # query itself.
@@ -261,17 +254,17 @@ async def counters_with_version(
     with a waiting list counts as full (``FULL_FOR_NEWCOMERS``). Core, not the ORM: no
     entities to load."""
     values = {"asset_id": asset_id, "starts_at": span.starts_at, "ends_at": span.ends_at}
+    stored_text = connection.dialect.name != "postgresql"
+    if stored_text:
+        rows: Any = await connection.execute(_COUNTERS_SQLITE, values)
+    else:
+        rows = await fetch_raw(connection, _COUNTERS_PG, values)
     version, taken = 0, {}
-    if connection.dialect.name == "postgresql":
-        for value, starts_at, count, waiting in await fetch_raw(connection, _COUNTERS_PG, values):
-            version = value
-            if starts_at is not None:
-                taken[starts_at] = FULL_FOR_NEWCOMERS if waiting else count
-        return int(version), taken
-    for value, stored, count, waiting in await connection.execute(_COUNTERS_SQLITE, values):
+    for value, starts_at, count, waiting in rows:
         version = value
-        if stored is not None:
-            starts_at = dt.datetime.fromisoformat(stored).replace(tzinfo=dt.UTC)
+        if starts_at is not None:
+            if stored_text:
+                starts_at = dt.datetime.fromisoformat(starts_at).replace(tzinfo=dt.UTC)
             taken[starts_at] = FULL_FOR_NEWCOMERS if waiting else count
     return int(version), taken
 
