@@ -194,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     document_problems(app)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.session_config = db_config  # api/deps.request_session
     app.state.loop_lag = loop_lag
     install_log_filter()  # feed tokens never reach the access log
     return app

@@ -20,7 +20,9 @@ from tierslieu.api.deps import (
     MAX_PAGE_SIZE,
     bearer_token_of,
     provide_caller,
+    provide_lang,
     provide_user,
+    request_session,
 )
 from tierslieu.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tierslieu.api.idempotency import respond_once
@@ -487,12 +489,7 @@ class BookingController(Controller):
         summary="Book a slot or an interval (staff: on behalf of a person)",
     )
     async def create(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        db_engine: NamedDependency[AsyncEngine],
-        lang: NamedDependency[str],
-        data: JSONBody[BookingIn],
+        self, request: Request[Any, Any, Any], data: JSONBody[BookingIn]
     ) -> Response[BookingOut]:
         """409 ``slot-full`` / ``interval-taken``; each broken rule has its own problem type.
 
@@ -519,9 +516,11 @@ class BookingController(Controller):
             raise Unauthenticated()
         if data.repeat is None and request.headers.get(IDEMPOTENCY_HEADER) is None:
             # A person booking for themself: no ORM session (services/bookings.py).
-            view = await bookings.book_for_oneself(db_engine, token, cmd)
+            view = await bookings.book_for_oneself(request.app.state.engine, token, cmd)
             if view is not None:
                 return Response(booking_out(view), status_code=HTTP_201_CREATED)
+        # Dependencies named here would be resolved before the quick path, in a task group.
+        db_session = request_session(request)
         user = await provide_user(await provide_caller(request, db_session))
         if data.repeat is not None:
             from tierslieu.api.series import series_out  # it imports this module's BookingOut
@@ -537,7 +536,7 @@ class BookingController(Controller):
                     all_or_nothing=data.all_or_nothing,
                     commit=commit,
                 )
-                return HTTP_201_CREATED, series_out(view, lang)
+                return HTTP_201_CREATED, series_out(view, provide_lang(request))
 
             return await respond_once(request, db_session, user, write_series)
 
