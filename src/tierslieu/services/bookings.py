@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from uuid_utils.compat import uuid7
 
-from tierslieu.db import fetch_raw, only_small_statements, public_url
+from tierslieu.db import fetch_raw, only_small_statements, public_url, read_only
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
     ATTENDANCE_STATUSES,
@@ -43,7 +43,7 @@ from tierslieu.domain.bookings import (
 )
 from tierslieu.domain.horizon import check_dates
 from tierslieu.domain.quotas import QuotaOverrideNotAllowed
-from tierslieu.domain.slots import Period
+from tierslieu.domain.slots import Period, Slot
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import DomainError, InvalidInput, NotFound
 from tierslieu.models import Asset, Booking, OutboxMessage, SlotCounter, Structure, User
@@ -248,8 +248,10 @@ async def _quick_booking(
     refusal it explains; None to go the general way (in the same transaction)."""
     if not _quick_may_try(cmd, entry):
         return None
-    connection = await session.connection()
-    outcome = await _quick_write(connection, user, cmd, entry, now, public_url(session))
+    prepared = _quick_prepare(user, cmd, entry, now, session)
+    if prepared is None:
+        return None
+    outcome = await _quick_write(await session.connection(), prepared)
     if outcome is None:
         return None
     if isinstance(outcome, DomainError):
@@ -264,27 +266,32 @@ async def book_for_oneself(
     engine: AsyncEngine, token: str, cmd: CreateBooking
 ) -> BookingView | None:
     """``POST /api/bookings`` without an ORM session: the token's person, then
-    ``_quick_write``, on one pooled connection. On PostgreSQL in autocommit, two statements
-    and no BEGIN/COMMIT (the write is one atomic statement); on SQLite in one ``BEGIN
-    IMMEDIATE`` transaction. None (nothing written) for anything else: the general way
+    ``_quick_write``. On PostgreSQL in autocommit on one pooled connection, two statements
+    and no BEGIN/COMMIT (the write is one atomic statement). On SQLite the person is read
+    first, without a transaction that writes, and the booking and its message are made
+    before the write transaction (``BEGIN IMMEDIATE``) begins: it holds the process's write
+    turn only for its statements. None (nothing written) for anything else: the general way
     takes the request from the start (the token again, its refusals, its 401)."""
     entry = schedule_cache.cached(cmd.asset_id)
     if entry is None or not _quick_may_try(cmd, entry):
         return None
     now = utcnow()
-    postgres = engine.dialect.name == "postgresql"
-    async with engine.connect() as pooled:
-        connection = (
-            await pooled.execution_options(isolation_level="AUTOCOMMIT") if postgres else pooled
-        )
-        user = await person_for_token(connection, token)
-        outcome = (
-            None
-            if user is None
-            else await _quick_write(connection, user, cmd, entry, now, public_url(engine))
-        )
-        if not postgres:
-            await (connection.commit() if isinstance(outcome, Booking) else connection.rollback())
+    outcome: Booking | DomainError | None = None
+    if engine.dialect.name == "postgresql":
+        async with engine.connect() as pooled:
+            connection = await pooled.execution_options(isolation_level="AUTOCOMMIT")
+            user = await person_for_token(connection, token)
+            prepared = None if user is None else _quick_prepare(user, cmd, entry, now, engine)
+            if prepared is not None:
+                outcome = await _quick_write(connection, prepared)
+    else:
+        async with read_only(engine).connect() as reading:
+            user = await person_for_token(reading, token)
+        prepared = None if user is None else _quick_prepare(user, cmd, entry, now, engine)
+        if prepared is not None:
+            async with engine.connect() as writing:
+                outcome = await _quick_write(writing, prepared)
+                await (writing.commit() if isinstance(outcome, Booking) else writing.rollback())
     if outcome is None:
         return None
     if isinstance(outcome, DomainError):
@@ -312,22 +319,31 @@ def _quick_may_try(cmd: CreateBooking, entry: schedule_cache.CachedAsset) -> boo
     )
 
 
-async def _quick_write(
-    connection: AsyncConnection,
+@dataclass(frozen=True, slots=True)
+class _QuickBooking:
+    """What ``_quick_write`` writes, made before any write begins."""
+
+    booking: Booking
+    slot: Slot
+    party_size: int
+    entry: schedule_cache.CachedAsset
+    values: dict[str, object]  # every parameter of the statements
+    row: dict[str, object]  # the booking's columns (SQLite's INSERT)
+    message: dict[str, object] | None  # the « confirmed » message's columns, if one is sent
+
+
+def _quick_prepare(
     user: User,
     cmd: CreateBooking,
     entry: schedule_cache.CachedAsset,
     now: dt.datetime,
-    public_url: str,
-) -> Booking | DomainError | None:
-    """The common booking in one statement (``booking_sql``): a person books a shared slot
-    for themself, confirmed at once, with no quota to count. The checks run here as for
-    anyone who is not staff; the statement re-checks in the database what they assumed
-    (the schedule version, that the caller is not staff of the structure, the limit of
-    bookings to come) and writes the places, the booking and its « confirmed » message
-    together, or nothing. Returns the booking written; the refusal it can explain (the
-    caller ends the transaction); or None to go the general way (anything else, or an
-    assumption that did not hold: staff, rules changed; nothing was written).
+    bind: AsyncEngine | AsyncSession,
+) -> _QuickBooking | None:
+    """The common booking's checks and rows (``_quick_write``), in Python and before any
+    write: a person books a shared slot for themself, confirmed at once, with no quota to
+    count. The checks run as for anyone who is not staff; the statement re-checks in the
+    database what they assumed. None to go the general way: an administrator, a request a
+    staff member might be allowed (the general way decides), a party larger than the slot.
     """
     asset, structure = entry.asset, entry.structure
     if user.is_admin:
@@ -362,33 +378,55 @@ async def _quick_write(
         "structure_id": structure.id,
         **{f"b_{c}": v for c, v in row.items()},
     }
-    message = notify.own_confirmation(user, booking, asset, structure, public_url)
+    message = notify.own_confirmation(user, booking, asset, structure, public_url(bind))
     if message is not None:
         values.update({f"m_{c}": message[c] for c in sql.MESSAGE_COLUMNS})
+    return _QuickBooking(booking, slot, cmd.party_size, entry, values, row, message)
+
+
+# Built once: constructing an INSERT cost more than running it on SQLite.
+_INSERT_BOOKING = insert(Booking.__table__)
+_INSERT_MESSAGE = insert(OutboxMessage.__table__)
+
+
+async def _quick_write(
+    connection: AsyncConnection, quick: _QuickBooking
+) -> Booking | DomainError | None:
+    """The common booking (``_quick_prepare``) in one statement (``booking_sql``), which
+    re-checks in the database what the checks assumed (the schedule version, that the
+    caller is not staff of the structure, the limit of bookings to come) and writes the
+    places, the booking and its « confirmed » message together, or nothing. Returns the
+    booking written; the refusal it can explain (the caller ends the transaction); or None
+    to go the general way (an assumption that did not hold: staff, rules changed; nothing
+    was written)."""
+    values, asset = quick.values, quick.entry.asset
     if connection.dialect.name == "postgresql":
-        statement = sql.QUICK_BOOK_PG_RAW if message is not None else sql.QUICK_BOOK_PG_SILENT_RAW
+        statement = (
+            sql.QUICK_BOOK_PG_RAW if quick.message is not None else sql.QUICK_BOOK_PG_SILENT_RAW
+        )
         (found,) = await fetch_raw(connection, statement, values)
         if found["booked"]:
-            return booking
+            return quick.booking
     elif (await connection.execute(sql.QUICK_TAKE_PLACES_SQLITE, values)).first() is not None:
-        await connection.execute(insert(Booking.__table__), row)
-        if message is not None:
-            await connection.execute(insert(OutboxMessage.__table__), message)
-        return booking
+        await connection.execute(_INSERT_BOOKING, quick.row)
+        if quick.message is not None:
+            await connection.execute(_INSERT_MESSAGE, quick.message)
+        return quick.booking
     else:
         found = (await connection.execute(sql.QUICK_FOUND_SQLITE, values)).one()._mapping
-    if found["version"] != entry.version:
+    if found["version"] != quick.entry.version:
         schedule_cache.forget(asset.id)  # the rules changed: whoever books next reloads them
         return None  # the general way checks again under the new rules
     if found["role"] is not None and found["role"] in ASSET_MANAGING_ROLES:
         return None  # staff: the general way (in this transaction; nothing was written)
     if found["active"] >= MAX_ACTIVE_BOOKINGS_PER_STRUCTURE:
         return TooManyActiveBookings({"limit": MAX_ACTIVE_BOOKINGS_PER_STRUCTURE})
-    remaining = 0 if found["waiting"] else max(0, slot.capacity - (found["taken"] or 0))
+    capacity = quick.slot.capacity
+    remaining = 0 if found["waiting"] else max(0, capacity - (found["taken"] or 0))
     extra: dict[str, object] = {"remaining": remaining}
     if asset.waitlist:
         extra["waitlist_available"] = True
-    return SlotFull({"remaining": remaining, "requested": cmd.party_size}, extra=extra)
+    return SlotFull({"remaining": remaining, "requested": quick.party_size}, extra=extra)
 
 
 def _new_booking(
