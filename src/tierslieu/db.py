@@ -8,7 +8,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -111,6 +111,20 @@ def raw_statement(statement: Any) -> RawStatement:
         {n: b.value for n, b in binds.items() if b.value is not None},
         frozenset(n for n, b in binds.items() if isinstance(b.type.dialect_impl(_ASYNCPG), JSON)),
     )
+
+
+M = TypeVar("M")
+
+
+def transient(model: type[M], columns: Mapping[str, Any]) -> M:
+    """A mapped instance made as the ORM's loader makes one from a row: its state set up and
+    its columns put straight in its ``__dict__``, without ``__init__``'s attribute events
+    (validators, change history: ~25 µs for a ``User``, ~1.5 µs this way). Only for values
+    read from the database or already checked, on an object that is read and never added to
+    a session (it would insert nothing: no change was recorded)."""
+    instance = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    instance.__dict__.update(columns)
+    return instance
 
 
 async def fetch_raw(

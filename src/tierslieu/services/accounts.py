@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tierslieu.clients import client_key
-from tierslieu.db import fetch_raw, only_small_statements, raw_statement
+from tierslieu.db import fetch_raw, only_small_statements, raw_statement, transient
 from tierslieu.domain.accounts import check_password, clean_person_name
 from tierslieu.errors import (
     DomainError,
@@ -378,9 +378,9 @@ async def person_for_token(connection: AsyncConnection, token: str) -> User | No
     values = {"digest": token_digest(token), "now": utcnow()}
     if connection.dialect.name == "postgresql":
         rows = await fetch_raw(connection, _PERSON_FOR_TOKEN_PG, values)
-        return User(**dict(rows[0])) if rows else None
+        return transient(User, rows[0]) if rows else None
     row = (await connection.execute(_PERSON_FOR_TOKEN, values)).first()
-    return None if row is None else User(**row._asdict())
+    return None if row is None else transient(User, row._mapping)
 
 
 async def memberships_of(session: AsyncSession, user: User) -> list[tuple[Membership, Structure]]:

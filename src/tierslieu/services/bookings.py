@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from uuid_utils.compat import uuid7
 
-from tierslieu.db import fetch_raw, only_small_statements, public_url, read_only
+from tierslieu.db import fetch_raw, only_small_statements, public_url, read_only, transient
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
     ATTENDANCE_STATUSES,
@@ -363,8 +363,8 @@ def _quick_prepare(
         return None  # a staff member may be allowed more: the general way decides
     if cmd.party_size > slot.capacity:
         return None
-    booking = _new_booking(cmd, user, behalf.Person(user.id), requested, asset, accepted.status)
-    row = {c: getattr(booking, c) for c in sql.BOOKING_COLUMNS}
+    row = _booking_columns(cmd, user, behalf.Person(user.id), requested, asset, accepted.status)
+    booking = transient(Booking, row)  # written by the statement, never by a session
     values: dict[str, object] = {
         "id": uuid7(),
         "asset_id": asset.id,
@@ -439,28 +439,41 @@ def _new_booking(
     override: str | None = None,
 ) -> Booking:
     """The booking row (not yet added to the session) of an accepted request."""
+    return Booking(**_booking_columns(cmd, user, person, requested, asset, status, override))
+
+
+def _booking_columns(
+    cmd: CreateBooking,
+    user: User,
+    person: behalf.Person,
+    requested: Period,
+    asset: Asset,
+    status: BookingStatus,
+    override: str | None = None,
+) -> dict[str, object]:
+    """The columns of an accepted request's booking (``booking_sql.BOOKING_COLUMNS``)."""
     created = dt.datetime.now(dt.UTC)  # the real time, like the ORM default (not the test clock)
-    return Booking(
-        id=uuid7(),
-        created_at=created,
-        updated_at=created,
-        asset_id=asset.id,
-        user_id=person.user_id,
-        created_by_id=user.id,
-        contact_id=person.contact_id,
-        guest_name=person.name,
-        guest_phone=person.phone,
-        guest_email=person.email,
-        starts_at=requested.starts_at,
-        ends_at=requested.ends_at,
-        party_size=cmd.party_size,
-        note=cmd.note,
-        status=status.value,
-        exclusive=asset.booking_mode == BookingMode.EXCLUSIVE,
-        sequence=0,
-        quota_override=override,
-        series_id=cmd.series_id,
-    )
+    return {
+        "id": uuid7(),
+        "created_at": created,
+        "updated_at": created,
+        "asset_id": asset.id,
+        "user_id": person.user_id,
+        "created_by_id": user.id,
+        "contact_id": person.contact_id,
+        "guest_name": person.name,
+        "guest_phone": person.phone,
+        "guest_email": person.email,
+        "starts_at": requested.starts_at,
+        "ends_at": requested.ends_at,
+        "party_size": cmd.party_size,
+        "note": cmd.note,
+        "status": status.value,
+        "exclusive": asset.booking_mode == BookingMode.EXCLUSIVE,
+        "sequence": 0,
+        "quota_override": override,
+        "series_id": cmd.series_id,
+    }
 
 
 def asset_rules(asset: Asset, structure: Structure) -> AssetRules:
