@@ -922,7 +922,8 @@ def four_workers(duration: int, workdir: Path, figures: list[Figure]) -> None:
     figures.append(
         Figure(
             "postgresql, 4 workers: POST /api/bookings on 20 slots",
-            f"{post.rps / livez.rps:.2f}× livez ({livez.rps:,.0f} req/s), p99 {post.p99_ms:.1f} ms, {post.statuses}, "
+            f"{post.rps / livez.rps:.2f}× livez (livez {livez.rps:,.0f} req/s), p99 {post.p99_ms:.1f} ms, "
+            f"{post.statuses}, "
             f"overbooked slots {over}, counters off {wrong}",
             "0 errors, 0 overbooking",
             errors == 0 and over == 0 and wrong == 0,
