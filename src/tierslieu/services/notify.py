@@ -141,7 +141,7 @@ def own_confirmation(
 ) -> dict[str, Any] | None:
     """« confirmed » for a booking the caller made for themself, as an outbox row (column
     values, None if they cannot be told) for a statement that inserts it with the booking
-    (``services/bookings._quick_write``); the same message ``booking_created`` adds."""
+    (``services/bookings._quick_prepare``); the same message ``booking_created`` adds."""
     to = outbox.user_recipient(caller)
     return outbox.row(
         Kind.BOOKING_CONFIRMED,
