@@ -12,7 +12,7 @@ from litestar import Controller, MediaType, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu import csvout, i18n
 from tierslieu.api.deps import (
@@ -323,14 +323,15 @@ class AvailabilityController(Controller):
     @get("/slots", summary="What is free: slots with places left, or free intervals (public)")
     async def slots(
         self,
-        db_engine: NamedDependency[AsyncEngine],
+        request: Request[Any, Any, Any],
         asset_id: FromPath[uuid.UUID],
         from_: Annotated[dt.date, QueryParameter(name="from")],
         to: Annotated[dt.date, QueryParameter()],
     ) -> Response[list[SlotOut]]:
         """At most 92 days; times in the structure's zone; past times and closures excluded."""
+        # The engine from the app's state, not a dependency: the most read route resolves none.
         body = await availability.free_slots_json(
-            db_engine, asset_id, from_, to, head=_slot_head, whole=_free_json
+            request.app.state.engine, asset_id, from_, to, head=_slot_head, whole=_free_json
         )
         return Response(body, media_type=MediaType.JSON)
 
