@@ -152,7 +152,10 @@ async def create_booking(
     day = starts_at.astimezone(tz).date()
     first, last = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
 
-    booking = _new_booking(cmd, user, person, requested, asset, accepted.status, override)
+    # Not yet in the session: added with its places (or inserted with them on PostgreSQL).
+    booking = Booking(
+        **_booking_columns(cmd, user, person, requested, asset, accepted.status, override)
+    )
     inserted = False  # True when the booking row went in with the places (PostgreSQL)
     if asset.booking_mode == BookingMode.SHARED:
         slot, _closure = match_slot(requested, entry.slots_with_closures(first, last))
@@ -325,7 +328,6 @@ class _QuickBooking:
 
     booking: Booking
     slot: Slot
-    party_size: int
     entry: schedule_cache.CachedAsset
     values: dict[str, object]  # every parameter of the statements
     row: dict[str, object]  # the booking's columns (SQLite's INSERT)
@@ -381,7 +383,7 @@ def _quick_prepare(
     message = notify.own_confirmation(user, booking, asset, structure, public_url(bind))
     if message is not None:
         values.update({f"m_{c}": message[c] for c in sql.MESSAGE_COLUMNS})
-    return _QuickBooking(booking, slot, cmd.party_size, entry, values, row, message)
+    return _QuickBooking(booking, slot, entry, values, row, message)
 
 
 # Built once: constructing an INSERT cost more than running it on SQLite.
@@ -426,20 +428,7 @@ async def _quick_write(
     extra: dict[str, object] = {"remaining": remaining}
     if asset.waitlist:
         extra["waitlist_available"] = True
-    return SlotFull({"remaining": remaining, "requested": quick.party_size}, extra=extra)
-
-
-def _new_booking(
-    cmd: CreateBooking,
-    user: User,
-    person: behalf.Person,
-    requested: Period,
-    asset: Asset,
-    status: BookingStatus,
-    override: str | None = None,
-) -> Booking:
-    """The booking row (not yet added to the session) of an accepted request."""
-    return Booking(**_booking_columns(cmd, user, person, requested, asset, status, override))
+    return SlotFull({"remaining": remaining, "requested": quick.booking.party_size}, extra=extra)
 
 
 def _booking_columns(
