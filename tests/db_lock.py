@@ -15,9 +15,10 @@ from tierslieu.settings import Settings
 
 
 @contextmanager
-def database_locked(settings: Settings) -> Iterator[None]:
+def database_locked(settings: Settings, *, writes_only: bool = False) -> Iterator[None]:
     """SQLite: an open ``BEGIN IMMEDIATE`` (every write waits). PostgreSQL: every table
-    locked ``ACCESS EXCLUSIVE`` (every query waits). Released when the block ends."""
+    locked ``ACCESS EXCLUSIVE`` (every query waits), or with ``writes_only`` ``EXCLUSIVE``
+    (every write waits, reads go on, as on SQLite). Released when the block ends."""
     ready, release = threading.Event(), threading.Event()
     failure: list[BaseException] = []
 
@@ -28,7 +29,8 @@ def database_locked(settings: Settings) -> Iterator[None]:
                 await connection.begin()  # SQLite: the engine's hook emits BEGIN IMMEDIATE
                 if not settings.is_sqlite:
                     tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-                    await connection.execute(text(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE"))
+                    mode = "EXCLUSIVE" if writes_only else "ACCESS EXCLUSIVE"
+                    await connection.execute(text(f"LOCK TABLE {tables} IN {mode} MODE"))
                 else:
                     await connection.execute(text("SELECT 1"))
                 ready.set()

@@ -92,10 +92,11 @@ class Clock:
         self.now = MONDAY_MORNING
         import tierslieu.api.canteen as api_canteen
         import tierslieu.services.canteen as s1
+        import tierslieu.services.canteen_early as s4
         import tierslieu.services.canteen_orders as s2
         import tierslieu.services.canteen_pool as s3
 
-        for module in (api_canteen, s1, s2, s3):
+        for module in (api_canteen, s1, s2, s3, s4):
             monkeypatch.setattr(module, "utcnow", lambda: self.now)
 
     def at(self, when: dt.datetime) -> None:

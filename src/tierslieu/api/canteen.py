@@ -39,13 +39,26 @@ from tierslieu.api.canteen_schemas import (
     VoucherOut,
     WithdrawalOut,
 )
-from tierslieu.api.deps import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from tierslieu.api.deps import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    bearer_token_of,
+    provide_caller,
+    request_session,
+)
+from tierslieu.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tierslieu.api.idempotency import ShownOnce, respond_once
 from tierslieu.api.schemas import given
 from tierslieu.domain import canteen as rules
 from tierslieu.domain import localtime
 from tierslieu.models import SuspendedMealVoucher, Tariff, User
-from tierslieu.services import canteen, canteen_orders, canteen_pool, canteen_sheet
+from tierslieu.services import (
+    canteen,
+    canteen_early,
+    canteen_orders,
+    canteen_pool,
+    canteen_sheet,
+)
 from tierslieu.services.canteen_errors import VoucherCodeShownOnce
 from tierslieu.services.canteen_orders import OrderView, order_ref
 from tierslieu.services.canteen_pool import pool_price
@@ -508,11 +521,7 @@ class MealOrderController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED, summary="Order a meal before the cutoff")
     async def place(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        caller: NamedDependency[User | None],
-        data: JSONBody[OrderIn],
+        self, request: Request[Any, Any, Any], data: JSONBody[OrderIn]
     ) -> Response[OrderOut]:
         """The tariff and the total are decided by the server. Refusals: 422
         ``order-cutoff-passed``, 409 ``sold-out`` (with ``item`` and ``remaining``),
@@ -520,6 +529,13 @@ class MealOrderController(Controller):
         Without an account, only with a repas-suspendu ``voucher_code``. A signed-in
         caller may send ``Idempotency-Key``: a retry replays the stored answer."""
         body = data.command()
+        token = bearer_token_of(request)
+        if token is not None and request.headers.get(IDEMPOTENCY_HEADER) is None:
+            # Most refusals of a rush, on a read (services/canteen_early.py).
+            await canteen_early.refuse_early(request.app.state.engine, token, body)
+        # Dependencies named here would be resolved before the early refusal, in a task group.
+        db_session = request_session(request)
+        caller = await provide_caller(request, db_session)
 
         async def write(commit: bool) -> tuple[int, OrderOut]:
             view = await canteen_orders.place_order(db_session, caller, body, commit=commit)

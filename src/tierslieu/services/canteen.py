@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,20 +187,32 @@ async def tariff_of(
     """The tariff an order is priced at here (``rules.choose_tariff`` decides): a person's
     assignment, else their kind's default; for a guest (``person`` None) the team's
     ``guest_code``, else the guests' default. None if no tariff of the structure applies."""
-    assigned = None
     if person is None:
         tariffs = list(
             await session.scalars(select(Tariff).where(Tariff.structure_id == structure_id))
         )
-    else:  # the structure's tariffs and the person's assignment among them: one statement
-        tariffs = []
-        rows = await session.execute(
+        return pick_tariff(None, ((t, None) for t in tariffs), guest_code)
+    # The structure's tariffs and the person's assignment among them: one statement.
+    rows = (
+        await session.execute(
             _TARIFFS_AND_ASSIGNMENT, {"structure_id": structure_id, "user_id": person.id}
         )
-        for tariff, assignment in rows.tuples():
-            tariffs.append(tariff)
-            if assignment is not None:
-                assigned = tariff.code
+    ).tuples()
+    return pick_tariff(person, rows, guest_code=guest_code)
+
+
+def pick_tariff(
+    person: User | None,
+    rows: Iterable[tuple[Tariff, Any]],
+    guest_code: str | None = None,
+) -> Tariff | None:
+    """``rules.choose_tariff`` over the structure's tariffs, each with the person's
+    assignment to it or None (``_TARIFFS_AND_ASSIGNMENT``'s rows)."""
+    tariffs, assigned = [], None
+    for tariff, assignment in rows:
+        tariffs.append(tariff)
+        if assignment is not None:
+            assigned = tariff.code
     code = rules.choose_tariff(
         person.kind if person is not None else None,
         assigned,

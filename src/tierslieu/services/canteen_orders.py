@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, or_, select, update
+from sqlalchemy import Integer, bindparam, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,6 +60,8 @@ from tierslieu.services.clock import utcnow
 from tierslieu.services.reminders import drop_pending_reminders
 
 ACTIVE = [s.value for s in rules.ACTIVE_STATUSES]
+# The same, as one bound value each (no list expanded at execution: ``db.raw_statement``).
+_IS_ACTIVE = MealOrder.status.in_([literal(s) for s in ACTIVE])
 
 
 @dataclass
@@ -107,17 +109,14 @@ async def place_order(
         cmd = replace(cmd, guest_name=contact.name)
     accepted = rules.accept_order(
         cmd,
-        rules.OrderFacts(
-            signed_in=caller is not None,
-            is_team=facts.is_team,
-            now=now,
-            cutoff=menu.service.order_cutoff,
-            timezone=structure.timezone,
-            items={
-                i.id: rules.ItemFacts(i.kind, i.name, i.withdrawn_at is not None)
-                for i in menu.items
-            },
-            window_ids=frozenset(w.id for w in menu.windows),
+        order_facts(
+            caller is not None,
+            facts,
+            now,
+            menu.service.order_cutoff,
+            structure.timezone,
+            menu.items,
+            frozenset(w.id for w in menu.windows),
         ),
     )
     wanted, guest_name, suspended = accepted.lines, accepted.guest_name, accepted.suspended_meals
@@ -131,22 +130,14 @@ async def place_order(
         tariff = await tariff_of(
             session, caller if own else None, structure.id, guest_code=cmd.guest_tariff
         )
-    if tariff is None and accepted.tariff_source == rules.TariffSource.CHOSEN:
-        raise UnknownTariff({"tariff": cmd.guest_tariff})
-    if tariff is None:
-        raise NoTariff()
-
     unit_suspended = await pool_price(session, structure.id) if suspended else 0
-    if unit_suspended is None:
-        raise SuspendedMealsNotOffered()
-    priced, total = _price(accepted, items, tariff, unit_suspended)
-
     owner_id = caller.id if own and caller is not None else None
-    if owner_id is not None:
-        _check_owner_limits(facts)
-    # What the menu just read already says « sold out » or « full »: refused before any
-    # write (at the rush, most answers). The conditional UPDATEs below still decide the race.
-    _refuse_if_gone(wanted, items, window, structure.timezone)
+    priced, total = check_before_writes(
+        cmd,
+        accepted,
+        Reads(items, window, structure.timezone, tariff, unit_suspended, facts),
+        owner_id=owner_id,
+    )
     if contact is None and guest_name is not None and facts.is_team:
         # A name typed at the counter is a contact of the structure (found or made now).
         contact = await contacts.for_guest(session, structure.id, guest_name, field="guest_name")
@@ -211,39 +202,84 @@ async def place_order(
     )
 
 
-# Built once (building it cost more than running it): the caller's role here, their
+# Built once (building them cost more than running them): the caller's role here, their
 # active order for this service and their orders in progress (services since yesterday).
-_CALLER_FACTS = select(
-    select(Membership.role)
-    .where(
-        Membership.user_id == bindparam("user_id"),
-        Membership.structure_id == bindparam("structure_id"),
+def caller_role(structure_id: Any) -> Any:
+    """The caller's role in the structure ``structure_id`` (a parameter or a column)."""
+    return (
+        select(Membership.role)
+        .where(Membership.user_id == bindparam("user_id"), Membership.structure_id == structure_id)
+        .scalar_subquery()
     )
-    .scalar_subquery(),
+
+
+CALLER_ALREADY = (
     select(MealOrder.id)
     .where(
         MealOrder.user_id == bindparam("user_id"),
         MealOrder.service_id == bindparam("service_id"),
-        MealOrder.status.in_(ACTIVE),
+        _IS_ACTIVE,
     )
     .limit(1)
-    .scalar_subquery(),
+    .scalar_subquery()
+)
+CALLER_ACTIVE = (
     select(func.count(MealOrder.id))
     .join(MealService, MealService.id == MealOrder.service_id)
     .where(
         MealOrder.user_id == bindparam("user_id"),
-        MealOrder.status.in_(ACTIVE),
+        _IS_ACTIVE,
         MealService.service_date >= bindparam("since"),
     )
-    .scalar_subquery(),
+    .scalar_subquery()
 )
+_CALLER_FACTS = select(caller_role(bindparam("structure_id")), CALLER_ALREADY, CALLER_ACTIVE)
 
 
 @dataclass(frozen=True, slots=True)
-class _CallerFacts:
+class CallerFacts:
     is_team: bool
     already: uuid.UUID | None  # the caller's active order for this service, if any
     active: int  # the caller's orders in progress
+
+    @classmethod
+    def of(cls, caller: User, role: str | None, already: Any, active: int | None) -> CallerFacts:
+        """From ``CALLER_ROLE``, ``CALLER_ALREADY`` and ``CALLER_ACTIVE`` as read."""
+        return cls(
+            is_team=caller.is_admin or (role is not None and role in KITCHEN_ROLES),
+            already=already,
+            active=int(active or 0),
+        )
+
+
+def order_facts(
+    signed_in: bool,
+    facts: CallerFacts,
+    now: dt.datetime,
+    cutoff: dt.datetime,
+    timezone: str,
+    items: Iterable[MenuItem],
+    window_ids: frozenset[uuid.UUID],
+) -> rules.OrderFacts:
+    """What ``rules.accept_order`` looks at, from the rows read."""
+    return rules.OrderFacts(
+        signed_in=signed_in,
+        is_team=facts.is_team,
+        now=now,
+        cutoff=cutoff,
+        timezone=timezone,
+        items={i.id: rules.ItemFacts(i.kind, i.name, i.withdrawn_at is not None) for i in items},
+        window_ids=window_ids,
+    )
+
+
+def caller_facts_values(caller: User, service_id: uuid.UUID, now: dt.datetime) -> dict[str, Any]:
+    """The parameters of the caller's facts (orders in progress: services since yesterday)."""
+    return {
+        "user_id": caller.id,
+        "service_id": service_id,
+        "since": now.date() - dt.timedelta(days=1),
+    }
 
 
 async def _caller_facts(
@@ -252,30 +288,54 @@ async def _caller_facts(
     structure_id: uuid.UUID,
     service_id: uuid.UUID,
     now: dt.datetime,
-) -> _CallerFacts:
+) -> CallerFacts:
     """The caller's role here, their active order for this service and their orders in
     progress, in one round trip (read before they are needed, checked where they were)."""
     if caller is None:
-        return _CallerFacts(is_team=False, already=None, active=0)
-    found_role, found_already, found_active = (
-        await session.execute(
-            _CALLER_FACTS,
-            {
-                "user_id": caller.id,
-                "structure_id": structure_id,
-                "service_id": service_id,
-                "since": now.date() - dt.timedelta(days=1),
-            },
-        )
-    ).one()
-    return _CallerFacts(
-        is_team=caller.is_admin or (found_role is not None and found_role in KITCHEN_ROLES),
-        already=found_already,
-        active=int(found_active or 0),
-    )
+        return CallerFacts(is_team=False, already=None, active=0)
+    values = {**caller_facts_values(caller, service_id, now), "structure_id": structure_id}
+    return CallerFacts.of(caller, *(await session.execute(_CALLER_FACTS, values)).one())
 
 
-def _check_owner_limits(facts: _CallerFacts) -> None:
+@dataclass(frozen=True, slots=True)
+class Reads:
+    """What an order's last checks look at, as read before any write."""
+
+    items: dict[uuid.UUID, MenuItem]  # the service's dishes (withdrawn ones too)
+    window: PickupWindow  # the pickup window asked for
+    timezone: str
+    tariff: Tariff | None  # the tariff the order is priced at, if one applies
+    unit_suspended: int | None  # a repas suspendu's price; None: the structure offers none
+    facts: CallerFacts
+
+
+def check_before_writes(
+    cmd: rules.PlaceOrder,
+    accepted: rules.AcceptedOrder,
+    reads: Reads,
+    *,
+    owner_id: uuid.UUID | None,
+) -> tuple[list[rules.PricedLine], int]:
+    """The checks after ``rules.accept_order`` and before the first write, in this order
+    (one refusal each): a tariff applies, repas suspendus are offered when asked for, every
+    dish has a price, the owner's limits, then what the rows read already say « sold out »
+    or « full » (at the rush, most answers). The priced lines and the total. The one place
+    these refusals are decided, for ``place_order`` and the early refusal on a read
+    (``canteen_early``); the conditional UPDATEs still decide the race."""
+    if reads.tariff is None and accepted.tariff_source == rules.TariffSource.CHOSEN:
+        raise UnknownTariff({"tariff": cmd.guest_tariff})
+    if reads.tariff is None:
+        raise NoTariff()
+    if reads.unit_suspended is None:
+        raise SuspendedMealsNotOffered()
+    priced = _price(accepted, reads.items, reads.tariff, reads.unit_suspended)
+    if owner_id is not None:
+        _check_owner_limits(reads.facts)
+    _refuse_if_gone(accepted.lines, reads.items, reads.window, reads.timezone)
+    return priced
+
+
+def _check_owner_limits(facts: CallerFacts) -> None:
     """One active order per service (also a unique partial index) and at most
     MAX_ACTIVE_ORDERS_PER_PERSON in progress."""
     if facts.already is not None:
