@@ -272,6 +272,22 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         finally:
             self._release_write_turn()
 
+    def read_here(self, operation: str, parameters: tuple[Any, ...]) -> list[Any] | None:
+        """A small read run in the event loop's thread with nothing of SQLAlchemy around it
+        (``db.fetch_rows``): its rows as SQLite gives them, or None (nothing run) when it
+        may not run here: outside ``small_statements()``, or with a ``BEGIN IMMEDIATE``
+        to send first (that may wait for the write lock). A BEGIN still to send goes with
+        it, as with any statement; else it runs in the transaction under way, or alone
+        (SQLite's autocommit: its own snapshot)."""
+        if not _small.get() or self._pending_begin == WRITE_BEGIN:
+            return None
+        begin, self._pending_begin = self._pending_begin, None
+        try:
+            return _run(self._connection._conn, begin, operation, parameters)[1]
+        except Exception as error:
+            self._handle_exception(error)
+            raise  # not reached: _handle_exception raises
+
     def commit(self) -> None:
         self._ends_transaction(super().commit, lambda: self._connection._conn.commit())
 

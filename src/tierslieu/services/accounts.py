@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tierslieu.clients import client_key
-from tierslieu.db import fetch_raw, only_small_statements, raw_statement, transient
+from tierslieu.db import fetch_rows, only_small_statements, prepared, transient
 from tierslieu.domain.accounts import check_password, clean_person_name
 from tierslieu.errors import (
     DomainError,
@@ -369,18 +369,16 @@ _USER_ATTRIBUTES = [a for a in inspect(User).column_attrs if not a.key.startswit
 _PERSON_FOR_TOKEN = _USER_FOR_TOKEN.with_only_columns(
     *(a.columns[0].label(a.key) for a in _USER_ATTRIBUTES)
 )
-_PERSON_FOR_TOKEN_PG = raw_statement(_PERSON_FOR_TOKEN)  # asyncpg itself (db.fetch_raw)
+_PERSON_FOR_TOKEN_FAST = prepared(_PERSON_FOR_TOKEN)  # asyncpg or sqlite3 itself
+_PERSON_COLUMNS = tuple(a.key for a in _USER_ATTRIBUTES)
 
 
 async def person_for_token(connection: AsyncConnection, token: str) -> User | None:
     """``user_for_token`` on a bare connection (no session): the person as a transient
     ``User`` (read only; never added to a session)."""
     values = {"digest": token_digest(token), "now": utcnow()}
-    if connection.dialect.name == "postgresql":
-        rows = await fetch_raw(connection, _PERSON_FOR_TOKEN_PG, values)
-        return transient(User, rows[0]) if rows else None
-    row = (await connection.execute(_PERSON_FOR_TOKEN, values)).first()
-    return None if row is None else transient(User, row._mapping)
+    rows = await fetch_rows(connection, _PERSON_FOR_TOKEN_FAST, values)
+    return transient(User, dict(zip(_PERSON_COLUMNS, rows[0], strict=True))) if rows else None
 
 
 async def memberships_of(session: AsyncSession, user: User) -> list[tuple[Membership, Structure]]:

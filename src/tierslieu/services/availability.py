@@ -32,7 +32,6 @@ from tierslieu.domain.slots import (
     public_holidays,
     subtract,
 )
-from tierslieu.domain.slots import days as local_days
 from tierslieu.domain.vocabulary import BookingMode
 from tierslieu.errors import InvalidInput, NotFound
 from tierslieu.models import Asset, AvailabilityRule, Booking, Closure, Structure, User
@@ -288,8 +287,8 @@ async def free_slots_json(
             b"["
             + b",".join(
                 part
-                for day in local_days(first_day, last_day)
-                for part in entry.per_day(day, build).render(taken, now)
+                for day in entry.per_days(first_day, last_day, build)
+                for part in day.render(taken, now)
             )
             + b"]"
         )

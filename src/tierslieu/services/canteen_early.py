@@ -20,12 +20,10 @@ voucher or repas suspendus: those read more, and stay on the general way).
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tierslieu.db import fetch_raw, only_small_statements, raw_statement, read_only, transient
+from tierslieu.db import fetch_rows, only_small_statements, prepared, read_only, transient
 from tierslieu.domain import canteen as rules
 from tierslieu.models import (
     Asset,
@@ -81,7 +79,7 @@ _ORDER_READS = (
     .outerjoin(MenuItem, MenuItem.service_id == MealService.id)
     .where(MealService.id == bindparam("service_id"))
 )
-_ORDER_READS_PG = raw_statement(_ORDER_READS)
+_ORDER_READS_FAST = prepared(_ORDER_READS)
 # The structure's tariffs, each with the person's assignment to it (``pick_tariff``).
 _TARIFFS = (
     select(Tariff.id, Tariff.code, Tariff.label, Tariff.default_for, TariffAssignment.id)
@@ -95,7 +93,7 @@ _TARIFFS = (
     )
     .where(Tariff.structure_id == bindparam("structure_id"))
 )
-_TARIFFS_PG = raw_statement(_TARIFFS)
+_TARIFFS_FAST = prepared(_TARIFFS)
 
 
 def covered(cmd: rules.PlaceOrder) -> bool:
@@ -107,14 +105,6 @@ def covered(cmd: rules.PlaceOrder) -> bool:
         or cmd.voucher_code
         or cmd.suspended_meals
     )
-
-
-async def _rows(
-    connection: AsyncConnection, statement: Any, raw: Any, values: dict[str, Any]
-) -> list[Any]:
-    if connection.dialect.name == "postgresql":
-        return await fetch_raw(connection, raw, values)  # asyncpg itself
-    return list((await connection.execute(statement, values)).all())
 
 
 @only_small_statements
@@ -131,14 +121,14 @@ async def refuse_early(engine: AsyncEngine, token: str, cmd: rules.PlaceOrder) -
             return
         values = caller_facts_values(person, cmd.service_id, now)
         values["window_id"] = cmd.pickup_window_id
-        rows = await _rows(connection, _ORDER_READS, _ORDER_READS_PG, values)
+        rows = await fetch_rows(connection, _ORDER_READS_FAST, values)
         if not rows:
             return
         cutoff, archived_at, structure_id, timezone, role, already, active = rows[0][:7]
         if archived_at is not None:
             return  # hidden from all but the kitchen team: the general way says which
-        tariffs = await _rows(
-            connection, _TARIFFS, _TARIFFS_PG, {"structure_id": structure_id, "user_id": person.id}
+        tariffs = await fetch_rows(
+            connection, _TARIFFS_FAST, {"structure_id": structure_id, "user_id": person.id}
         )
     facts = CallerFacts.of(person, role, already, active)
     window_at = 7 + len(_WINDOW_COLUMNS)

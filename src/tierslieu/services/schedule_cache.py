@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from tierslieu.db import fetch_raw, raw_statement
+from tierslieu.db import fetch_rows, prepared
 from tierslieu.domain.slots import (
     OpeningRule,
     Period,
@@ -40,6 +40,7 @@ from tierslieu.domain.slots import (
     local_day_period,
     public_holidays,
 )
+from tierslieu.domain.slots import days as local_days
 from tierslieu.errors import NotFound
 from tierslieu.models import (
     Asset,
@@ -117,24 +118,41 @@ class CachedAsset:
         slots = expand_slots(self.rules, self.tz, first_day, last_day, self.asset.capacity)
         return [(s, schedule.closure_at(s.period)) for s in slots]
 
-    def per_day(self, day: dt.date, build: Callable[[list[Slot]], T]) -> T:
-        """``build(the day's open slots)``, made once per local day and kept with this entry
-        (so under its version), e.g. the day's encoded listing. Days, not ranges: a town's
-        many overlapping ranges share them, and memory follows the days listed."""
+    def per_days(
+        self, first_day: dt.date, last_day: dt.date, build: Callable[[list[Slot]], T]
+    ) -> list[T]:
+        """``build(a day's open slots)`` for each local day of the range, each made once per
+        day and kept with this entry (so under its version), e.g. the day's encoded listing.
+        Days, not ranges: a town's many overlapping ranges share them, and memory follows
+        the days listed. The days not kept yet are expanded together, one schedule for
+        their span (one a day cost ~180 µs each: the span, the closures and public
+        holidays, the rules set up again), and split by the local day a slot starts on."""
         global _days_kept
-        found = self._days.get(day, _MISSING)
-        if found is _MISSING:
-            found = build([s for s, closure in self._expand(day, day) if closure is None])
-            if _days_kept >= MAX_DAYS_KEPT:
-                for entry in _entries.values():
-                    entry._days.clear()
-                _days_kept = 0
-            self._days[day] = found
-            _days_kept += 1
-        return found
+        wanted = list(local_days(first_day, last_day))
+        found = [self._days.get(day, _MISSING) for day in wanted]
+        missing = [day for day, value in zip(wanted, found, strict=True) if value is _MISSING]
+        if not missing:
+            return found
+        open_by_day: dict[dt.date, list[Slot]] = {day: [] for day in missing}
+        for slot, closure in self._expand(missing[0], missing[-1]):
+            if closure is None:
+                day_slots = open_by_day.get(slot.starts_at.astimezone(self.tz).date())
+                if day_slots is not None:
+                    day_slots.append(slot)
+        built = {day: build(slots) for day, slots in open_by_day.items()}
+        if _days_kept + len(built) > MAX_DAYS_KEPT:
+            for entry in _entries.values():
+                entry._days.clear()
+            _days_kept = 0
+        self._days.update(built)
+        _days_kept += len(built)
+        return [
+            built[day] if value is _MISSING else value
+            for day, value in zip(wanted, found, strict=True)
+        ]
 
 
-# Days kept by per_day() over every entry; past this all are dropped (each is a few
+# Days kept by per_days() over every entry; past this all are dropped (each is a few
 # hundred bytes per slot: ~40 MB at most).
 MAX_DAYS_KEPT = 60_000
 _days_kept = 0
@@ -231,7 +249,7 @@ _COUNTERS_TEXT = text(
     bindparam("starts_at", type_=SlotCounter.starts_at.type),
     bindparam("ends_at", type_=SlotCounter.starts_at.type),
 )
-_COUNTERS_PG = raw_statement(_COUNTERS_TEXT)  # asyncpg itself (db.fetch_raw)
+_COUNTERS_PG = prepared(_COUNTERS_TEXT)  # asyncpg itself (db.fetch_rows)
 # On SQLite the slot starts come back as the stored text ("2026-12-01 08:00:00.000000", UTC)
 # and are read by ``datetime.fromisoformat``: the column type's converter cost more than the
 # query itself.
@@ -241,6 +259,7 @@ _COUNTERS_SQLITE = _COUNTERS_TEXT.columns(
     SlotCounter.__table__.c.taken,
     SlotCounter.__table__.c.waiting,
 )
+_COUNTERS_FAST = prepared(_COUNTERS_SQLITE)  # sqlite3 itself (db.fetch_rows)
 
 # What a slot with people on its waiting list counts as taken: newcomers get no place
 # before them (``services/waitlist.py``), so it shows as full.
@@ -255,10 +274,7 @@ async def counters_with_version(
     entities to load."""
     values = {"asset_id": asset_id, "starts_at": span.starts_at, "ends_at": span.ends_at}
     stored_text = connection.dialect.name != "postgresql"
-    if stored_text:
-        rows: Any = await connection.execute(_COUNTERS_SQLITE, values)
-    else:
-        rows = await fetch_raw(connection, _COUNTERS_PG, values)
+    rows = await fetch_rows(connection, _COUNTERS_FAST if stored_text else _COUNTERS_PG, values)
     version, taken = 0, {}
     for value, starts_at, count, waiting in rows:
         version = value
