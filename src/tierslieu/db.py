@@ -180,7 +180,7 @@ async def fetch_rows(
     SQLAlchemy began, it runs on its own (autocommit on both): one snapshot a statement."""
     if connection.dialect.name == "postgresql":
         return await fetch_raw(connection, statement.pg, values)
-    read_here = getattr(connection.sync_connection.connection.dbapi_connection, "read_here", None)
+    read_here = getattr((await _pooled(connection)).dbapi_connection, "read_here", None)
     if read_here is not None:
         rows = read_here(statement.sqlite.sql, statement.sqlite.arguments(values))
         if rows is not None:
@@ -212,8 +212,18 @@ async def fetch_raw(
     for a statement that is atomic by itself. Values as asyncpg takes them (UUIDs, aware
     datetimes, numbers, text; JSON parameters are encoded here): no other SQLAlchemy type
     processing. asyncpg records."""
-    raw = await connection.get_raw_connection()
+    raw = await _pooled(connection)
     return await raw.driver_connection.fetch(statement.sql, *statement.arguments(values))
+
+
+async def _pooled(connection: AsyncConnection) -> Any:
+    """The connection's pooled DBAPI connection: at once when it holds one (the usual case;
+    ``get_raw_connection`` hands even that to a greenlet, ~40 µs), else through SQLAlchemy
+    (which reconnects an invalidated one)."""
+    sync = connection.sync_connection
+    if sync is not None and not sync.closed and not sync.invalidated:
+        return sync.connection
+    return await connection.get_raw_connection()
 
 
 def read_only(engine: AsyncEngine) -> AsyncEngine:
