@@ -202,8 +202,8 @@ async def place_order(
     )
 
 
-# Built once (building them cost more than running them): the caller's role here, their
-# active order for this service and their orders in progress (services since yesterday).
+# The caller's role here, their active order for this service and their orders in progress
+# (services since yesterday): built once (building them cost more than running them).
 def caller_role(structure_id: Any) -> Any:
     """The caller's role in the structure ``structure_id`` (a parameter or a column)."""
     return (
@@ -244,7 +244,7 @@ class CallerFacts:
 
     @classmethod
     def of(cls, caller: User, role: str | None, already: Any, active: int | None) -> CallerFacts:
-        """From ``CALLER_ROLE``, ``CALLER_ALREADY`` and ``CALLER_ACTIVE`` as read."""
+        """From ``caller_role``, ``CALLER_ALREADY`` and ``CALLER_ACTIVE`` as read."""
         return cls(
             is_team=caller.is_admin or (role is not None and role in KITCHEN_ROLES),
             already=already,

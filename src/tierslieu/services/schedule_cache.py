@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    inspect,
     literal,
     literal_column,
     select,
@@ -31,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from tierslieu.db import fetch_rows, prepared
+from tierslieu.db import fetch_rows, prepared, transient
 from tierslieu.domain.slots import (
     OpeningRule,
     Period,
@@ -58,12 +59,6 @@ from tierslieu.services.availability import ClosedPeriod, Schedule, to_opening_r
 T = TypeVar("T")
 MAX_ASSETS = 4096
 MAX_RANGES_PER_ASSET = 64
-
-
-def _copy(instance: Asset | Structure) -> Asset | Structure:
-    """A transient copy of a loaded row: shared by requests, attached to no session."""
-    mapper = type(instance).__mapper__
-    return type(instance)(**{a.key: getattr(instance, a.key) for a in mapper.column_attrs})
 
 
 @dataclass(slots=True)
@@ -190,41 +185,68 @@ def cached(asset_id: uuid.UUID) -> CachedAsset | None:
     return _entries.get(asset_id)
 
 
-async def read_version(session: AsyncSession) -> int:
-    return int(await session.scalar(select(version_value())))
+def _columns(model: Any) -> list[str]:
+    return [a.key for a in inspect(model).column_attrs if not a.key.startswith("_")]
+
+
+_ASSET_COLUMNS, _STRUCTURE_COLUMNS = _columns(Asset), _columns(Structure)
+_RULE_COLUMNS = ("weekdays", "start_time", "end_time", "valid_from", "valid_until")
+_RULE_COLUMNS += ("slot_minutes", "capacity")
+# The version, the asset and its structure (one snapshot), then its rules, then its closures:
+# by the driver itself (db.fetch_rows; through the ORM a load cost ~3 ms, 200 of them at
+# the start of the rotating benchmark).
+_LOAD_ASSET = prepared(
+    select(
+        version_value(),
+        *(getattr(Asset, c) for c in _ASSET_COLUMNS),
+        *(getattr(Structure, c) for c in _STRUCTURE_COLUMNS),
+    )
+    .join(Structure, Structure.id == Asset.structure_id)
+    .where(Asset.id == bindparam("asset_id"))
+)
+_LOAD_RULES = prepared(
+    select(*(getattr(AvailabilityRule, c) for c in _RULE_COLUMNS)).where(
+        AvailabilityRule.asset_id == bindparam("asset_id")
+    )
+)
+_LOAD_CLOSURES = prepared(
+    select(Closure.starts_at, Closure.ends_at, Closure.reason).where(
+        Closure.asset_id == bindparam("asset_id")
+    )
+)
 
 
 async def load(session: AsyncSession, asset_id: uuid.UUID) -> CachedAsset:
-    """Read the version, then the asset (404 if absent), its rules and closures: the data is
-    at least as new as the number it is stored under, so a check can only be conservative."""
-    version = await read_version(session)
-    found = (
-        (
-            await session.execute(
-                select(Asset, Structure)
-                .join(Structure, Structure.id == Asset.structure_id)
-                .where(Asset.id == asset_id)
-            )
-        )
-        .tuples()
-        .first()
-    )
-    if found is None:
+    """Read the version with the asset (404 if absent) and its structure, then its rules
+    and closures: the data is at least as new as the number it is stored under, so a
+    check can only be conservative. The asset and structure are shared by requests,
+    attached to no session (``db.transient``)."""
+    connection = await session.connection()
+    values = {"asset_id": asset_id}
+    found = await fetch_rows(connection, _LOAD_ASSET, values)
+    if not found:
         forget(asset_id)
         raise NotFound()
-    asset, structure = _copy(found[0]), _copy(found[1])
+    version, *row = found[0]
+    split = len(_ASSET_COLUMNS)
+    asset = transient(Asset, dict(zip(_ASSET_COLUMNS, row[:split], strict=True)))
+    structure = transient(Structure, dict(zip(_STRUCTURE_COLUMNS, row[split:], strict=True)))
     asset.structure = structure
-    rules = await session.scalars(
-        select(AvailabilityRule).where(AvailabilityRule.asset_id == asset_id)
-    )
-    closures = await session.scalars(select(Closure).where(Closure.asset_id == asset_id))
+    rules = await fetch_rows(connection, _LOAD_RULES, values)
+    closures = await fetch_rows(connection, _LOAD_CLOSURES, values)
     entry = CachedAsset(
-        version,
+        int(version),
         asset,
         structure,
         ZoneInfo(structure.timezone),
-        [to_opening_rule(r) for r in rules],
-        [ClosedPeriod(Period(c.starts_at, c.ends_at), c.reason) for c in closures],
+        [
+            to_opening_rule(transient(AvailabilityRule, dict(zip(_RULE_COLUMNS, r, strict=True))))
+            for r in rules
+        ],
+        [
+            ClosedPeriod(Period(starts_at, ends_at), reason)
+            for starts_at, ends_at, reason in closures
+        ],
     )
     if len(_entries) >= MAX_ASSETS:
         clear()
@@ -249,7 +271,6 @@ _COUNTERS_TEXT = text(
     bindparam("starts_at", type_=SlotCounter.starts_at.type),
     bindparam("ends_at", type_=SlotCounter.starts_at.type),
 )
-_COUNTERS_PG = prepared(_COUNTERS_TEXT)  # asyncpg itself (db.fetch_rows)
 # On SQLite the slot starts come back as the stored text ("2026-12-01 08:00:00.000000", UTC)
 # and are read by ``datetime.fromisoformat``: the column type's converter cost more than the
 # query itself.
@@ -259,7 +280,8 @@ _COUNTERS_SQLITE = _COUNTERS_TEXT.columns(
     SlotCounter.__table__.c.taken,
     SlotCounter.__table__.c.waiting,
 )
-_COUNTERS_FAST = prepared(_COUNTERS_SQLITE)  # sqlite3 itself (db.fetch_rows)
+# By the driver itself (db.fetch_rows); asyncpg returns the starts as datetimes.
+_COUNTERS = prepared(_COUNTERS_SQLITE)
 
 # What a slot with people on its waiting list counts as taken: newcomers get no place
 # before them (``services/waitlist.py``), so it shows as full.
@@ -274,7 +296,7 @@ async def counters_with_version(
     entities to load."""
     values = {"asset_id": asset_id, "starts_at": span.starts_at, "ends_at": span.ends_at}
     stored_text = connection.dialect.name != "postgresql"
-    rows = await fetch_rows(connection, _COUNTERS_FAST if stored_text else _COUNTERS_PG, values)
+    rows = await fetch_rows(connection, _COUNTERS, values)
     version, taken = 0, {}
     for value, starts_at, count, waiting in rows:
         version = value
