@@ -20,32 +20,14 @@ from tests.scenarios.relais import CUTOFF_UTC
 @pytest.fixture
 def friday(client, relais):
     """Friday: one pickup place, lasagne priced for habitants only, one gratin."""
-    response = client.post(
-        f"/api/assets/{relais.asset['id']}/meal-services",
-        json={
-            "date": "2026-12-04",
-            "order_cutoff": "2026-12-04T10:30:00",
-            "pickup_windows": [
-                {
-                    "starts_at": "2026-12-04T12:00:00",
-                    "ends_at": "2026-12-04T12:30:00",
-                    "capacity": 1,
-                }
-            ],
-            "items": [
-                {"name": "Lasagnes", "kind": "main", "portions": 3, "prices": {"habitant": 600}},
-                {
-                    "name": "Gratin",
-                    "kind": "main",
-                    "portions": 1,
-                    "prices": {"habitant": 600, "professionnel": 900},
-                },
-            ],
-        },
-        headers=relais.chef.headers,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
+    lasagne = {"name": "Lasagnes", "kind": "main", "portions": 3, "prices": {"habitant": 600}}
+    gratin = {
+        "name": "Gratin",
+        "kind": "main",
+        "portions": 1,
+        "prices": {"habitant": 600, "professionnel": 900},
+    }
+    return relais.add_service(client, "2026-12-04", [lasagne, gratin], capacity=1)
 
 
 def _body(service, *lines, window=None):

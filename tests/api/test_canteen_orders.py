@@ -92,24 +92,8 @@ def _order(client, relais, person, *lines, **extra):
 
 def test_each_refusal_has_its_own_problem_type(client, relais, settings):
     karim = relais.world.professional
-    other_service = client.post(
-        f"/api/assets/{relais.asset['id']}/meal-services",
-        json={
-            "date": "2026-12-04",
-            "order_cutoff": "2026-12-04T10:30:00",
-            "pickup_windows": [
-                {
-                    "starts_at": "2026-12-04T12:00:00",
-                    "ends_at": "2026-12-04T12:30:00",
-                    "capacity": 1,
-                }
-            ],
-            "items": [
-                {"name": "Lasagnes", "kind": "main", "portions": 2, "prices": {"habitant": 600}}
-            ],
-        },
-        headers=relais.chef.headers,
-    ).json()
+    lasagne = {"name": "Lasagnes", "kind": "main", "portions": 2, "prices": {"habitant": 600}}
+    other_service = relais.add_service(client, "2026-12-04", [lasagne], capacity=1)
     foreign_item = other_service["items"][0]["id"]
     body = relais.order_body(("Curry", 1))
     cases = [
@@ -182,31 +166,14 @@ def test_full_pickup_window(client, relais, world):
     from tests.conftest import register
 
     window = relais.window("12:00")
-    response = client.post(
-        f"/api/assets/{relais.asset['id']}/meal-services",
-        json={
-            "date": "2026-12-07",
-            "order_cutoff": "2026-12-07T10:30:00",
-            "pickup_windows": [
-                {
-                    "starts_at": "2026-12-07T12:00:00",
-                    "ends_at": "2026-12-07T12:15:00",
-                    "capacity": 1,
-                }
-            ],
-            "items": [
-                {
-                    "name": "Soupe",
-                    "kind": "main",
-                    "portions": 5,
-                    "prices": {"habitant": 500, "professionnel": 700},
-                }
-            ],
-        },
-        headers=relais.chef.headers,
-    )
-    assert window and response.status_code == 201
-    monday = response.json()
+    soup = {
+        "name": "Soupe",
+        "kind": "main",
+        "portions": 5,
+        "prices": {"habitant": 500, "professionnel": 700},
+    }
+    monday = relais.add_service(client, "2026-12-07", [soup], capacity=1, window_ends="12:15")
+    assert window
     body = {
         "service_id": monday["id"],
         "lines": [{"item_id": monday["items"][0]["id"], "quantity": 1}],
@@ -424,31 +391,11 @@ def test_active_orders_per_person_are_capped(client, relais):
     from tierslieu.domain.canteen import MAX_ACTIVE_ORDERS_PER_PERSON
 
     karim = relais.world.professional
-    url = f"/api/assets/{relais.asset['id']}/meal-services"
+    dish = {"name": "Plat du jour", "kind": "main", "portions": 5, "prices": {"professionnel": 950}}
     services = []
     for offset in range(MAX_ACTIVE_ORDERS_PER_PERSON + 1):
         day = (dt.date(2026, 12, 7) + dt.timedelta(days=offset)).isoformat()
-        response = client.post(
-            url,
-            json={
-                "date": day,
-                "order_cutoff": f"{day}T10:30:00",
-                "pickup_windows": [
-                    {"starts_at": f"{day}T12:00:00", "ends_at": f"{day}T12:30:00", "capacity": 5}
-                ],
-                "items": [
-                    {
-                        "name": "Plat du jour",
-                        "kind": "main",
-                        "portions": 5,
-                        "prices": {"professionnel": 950},
-                    }
-                ],
-            },
-            headers=relais.chef.headers,
-        )
-        assert response.status_code == 201, response.text
-        services.append(response.json())
+        services.append(relais.add_service(client, day, [dish], capacity=5))
 
     def order(service):
         return client.post(

@@ -117,6 +117,36 @@ class Canteen:
     def window(self, hhmm: str) -> dict[str, Any]:
         return next(w for w in self.service["pickup_windows"] if w["starts_at"][11:16] == hhmm)
 
+    def add_service(
+        self,
+        client: TestClient[Any],
+        day: str,
+        items: list[dict[str, Any]],
+        *,
+        capacity: int,
+        window_ends: str = "12:30",
+    ) -> dict[str, Any]:
+        """Another lunch of the canteen, posted by its chef: cutoff 10:30, one pickup window
+        from 12:00 to ``window_ends`` with ``capacity`` places."""
+        response = client.post(
+            f"/api/assets/{self.asset['id']}/meal-services",
+            json={
+                "date": day,
+                "order_cutoff": f"{day}T10:30:00",
+                "pickup_windows": [
+                    {
+                        "starts_at": f"{day}T12:00:00",
+                        "ends_at": f"{day}T{window_ends}:00",
+                        "capacity": capacity,
+                    }
+                ],
+                "items": items,
+            },
+            headers=self.chef.headers,
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
     def order_body(self, *lines: tuple[str, int], window: str = "12:15", **extra: Any) -> dict:
         return {
             "service_id": self.service["id"],

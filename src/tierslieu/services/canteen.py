@@ -147,7 +147,7 @@ async def list_assignments(
 
 
 # Statements of every order and menu, built once (building them cost more than running them).
-_TARIFFS_AND_ASSIGNMENT = (
+TARIFFS_AND_ASSIGNMENT = (
     select(Tariff, TariffAssignment.id)
     .outerjoin(
         TariffAssignment,
@@ -195,7 +195,7 @@ async def tariff_of(
     # The structure's tariffs and the person's assignment among them: one statement.
     rows = (
         await session.execute(
-            _TARIFFS_AND_ASSIGNMENT, {"structure_id": structure_id, "user_id": person.id}
+            TARIFFS_AND_ASSIGNMENT, {"structure_id": structure_id, "user_id": person.id}
         )
     ).tuples()
     return pick_tariff(person, rows, guest_code=guest_code)
@@ -207,7 +207,7 @@ def pick_tariff(
     guest_code: str | None = None,
 ) -> Tariff | None:
     """``rules.choose_tariff`` over the structure's tariffs, each with the person's
-    assignment to it or None (``_TARIFFS_AND_ASSIGNMENT``'s rows)."""
+    assignment to it or None (``TARIFFS_AND_ASSIGNMENT``'s rows)."""
     tariffs, assigned = [], None
     for tariff, assignment in rows:
         tariffs.append(tariff)

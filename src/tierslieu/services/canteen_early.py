@@ -35,7 +35,7 @@ from tierslieu.models import (
     TariffAssignment,
 )
 from tierslieu.services.accounts import person_for_token
-from tierslieu.services.canteen import pick_tariff
+from tierslieu.services.canteen import TARIFFS_AND_ASSIGNMENT, pick_tariff
 from tierslieu.services.canteen_orders import (
     CALLER_ACTIVE,
     CALLER_ALREADY,
@@ -80,23 +80,16 @@ _ORDER_READS = (
     .where(MealService.id == bindparam("service_id"))
 )
 _ORDER_READS_FAST = prepared(_ORDER_READS)
-# The structure's tariffs, each with the person's assignment to it (``pick_tariff``).
-_TARIFFS = (
-    select(Tariff.id, Tariff.code, Tariff.label, Tariff.default_for, TariffAssignment.id)
-    .outerjoin(
-        TariffAssignment,
-        and_(
-            TariffAssignment.tariff_id == Tariff.id,
-            TariffAssignment.structure_id == bindparam("structure_id"),
-            TariffAssignment.user_id == bindparam("user_id"),
-        ),
+# The structure's tariffs, each with the person's assignment to it (``pick_tariff``): the
+# statement ``tariff_of`` runs, as columns.
+_TARIFFS_FAST = prepared(
+    TARIFFS_AND_ASSIGNMENT.with_only_columns(
+        Tariff.id, Tariff.code, Tariff.label, Tariff.default_for, TariffAssignment.id
     )
-    .where(Tariff.structure_id == bindparam("structure_id"))
 )
-_TARIFFS_FAST = prepared(_TARIFFS)
 
 
-def covered(cmd: rules.PlaceOrder) -> bool:
+def _covered(cmd: rules.PlaceOrder) -> bool:
     """What the reads here cover: a person ordering for themself, paying their own tariff."""
     return not (
         cmd.contact_id
@@ -112,7 +105,7 @@ async def refuse_early(engine: AsyncEngine, token: str, cmd: rules.PlaceOrder) -
     """Raise the refusal ``place_order`` would make on what the database holds now, or
     return: nothing decided (an unknown token or service, an archived canteen, an order
     the checks accept), and the general way takes the request from the start."""
-    if not covered(cmd):
+    if not _covered(cmd):
         return
     now = utcnow()
     async with read_only(engine).connect() as connection:

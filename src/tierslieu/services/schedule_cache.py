@@ -190,8 +190,10 @@ def _columns(model: Any) -> list[str]:
 
 
 _ASSET_COLUMNS, _STRUCTURE_COLUMNS = _columns(Asset), _columns(Structure)
-_RULE_COLUMNS = ("weekdays", "start_time", "end_time", "valid_from", "valid_until")
-_RULE_COLUMNS += ("slot_minutes", "capacity")
+# What ``to_opening_rule`` reads of a rule.
+_RULE_COLUMNS = (
+    "weekdays", "start_time", "end_time", "valid_from", "valid_until", "slot_minutes", "capacity",
+)  # fmt: skip
 # The version, the asset and its structure (one snapshot), then its rules, then its closures:
 # by the driver itself (db.fetch_rows; through the ORM a load cost ~3 ms, 200 of them at
 # the start of the rotating benchmark).
