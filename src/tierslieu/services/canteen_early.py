@@ -1,4 +1,4 @@
-"""A meal order refused on a read, before any transaction that writes (issue 16).
+"""A meal order decided before the general way's transaction (issue 16).
 
 At the rush most orders are refused: the pickup window is full, the dish sold out, the
 person already ordered. ``place_order`` decides those refusals only after reading the
@@ -6,13 +6,26 @@ menu in the transaction that writes, which on SQLite holds the process's single 
 turn for the whole request (the token, the menu, the caller's facts, then a ROLLBACK);
 on PostgreSQL it is eight round trips through the ORM.
 
-``refuse_early`` reads the same facts without writing: the token's person, then the
+``order_early`` reads the same facts without writing: the token's person, then the
 service, its dishes, the pickup window asked for and the caller's facts in one statement,
 then the structure's tariffs. It runs the same checks as ``place_order`` in the same
 order (``rules.accept_order``, then ``check_before_writes``) and raises the refusal they
-make. When they accept, it returns and ``place_order`` takes the order from the start,
-in its write transaction, where every check is made again and the conditional UPDATEs
-decide the race: nothing is accepted here, only refused.
+make.
+
+When they accept, on PostgreSQL the order is placed in one statement, in autocommit
+(``_PlaceAtOnce``): the order row, each dish's portions, the pickup place (the conditional
+UPDATEs of ``place_order``, in its lock order), the lines and the « confirmed » message,
+or nothing. ``place_order`` held the dishes' and the pickup window's row locks from its
+UPDATEs to its COMMIT, a round trip and a turn of the event loop later: every accepted
+order of a service waited for the one before it (~60 a second at the rush). The statement
+re-checks in the database what the read assumed (no active order for this service, under
+the limit of orders in progress); a race it loses (a dish sold out, the window filled
+meanwhile) ends the whole statement (nothing written) and the general way takes the
+request from the start, decides again inside its transaction and refuses.
+
+On SQLite (no writes in a statement's WITH), and for everything else (the general way
+decides), nothing is accepted here: the general way takes an accepted order from the
+start, in its write transaction, where every check is made again.
 
 Covered: a signed-in person ordering for themself (no contact, guest, guest tariff,
 voucher or repas suspendus: those read more, and stay on the general way).
@@ -20,26 +33,63 @@ voucher or repas suspendus: those read more, and stay on the general way).
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from typing import Any
 
-from tierslieu.db import fetch_rows, only_small_statements, prepared, read_only, transient
+from asyncpg import exceptions as pg
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from uuid_utils.compat import uuid7
+
+from tierslieu.db import (
+    RawStatement,
+    fetch_raw,
+    fetch_rows,
+    only_small_statements,
+    prepared,
+    public_url,
+    raw_statement,
+    read_only,
+    transient,
+)
 from tierslieu.domain import canteen as rules
 from tierslieu.models import (
     Asset,
+    MealOrder,
+    MealOrderLine,
     MealService,
     MenuItem,
+    OutboxMessage,
     PickupWindow,
     Structure,
     Tariff,
     TariffAssignment,
+    User,
 )
+from tierslieu.services import notify
 from tierslieu.services.accounts import person_for_token
+from tierslieu.services.booking_sql import MESSAGE_COLUMNS
 from tierslieu.services.canteen import TARIFFS_AND_ASSIGNMENT, pick_tariff
 from tierslieu.services.canteen_orders import (
     CALLER_ACTIVE,
     CALLER_ALREADY,
     CallerFacts,
+    OrderView,
     Reads,
     caller_facts_values,
     caller_role,
@@ -48,6 +98,15 @@ from tierslieu.services.canteen_orders import (
 )
 from tierslieu.services.clock import utcnow
 
+# What ends the one statement with nothing written: a race lost to another order (the
+# statement's own division by zero, the unique index of active orders), the service
+# deleted meanwhile, or PostgreSQL choosing it to break a deadlock.
+_RACE_LOST = (
+    pg.DivisionByZeroError,
+    pg.UniqueViolationError,
+    pg.ForeignKeyViolationError,
+    pg.DeadlockDetectedError,
+)
 _ITEM_COLUMNS = ("id", "name", "kind", "prices", "withdrawn_at", "portions", "sold")
 _WINDOW_COLUMNS = ("id", "starts_at", "capacity", "taken")
 
@@ -100,29 +159,57 @@ def _covered(cmd: rules.PlaceOrder) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """An order the checks accepted on what was read."""
+
+    reads: Reads
+    lines: list[rules.PricedLine]  # as priced: the answer's order
+    total: int
+
+
 @only_small_statements
-async def refuse_early(engine: AsyncEngine, token: str, cmd: rules.PlaceOrder) -> None:
-    """Raise the refusal ``place_order`` would make on what the database holds now, or
-    return: nothing decided (an unknown token or service, an archived canteen, an order
-    the checks accept), and the general way takes the request from the start."""
+async def order_early(engine: AsyncEngine, token: str, cmd: rules.PlaceOrder) -> OrderView | None:
+    """Raise the refusal ``place_order`` would make on what the database holds now; on
+    PostgreSQL, place an order the checks accept (``_PlaceAtOnce``). None: nothing decided
+    or written (an unknown token or service, an archived canteen, an order accepted on
+    SQLite, a race lost), and the general way takes the request from the start."""
     if not _covered(cmd):
-        return
+        return None
     now = utcnow()
-    async with read_only(engine).connect() as connection:
+    if engine.dialect.name != "postgresql":
+        async with read_only(engine).connect() as connection:
+            person = await person_for_token(connection, token)
+            if person is not None:
+                await _check(connection, person, cmd, now)
+        return None
+    async with engine.connect() as pooled:
+        connection = await pooled.execution_options(isolation_level="AUTOCOMMIT")
         person = await person_for_token(connection, token)
         if person is None:
-            return
-        values = caller_facts_values(person, cmd.service_id, now)
-        values["window_id"] = cmd.pickup_window_id
-        rows = await fetch_rows(connection, _ORDER_READS_FAST, values)
-        if not rows:
-            return
-        cutoff, archived_at, structure_id, timezone, role, already, active = rows[0][:7]
-        if archived_at is not None:
-            return  # hidden from all but the kitchen team: the general way says which
-        tariffs = await fetch_rows(
-            connection, _TARIFFS_FAST, {"structure_id": structure_id, "user_id": person.id}
-        )
+            return None
+        checked = await _check(connection, person, cmd, now)
+        if checked is None or checked.reads.facts.is_team:
+            return None  # the team may be allowed more: the general way decides
+        return await _PlaceAtOnce.run(connection, person, cmd, checked, now, public_url(engine))
+
+
+async def _check(
+    connection: AsyncConnection, person: User, cmd: rules.PlaceOrder, now: dt.datetime
+) -> _Checked | None:
+    """``place_order``'s checks, in its order, on a read: raise the first refusal, else
+    what they accepted (None: not decided here)."""
+    values = caller_facts_values(person, cmd.service_id, now)
+    values["window_id"] = cmd.pickup_window_id
+    rows = await fetch_rows(connection, _ORDER_READS_FAST, values)
+    if not rows:
+        return None
+    cutoff, archived_at, structure_id, timezone, role, already, active = rows[0][:7]
+    if archived_at is not None:
+        return None  # hidden from all but the kitchen team: the general way says which
+    tariffs = await fetch_rows(
+        connection, _TARIFFS_FAST, {"structure_id": structure_id, "user_id": person.id}
+    )
     facts = CallerFacts.of(person, role, already, active)
     window_at = 7 + len(_WINDOW_COLUMNS)
     window_row = rows[0][7:window_at]
@@ -147,7 +234,7 @@ async def refuse_early(engine: AsyncEngine, token: str, cmd: rules.PlaceOrder) -
         ),
     )
     if window is None:  # accept_order refuses a window not of this service: not reached
-        return
+        return None
     tariff = pick_tariff(
         person,
         (
@@ -155,6 +242,227 @@ async def refuse_early(engine: AsyncEngine, token: str, cmd: rules.PlaceOrder) -
             for i, c, lb, d, a in tariffs
         ),
     )
-    check_before_writes(
-        cmd, accepted, Reads(items, window, timezone, tariff, 0, facts), owner_id=person.id
-    )
+    reads = Reads(items, window, timezone, tariff, 0, facts)
+    lines, total = check_before_writes(cmd, accepted, reads, owner_id=person.id)
+    return _Checked(reads, lines, total)
+
+
+# --- PostgreSQL: an accepted order in one statement --------------------------------------
+
+
+def _table_columns(model: type) -> list[Any]:
+    """The table columns of a model's mapped attributes (not the ORM's insert sentinel)."""
+    return [a.columns[0] for a in inspect(model).column_attrs if not a.key.startswith("_")]
+
+
+def _bound(prefix: str, columns: list[Any]) -> list[Any]:
+    """One typed parameter per column (asyncpg casts them: ``$1::UUID``)."""
+    return [bindparam(f"{prefix}{c.key}", type_=c.type) for c in columns]
+
+
+_ORDER = _table_columns(MealOrder)
+_LINE = _table_columns(MealOrderLine)
+_MESSAGE = [OutboxMessage.__table__.c[c] for c in MESSAGE_COLUMNS]
+_SERVICE, _STRUCTURE, _PICKUP = (_table_columns(m) for m in (MealService, Structure, PickupWindow))
+# The service, its structure and the pickup window, whole (the answer and the message).
+_WHOLE_ROWS = prepared(
+    select(*_SERVICE, *_STRUCTURE, *_PICKUP)
+    .select_from(MealService)
+    .join(Structure, Structure.id == MealService.structure_id)
+    .join(PickupWindow, PickupWindow.id == bindparam("window_id"))
+    .where(MealService.id == bindparam("service_id"))
+)
+# More dishes in one order go the general way (one statement per count is built and kept).
+AT_ONCE_MAX_DISHES = 4
+
+
+def _split(row: Any, *models: tuple[type, list[Any]]) -> list[Any]:
+    """One transient instance per model, from consecutive columns of ``row``."""
+    out, at = [], 0
+    for model, columns in models:
+        out.append(transient(model, {c.key: v for c, v in zip(columns, row[at:], strict=False)}))
+        at += len(columns)
+    return out
+
+
+class _PlaceAtOnce:
+    """The statement that places an accepted order, and running it.
+
+    In ``place_order``'s lock order (the order row, the dishes by id, then the pickup
+    place), each step only if the one before it wrote:
+
+    1. ``placed``: the order row, only while the caller has no active order for this
+       service (also a unique index) and fewer than MAX_ACTIVE_ORDERS_PER_PERSON in
+       progress, as read in the statement;
+    2. ``dish0`` …: ``sold = sold + n WHERE sold + n <= portions``, per dish;
+    3. ``pickup``: ``taken = taken + 1 WHERE taken + 1 <= capacity``;
+    4. the lines and the « confirmed » message.
+
+    A step that writes nothing after one that wrote (a dish or the window taken by others
+    since the read) must undo the order row and what the steps before it took. A statement
+    is atomic: its last column divides by the count of ``pickup`` exactly then, and the
+    division by zero ends the statement, which writes nothing.
+    """
+
+    @staticmethod
+    @functools.cache
+    def statement(dishes: int, with_message: bool) -> RawStatement:
+        facts = select(CALLER_ALREADY.label("already"), CALLER_ACTIVE.label("active")).cte("facts")
+        placed = (
+            insert(MealOrder.__table__)
+            .from_select(
+                [c.name for c in _ORDER],
+                select(*_bound("o_", _ORDER))
+                .select_from(facts)
+                .where(
+                    facts.c.already.is_(None),
+                    facts.c.active < rules.MAX_ACTIVE_ORDERS_PER_PERSON,
+                ),
+            )
+            .returning(MealOrder.__table__.c.id)
+            .cte("placed")
+        )
+        item = MenuItem.__table__
+        # As the ORM's ``onupdate`` would (given here: a nested UPDATE has no defaults).
+        changed = bindparam("changed", type_=item.c.updated_at.type)
+        before = placed
+        for i in range(dishes):
+            n = bindparam(f"n{i}", type_=Integer)
+            before = (
+                update(item)
+                .where(
+                    item.c.id == bindparam(f"item{i}", type_=item.c.id.type),
+                    item.c.withdrawn_at.is_(None),
+                    item.c.sold + n <= item.c.portions,
+                    exists(before.select()),
+                )
+                .values(sold=item.c.sold + n, updated_at=changed)
+                .returning(item.c.id)
+                .cte(f"dish{i}")
+            )
+        window = PickupWindow.__table__
+        pickup = (
+            update(window)
+            .where(
+                window.c.id == bindparam("window_id", type_=window.c.id.type),
+                window.c.taken + 1 <= window.c.capacity,
+                exists(before.select()),
+            )
+            .values(taken=window.c.taken + 1, updated_at=changed)
+            .returning(window.c.id)
+            .cte("pickup")
+        )
+        rows = [select(*_bound(f"l{i}_", _LINE)).select_from(pickup) for i in range(dishes)]
+        written = [
+            insert(MealOrderLine.__table__)
+            .from_select([c.name for c in _LINE], union_all(*rows) if dishes > 1 else rows[0])
+            .cte("lines")
+        ]
+        if with_message:
+            written.append(
+                insert(OutboxMessage.__table__)
+                .from_select(
+                    [c.name for c in _MESSAGE], select(*_bound("m_", _MESSAGE)).select_from(pickup)
+                )
+                .cte("told")
+            )
+        was_placed = select(func.count()).select_from(placed).scalar_subquery()
+        was_taken = select(func.count()).select_from(pickup).scalar_subquery()
+        return raw_statement(
+            select(
+                was_placed.label("placed"),
+                was_taken.label("taken"),
+                case((was_placed > was_taken, literal_column("1") / was_taken)).label("whole"),
+            ).add_cte(*written)
+        )
+
+    @classmethod
+    async def run(
+        cls,
+        connection: AsyncConnection,
+        person: User,
+        cmd: rules.PlaceOrder,
+        checked: _Checked,
+        now: dt.datetime,
+        url: str,
+    ) -> OrderView | None:
+        """The order placed, or None (nothing written: the general way decides)."""
+        if len(checked.lines) > AT_ONCE_MAX_DISHES:
+            return None
+        found = await fetch_rows(
+            connection,
+            _WHOLE_ROWS,
+            {"service_id": cmd.service_id, "window_id": cmd.pickup_window_id},
+        )
+        if not found:
+            return None  # gone since the read
+        service, structure, window = _split(
+            found[0], (MealService, _SERVICE), (Structure, _STRUCTURE), (PickupWindow, _PICKUP)
+        )
+        reads = checked.reads
+        tariff = reads.tariff
+        assert tariff is not None  # check_before_writes refused an order without one
+        created = dt.datetime.now(dt.UTC)  # the real time, like the ORM's default
+        order_row = {
+            **{c.key: None for c in _ORDER},
+            "id": uuid7(),
+            "created_at": created,
+            "updated_at": created,
+            "service_id": service.id,
+            "structure_id": structure.id,
+            "user_id": person.id,
+            "placed_by_id": person.id,
+            "pickup_window_id": window.id,
+            "status": rules.OrderStatus.PLACED.value,
+            "tariff_code": tariff.code,
+            "suspended_meals": 0,
+            "suspended_meal_cents": 0,
+            "total_cents": checked.total,
+            "paid": False,
+            "note": cmd.note or "",
+        }
+        order = transient(MealOrder, order_row)
+        values: dict[str, Any] = {
+            **caller_facts_values(person, cmd.service_id, now),
+            "window_id": window.id,
+            "changed": created,
+            **{f"o_{k}": v for k, v in order_row.items()},
+        }
+        lines = []
+        for i, p in enumerate(checked.lines):
+            line_row = {
+                "id": uuid7(),
+                "created_at": created,
+                "updated_at": created,
+                "order_id": order.id,
+                "item_id": p.item_id,
+                "quantity": p.quantity,
+                "unit_cents": p.unit_cents,
+                "free_quantity": p.free_quantity,
+            }
+            values.update({f"l{i}_{k}": v for k, v in line_row.items()})
+            lines.append((transient(MealOrderLine, line_row), reads.items[p.item_id]))  # type: ignore[index]
+        # The dishes by id: the lock order of every order and cancellation.
+        for i, p in enumerate(sorted(checked.lines, key=lambda p: str(p.item_id))):
+            values[f"item{i}"], values[f"n{i}"] = p.item_id, p.quantity
+        message = notify.own_order_confirmation(
+            person, order, service, window, structure, lines, url
+        )
+        if message is not None:
+            values.update({f"m_{c}": message[c] for c in MESSAGE_COLUMNS})
+        statement = cls.statement(len(lines), message is not None)
+        try:
+            (outcome,) = await fetch_raw(connection, statement, values)
+        except _RACE_LOST:
+            return None  # nothing written: the general way decides, and refuses
+        if not outcome["taken"]:
+            return None  # the caller's facts changed since the read: the general way says how
+        return OrderView(
+            order=order,
+            service=service,
+            structure=structure,
+            window=window,
+            lines=lines,
+            tariff_label=tariff.label,
+            customer_name=person.display_name,
+        )

@@ -326,6 +326,28 @@ def dishes(lines: Iterable[tuple[MealOrderLine, MenuItem]]) -> list[tuple[int, s
     return [(line.quantity, item.name) for line, item in lines]
 
 
+def own_order_confirmation(
+    caller: User,
+    order: MealOrder,
+    service: MealService,
+    window: PickupWindow,
+    structure: Structure,
+    lines: Iterable[tuple[MealOrderLine, MenuItem]],
+    public_url: str,
+) -> dict[str, Any] | None:
+    """« confirmed » for an order the caller placed for themself, as an outbox row (None if
+    they cannot be told), for the statement that inserts it with the order
+    (``services/canteen_early``); the same message ``order_placed`` adds."""
+    to = outbox.user_recipient(caller)
+    return outbox.row(
+        Kind.ORDER_CONFIRMED,
+        to,
+        order_facts(order, service, window, structure, dishes(lines), to),
+        public_url=public_url,
+        structure_id=structure.id,
+    )
+
+
 async def order_placed(
     session: AsyncSession,
     caller: User | None,
