@@ -12,20 +12,20 @@ then the structure's tariffs. It runs the same checks as ``place_order`` in the 
 order (``rules.accept_order``, then ``check_before_writes``) and raises the refusal they
 make.
 
-When they accept, on PostgreSQL the order is placed in one statement, in autocommit
-(``_PlaceAtOnce``): the order row, each dish's portions, the pickup place (the conditional
-UPDATEs of ``place_order``, in its lock order), the lines and the « confirmed » message,
-or nothing. ``place_order`` held the dishes' and the pickup window's row locks from its
-UPDATEs to its COMMIT, a round trip and a turn of the event loop later: every accepted
-order of a service waited for the one before it (~60 a second at the rush). The statement
-re-checks in the database what the read assumed (no active order for this service, under
-the limit of orders in progress); a race it loses (a dish sold out, the window filled
-meanwhile) ends the whole statement (nothing written) and the general way takes the
-request from the start, decides again inside its transaction and refuses.
+When they accept, the order is placed here, without an ORM session (``_PlaceAtOnce``):
+the order row, each dish's portions, the pickup place (the conditional UPDATEs of
+``place_order``, in its lock order), the lines and the « confirmed » message, or nothing.
+Each write re-checks in the database what the read assumed (no active order for this
+service, under the limit of orders in progress, portions and places left); a race it
+loses leaves nothing written, and the general way takes the request from the start,
+decides again inside its transaction and refuses.
 
-On SQLite (no writes in a statement's WITH), and for everything else (the general way
-decides), nothing is accepted here: the general way takes an accepted order from the
-start, in its write transaction, where every check is made again.
+- PostgreSQL: one statement, in autocommit. ``place_order`` held the dishes' and the
+  pickup window's row locks from its UPDATEs to its COMMIT, a round trip and a turn of
+  the event loop later: every accepted order of a service waited for the one before it
+  (~60 a second at the rush). Here the locks last as long as the statement.
+- SQLite (no writes in a statement's WITH): the same steps one after the other in the
+  write transaction, in the loop's thread (``small_statements``), then the COMMIT.
 
 Covered: a signed-in person ordering for themself (no contact, guest, guest tariff,
 voucher or repas suspendus: those read more, and stay on the general way).
@@ -88,6 +88,8 @@ from tierslieu.services.canteen import TARIFFS_AND_ASSIGNMENT, pick_tariff
 from tierslieu.services.canteen_orders import (
     CALLER_ACTIVE,
     CALLER_ALREADY,
+    TAKE_PICKUP_PLACE,
+    TAKE_PORTIONS,
     CallerFacts,
     OrderView,
     Reads,
@@ -177,21 +179,36 @@ async def order_early(engine: AsyncEngine, token: str, cmd: rules.PlaceOrder) ->
     if not _covered(cmd):
         return None
     now = utcnow()
+    url = public_url(engine)
     if engine.dialect.name != "postgresql":
-        async with read_only(engine).connect() as connection:
-            person = await person_for_token(connection, token)
-            if person is not None:
-                await _check(connection, person, cmd, now)
-        return None
+        async with read_only(engine).connect() as reading:
+            placing = await _prepare(reading, token, cmd, now, url)
+        if placing is None:
+            return None
+        async with engine.connect() as writing:  # the write transaction: BEGIN IMMEDIATE
+            placed = await _PlaceAtOnce.write(writing, placing)
+            await (writing.commit() if placed else writing.rollback())
+        return placing.view if placed else None
     async with engine.connect() as pooled:
         connection = await pooled.execution_options(isolation_level="AUTOCOMMIT")
-        person = await person_for_token(connection, token)
-        if person is None:
+        placing = await _prepare(connection, token, cmd, now, url)
+        if placing is None or not await _PlaceAtOnce.write(connection, placing):
             return None
-        checked = await _check(connection, person, cmd, now)
-        if checked is None or checked.reads.facts.is_team:
-            return None  # the team may be allowed more: the general way decides
-        return await _PlaceAtOnce.run(connection, person, cmd, checked, now, public_url(engine))
+        return placing.view
+
+
+async def _prepare(
+    connection: AsyncConnection, token: str, cmd: rules.PlaceOrder, now: dt.datetime, url: str
+) -> _Placing | None:
+    """The token's person, the checks (raise the first refusal), then the rows of the order
+    they accept (None: the general way decides)."""
+    person = await person_for_token(connection, token)
+    if person is None:
+        return None
+    checked = await _check(connection, person, cmd, now)
+    if checked is None or checked.reads.facts.is_team:
+        return None  # the team may be allowed more: the general way decides
+    return await _PlaceAtOnce.prepare(connection, person, cmd, checked, now, url)
 
 
 async def _check(
@@ -286,7 +303,7 @@ def _split(row: Any, *models: tuple[type, list[Any]]) -> list[Any]:
 
 
 class _PlaceAtOnce:
-    """The statement that places an accepted order, and running it.
+    """Placing an accepted order: its rows (``prepare``), then writing them (``write``).
 
     In ``place_order``'s lock order (the order row, the dishes by id, then the pickup
     place), each step only if the one before it wrote:
@@ -299,8 +316,9 @@ class _PlaceAtOnce:
     4. the lines and the « confirmed » message.
 
     A step that writes nothing after one that wrote (a dish or the window taken by others
-    since the read) must undo the order row and what the steps before it took. A statement
-    is atomic: its last column divides by the count of ``pickup`` exactly then, and the
+    since the read) must undo the order row and what the steps before it took. On SQLite
+    the transaction is rolled back. On PostgreSQL the steps are one statement, which is
+    atomic: its last column divides by the count of ``pickup`` exactly then, and the
     division by zero ends the statement, which writes nothing.
     """
 
@@ -377,7 +395,7 @@ class _PlaceAtOnce:
         )
 
     @classmethod
-    async def run(
+    async def prepare(
         cls,
         connection: AsyncConnection,
         person: User,
@@ -385,8 +403,9 @@ class _PlaceAtOnce:
         checked: _Checked,
         now: dt.datetime,
         url: str,
-    ) -> OrderView | None:
-        """The order placed, or None (nothing written: the general way decides)."""
+    ) -> _Placing | None:
+        """The rows of the order the checks accepted, made before any write (None: the
+        general way decides)."""
         if len(checked.lines) > AT_ONCE_MAX_DISHES:
             return None
         found = await fetch_rows(
@@ -422,15 +441,8 @@ class _PlaceAtOnce:
             "note": cmd.note or "",
         }
         order = transient(MealOrder, order_row)
-        values: dict[str, Any] = {
-            **caller_facts_values(person, cmd.service_id, now),
-            "window_id": window.id,
-            "changed": created,
-            **{f"o_{k}": v for k, v in order_row.items()},
-        }
-        lines = []
-        for i, p in enumerate(checked.lines):
-            line_row = {
+        line_rows = [
+            {
                 "id": uuid7(),
                 "created_at": created,
                 "updated_at": created,
@@ -440,24 +452,16 @@ class _PlaceAtOnce:
                 "unit_cents": p.unit_cents,
                 "free_quantity": p.free_quantity,
             }
-            values.update({f"l{i}_{k}": v for k, v in line_row.items()})
-            lines.append((transient(MealOrderLine, line_row), reads.items[p.item_id]))  # type: ignore[index]
-        # The dishes by id: the lock order of every order and cancellation.
-        for i, p in enumerate(sorted(checked.lines, key=lambda p: str(p.item_id))):
-            values[f"item{i}"], values[f"n{i}"] = p.item_id, p.quantity
+            for p in checked.lines
+        ]
+        lines = [
+            (transient(MealOrderLine, row), reads.items[row["item_id"]])  # type: ignore[index]
+            for row in line_rows
+        ]
         message = notify.own_order_confirmation(
             person, order, service, window, structure, lines, url
         )
-        if message is not None:
-            values.update({f"m_{c}": message[c] for c in MESSAGE_COLUMNS})
-        statement = cls.statement(len(lines), message is not None)
-        try:
-            (outcome,) = await fetch_raw(connection, statement, values)
-        except _RACE_LOST:
-            return None  # nothing written: the general way decides, and refuses
-        if not outcome["taken"]:
-            return None  # the caller's facts changed since the read: the general way says how
-        return OrderView(
+        view = OrderView(
             order=order,
             service=service,
             structure=structure,
@@ -466,3 +470,80 @@ class _PlaceAtOnce:
             tariff_label=tariff.label,
             customer_name=person.display_name,
         )
+        # The dishes by id: the lock order of every order and cancellation.
+        dishes = sorted(((p.item_id, p.quantity) for p in checked.lines), key=lambda d: str(d[0]))
+        facts = caller_facts_values(person, cmd.service_id, now)
+        return _Placing(view, facts, order_row, line_rows, message, dishes, created)
+
+    @classmethod
+    async def write(cls, connection: AsyncConnection, placing: _Placing) -> bool:
+        """Write the order, or nothing (False: the general way decides, and refuses). On
+        PostgreSQL one statement in autocommit; on SQLite the same steps one after the
+        other in the write transaction (the caller commits or rolls back)."""
+        if connection.dialect.name == "postgresql":
+            return await cls._write_pg(connection, placing)
+        return await cls._write_sqlite(connection, placing)
+
+    @classmethod
+    async def _write_pg(cls, connection: AsyncConnection, placing: _Placing) -> bool:
+        window = placing.view.window
+        values: dict[str, Any] = {
+            **placing.facts,
+            "window_id": window.id,
+            "changed": placing.created,
+            **{f"o_{k}": v for k, v in placing.order.items()},
+        }
+        for i, row in enumerate(placing.lines):
+            values.update({f"l{i}_{k}": v for k, v in row.items()})
+        for i, (item_id, n) in enumerate(placing.dishes):
+            values[f"item{i}"], values[f"n{i}"] = item_id, n
+        if placing.message is not None:
+            values.update({f"m_{c}": placing.message[c] for c in MESSAGE_COLUMNS})
+        statement = cls.statement(len(placing.lines), placing.message is not None)
+        try:
+            (outcome,) = await fetch_raw(connection, statement, values)
+        except _RACE_LOST:
+            return False  # nothing written
+        return bool(outcome["taken"])  # else the caller's facts changed since the read
+
+    @staticmethod
+    async def _write_sqlite(connection: AsyncConnection, placing: _Placing) -> bool:
+        order = {f"o_{k}": v for k, v in placing.order.items()}
+        if (await connection.execute(_PLACE_SQLITE, {**placing.facts, **order})).rowcount != 1:
+            return False  # the caller's facts changed since the read
+        for item_id, n in placing.dishes:
+            taken = await connection.execute(TAKE_PORTIONS, {"item_id": item_id, "n": n})
+            if taken.rowcount != 1:
+                return False
+        window = placing.view.window
+        if (await connection.execute(TAKE_PICKUP_PLACE, {"window_id": window.id})).rowcount != 1:
+            return False
+        await connection.execute(_INSERT_LINE, placing.lines)
+        if placing.message is not None:
+            await connection.execute(_INSERT_MESSAGE, placing.message)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Placing:
+    """An accepted order's rows, made before any write (``_PlaceAtOnce``)."""
+
+    view: OrderView  # the answer
+    facts: dict[str, Any]  # the caller's facts' parameters
+    order: dict[str, Any]
+    lines: list[dict[str, Any]]
+    message: dict[str, Any] | None
+    dishes: list[tuple[Any, int]]  # (dish, portions), by id
+    created: dt.datetime
+
+
+# SQLite (no writes in a WITH): the order row while the caller's facts hold, then
+# ``place_order``'s conditional UPDATEs, then the lines and the message.
+_PLACE_SQLITE = insert(MealOrder.__table__).from_select(
+    [c.name for c in _ORDER],
+    select(*_bound("o_", _ORDER)).where(
+        CALLER_ALREADY.is_(None), CALLER_ACTIVE < rules.MAX_ACTIVE_ORDERS_PER_PERSON
+    ),
+)
+_INSERT_LINE = insert(MealOrderLine.__table__)
+_INSERT_MESSAGE = insert(OutboxMessage.__table__)

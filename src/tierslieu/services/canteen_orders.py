@@ -399,7 +399,7 @@ def _refuse_if_gone(
 
 
 # The two conditional updates of every order, built once.
-_TAKE_PORTIONS = (
+TAKE_PORTIONS = (
     update(MenuItem)
     .where(
         MenuItem.id == bindparam("item_id"),
@@ -409,7 +409,7 @@ _TAKE_PORTIONS = (
     .values(sold=MenuItem.sold + bindparam("n", type_=Integer))
     .execution_options(synchronize_session=False)
 )
-_TAKE_PICKUP_PLACE = (
+TAKE_PICKUP_PLACE = (
     update(PickupWindow)
     .where(
         PickupWindow.id == bindparam("window_id"),
@@ -425,7 +425,7 @@ async def _take_portions(
 ) -> None:
     """``sold = sold + n WHERE sold + n <= portions`` per dish, by id (the lock order)."""
     for item_id in sorted(wanted, key=str):
-        taken = await session.execute(_TAKE_PORTIONS, {"item_id": item_id, "n": wanted[item_id]})
+        taken = await session.execute(TAKE_PORTIONS, {"item_id": item_id, "n": wanted[item_id]})
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             remaining = await session.scalar(
                 select(MenuItem.portions - MenuItem.sold).where(MenuItem.id == item_id)
@@ -435,7 +435,7 @@ async def _take_portions(
 
 async def _take_pickup_place(session: AsyncSession, window: PickupWindow, timezone: str) -> None:
     """``taken = taken + 1 WHERE taken + 1 <= capacity``."""
-    placed = await session.execute(_TAKE_PICKUP_PLACE, {"window_id": window.id})
+    placed = await session.execute(TAKE_PICKUP_PLACE, {"window_id": window.id})
     if placed.rowcount != 1:  # type: ignore[attr-defined]
         raise _window_full(window, timezone)
 
