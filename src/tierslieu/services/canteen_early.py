@@ -172,10 +172,10 @@ class _Checked:
 
 @only_small_statements
 async def order_early(engine: AsyncEngine, token: str, cmd: rules.PlaceOrder) -> OrderView | None:
-    """Raise the refusal ``place_order`` would make on what the database holds now; on
-    PostgreSQL, place an order the checks accept (``_PlaceAtOnce``). None: nothing decided
-    or written (an unknown token or service, an archived canteen, an order accepted on
-    SQLite, a race lost), and the general way takes the request from the start."""
+    """Raise the refusal ``place_order`` would make on what the database holds now, or
+    place an order the checks accept (``_PlaceAtOnce``). None: nothing decided or written
+    (an unknown token or service, an archived canteen, the team, a race lost), and the
+    general way takes the request from the start."""
     if not _covered(cmd):
         return None
     now = utcnow()
@@ -264,7 +264,7 @@ async def _check(
     return _Checked(reads, lines, total)
 
 
-# --- PostgreSQL: an accepted order in one statement --------------------------------------
+# --- an accepted order, written without the ORM ------------------------------------------
 
 
 def _table_columns(model: type) -> list[Any]:
