@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import JSON, event, exc, make_url, text
+from sqlalchemy import JSON, event, exc, inspect, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
@@ -189,6 +189,37 @@ async def fetch_rows(
 
 
 M = TypeVar("M")
+
+
+@dataclass(frozen=True)
+class Whole:
+    """A model's mapped columns in one order (not the ORM's insert sentinel): to select
+    whole rows by the driver (``fetch_rows``) and to make ``transient`` instances of them."""
+
+    model: type
+    keys: tuple[str, ...]  # the attributes' names
+    columns: tuple[Any, ...]  # their table columns, in the same order
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def of(self, row: Sequence[Any], at: int = 0) -> Any:
+        """The instance made of ``row``'s columns from ``at`` on (read only, see ``transient``)."""
+        return transient(
+            self.model, dict(zip(self.keys, row[at : at + len(self.keys)], strict=True))
+        )
+
+
+def whole(model: type) -> Whole:
+    attributes = [a for a in inspect(model).column_attrs if not a.key.startswith("_")]
+    return Whole(model, tuple(a.key for a in attributes), tuple(a.columns[0] for a in attributes))
+
+
+def given_filters(given: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The names of the filters a caller gave (the values not None), in order, and their
+    values: a list's statement is made once per combination of names (its cache key)."""
+    names = tuple(name for name, value in given.items() if value is not None)
+    return names, {name: given[name] for name in names}
 
 
 def transient(model: type[M], columns: Mapping[str, Any]) -> M:

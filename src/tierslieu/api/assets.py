@@ -27,7 +27,7 @@ from tierslieu.models import Asset, User
 from tierslieu.services import assets
 
 
-def asset_out(a: Asset) -> AssetOut:
+def asset_out(a: Asset | assets.Listed) -> AssetOut:
     s = a.structure
     return AssetOut(
         id=a.id,
@@ -93,7 +93,7 @@ class AssetController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> list[AssetOut]:
-        found = await assets.list_assets(
+        found = await assets.directory(
             db_session,
             structure=structure,
             kind=kind.value if kind else None,

@@ -61,7 +61,6 @@ from tierslieu.services import (
 )
 from tierslieu.services.canteen_errors import VoucherCodeShownOnce
 from tierslieu.services.canteen_orders import OrderView, order_ref
-from tierslieu.services.canteen_pool import pool_price
 from tierslieu.services.clock import utcnow
 
 Limit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description="Page size")]
@@ -391,13 +390,7 @@ class MealServiceController(Controller):
         menus = await canteen.list_menus(
             db_session, caller, asset_id=asset, date_from=date_from, date_to=date_to, limit=limit
         )
-        prices: dict[uuid.UUID, int | None] = {}
-        out = []
-        for m in menus:
-            if m.structure.id not in prices:
-                prices[m.structure.id] = await pool_price(db_session, m.structure.id)
-            out.append(menu_out(m, prices[m.structure.id], lang))
-        return out
+        return [menu_out(m, m.pool_price_cents, lang) for m in menus]
 
     @get("/{service_id:uuid}", summary="One service's menu, remaining portions and places")
     async def get_one(
@@ -408,7 +401,7 @@ class MealServiceController(Controller):
         service_id: FromPath[uuid.UUID],
     ) -> MealServiceOut:
         menu = await canteen.get_menu(db_session, service_id, caller)
-        return menu_out(menu, await pool_price(db_session, menu.structure.id), lang)
+        return menu_out(menu, menu.pool_price_cents, lang)
 
     @patch("/{service_id:uuid}", summary="Change a service's cutoff or note (kitchen team)")
     async def update(

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, inspect, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tierslieu.clients import client_key
-from tierslieu.db import fetch_rows, only_small_statements, prepared, transient
+from tierslieu.db import fetch_rows, only_small_statements, prepared, whole
 from tierslieu.domain.accounts import check_password, clean_person_name
 from tierslieu.errors import (
     DomainError,
@@ -364,13 +364,10 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
     return await session.scalar(_USER_FOR_TOKEN, {"digest": token_digest(token), "now": utcnow()})
 
 
-# The same person as plain columns, each labelled with its attribute's name.
-_USER_ATTRIBUTES = [a for a in inspect(User).column_attrs if not a.key.startswith("_")]
-_PERSON_FOR_TOKEN = _USER_FOR_TOKEN.with_only_columns(
-    *(a.columns[0].label(a.key) for a in _USER_ATTRIBUTES)
-)
+# The same person as plain columns.
+_USER = whole(User)
+_PERSON_FOR_TOKEN = _USER_FOR_TOKEN.with_only_columns(*_USER.columns)
 _PERSON_FOR_TOKEN_FAST = prepared(_PERSON_FOR_TOKEN)  # asyncpg or sqlite3 itself
-_PERSON_COLUMNS = tuple(a.key for a in _USER_ATTRIBUTES)
 
 
 async def person_for_token(connection: AsyncConnection, token: str) -> User | None:
@@ -378,7 +375,7 @@ async def person_for_token(connection: AsyncConnection, token: str) -> User | No
     ``User`` (read only; never added to a session)."""
     values = {"digest": token_digest(token), "now": utcnow()}
     rows = await fetch_rows(connection, _PERSON_FOR_TOKEN_FAST, values)
-    return transient(User, dict(zip(_PERSON_COLUMNS, rows[0], strict=True))) if rows else None
+    return _USER.of(rows[0]) if rows else None
 
 
 async def memberships_of(session: AsyncSession, user: User) -> list[tuple[Membership, Structure]]:

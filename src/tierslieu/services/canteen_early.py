@@ -47,7 +47,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    inspect,
     literal_column,
     select,
     union_all,
@@ -66,6 +65,7 @@ from tierslieu.db import (
     raw_statement,
     read_only,
     transient,
+    whole,
 )
 from tierslieu.domain import canteen as rules
 from tierslieu.models import (
@@ -267,23 +267,18 @@ async def _check(
 # --- an accepted order, written without the ORM ------------------------------------------
 
 
-def _table_columns(model: type) -> list[Any]:
-    """The table columns of a model's mapped attributes (not the ORM's insert sentinel)."""
-    return [a.columns[0] for a in inspect(model).column_attrs if not a.key.startswith("_")]
-
-
 def _bound(prefix: str, columns: list[Any]) -> list[Any]:
     """One typed parameter per column (asyncpg casts them: ``$1::UUID``)."""
     return [bindparam(f"{prefix}{c.key}", type_=c.type) for c in columns]
 
 
-_ORDER = _table_columns(MealOrder)
-_LINE = _table_columns(MealOrderLine)
+_ORDER = list(whole(MealOrder).columns)
+_LINE = list(whole(MealOrderLine).columns)
 _MESSAGE = [OutboxMessage.__table__.c[c] for c in MESSAGE_COLUMNS]
-_SERVICE, _STRUCTURE, _PICKUP = (_table_columns(m) for m in (MealService, Structure, PickupWindow))
+_SERVICE, _STRUCTURE, _PICKUP = (whole(m) for m in (MealService, Structure, PickupWindow))
 # The service, its structure and the pickup window, whole (the answer and the message).
 _WHOLE_ROWS = prepared(
-    select(*_SERVICE, *_STRUCTURE, *_PICKUP)
+    select(*_SERVICE.columns, *_STRUCTURE.columns, *_PICKUP.columns)
     .select_from(MealService)
     .join(Structure, Structure.id == MealService.structure_id)
     .join(PickupWindow, PickupWindow.id == bindparam("window_id"))
@@ -291,15 +286,6 @@ _WHOLE_ROWS = prepared(
 )
 # More dishes in one order go the general way (one statement per count is built and kept).
 AT_ONCE_MAX_DISHES = 4
-
-
-def _split(row: Any, *models: tuple[type, list[Any]]) -> list[Any]:
-    """One transient instance per model, from consecutive columns of ``row``."""
-    out, at = [], 0
-    for model, columns in models:
-        out.append(transient(model, {c.key: v for c, v in zip(columns, row[at:], strict=False)}))
-        at += len(columns)
-    return out
 
 
 class _PlaceAtOnce:
@@ -415,9 +401,10 @@ class _PlaceAtOnce:
         )
         if not found:
             return None  # gone since the read
-        service, structure, window = _split(
-            found[0], (MealService, _SERVICE), (Structure, _STRUCTURE), (PickupWindow, _PICKUP)
-        )
+        row = found[0]
+        service = _SERVICE.of(row)
+        structure = _STRUCTURE.of(row, len(_SERVICE))
+        window = _PICKUP.of(row, len(_SERVICE) + len(_STRUCTURE))
         reads = checked.reads
         tariff = reads.tariff
         assert tariff is not None  # check_before_writes refused an order without one

@@ -24,7 +24,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
-    inspect,
     literal,
     literal_column,
     select,
@@ -32,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from tierslieu.db import fetch_rows, prepared, transient
+from tierslieu.db import fetch_rows, prepared, transient, whole
 from tierslieu.domain.slots import (
     OpeningRule,
     Period,
@@ -185,11 +184,7 @@ def cached(asset_id: uuid.UUID) -> CachedAsset | None:
     return _entries.get(asset_id)
 
 
-def _columns(model: Any) -> list[str]:
-    return [a.key for a in inspect(model).column_attrs if not a.key.startswith("_")]
-
-
-_ASSET_COLUMNS, _STRUCTURE_COLUMNS = _columns(Asset), _columns(Structure)
+_ASSET, _STRUCTURE = whole(Asset), whole(Structure)
 # What ``to_opening_rule`` reads of a rule.
 _RULE_COLUMNS = (
     "weekdays", "start_time", "end_time", "valid_from", "valid_until", "slot_minutes", "capacity",
@@ -200,8 +195,8 @@ _RULE_COLUMNS = (
 _LOAD_ASSET = prepared(
     select(
         version_value(),
-        *(getattr(Asset, c) for c in _ASSET_COLUMNS),
-        *(getattr(Structure, c) for c in _STRUCTURE_COLUMNS),
+        *_ASSET.columns,
+        *_STRUCTURE.columns,
     )
     .join(Structure, Structure.id == Asset.structure_id)
     .where(Asset.id == bindparam("asset_id"))
@@ -230,9 +225,7 @@ async def load(session: AsyncSession, asset_id: uuid.UUID) -> CachedAsset:
         forget(asset_id)
         raise NotFound()
     version, *row = found[0]
-    split = len(_ASSET_COLUMNS)
-    asset = transient(Asset, dict(zip(_ASSET_COLUMNS, row[:split], strict=True)))
-    structure = transient(Structure, dict(zip(_STRUCTURE_COLUMNS, row[split:], strict=True)))
+    asset, structure = _ASSET.of(row), _STRUCTURE.of(row, len(_ASSET))
     asset.structure = structure
     rules = await fetch_rows(connection, _LOAD_RULES, values)
     closures = await fetch_rows(connection, _LOAD_CLOSURES, values)

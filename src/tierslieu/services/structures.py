@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tierslieu.db import Prepared, fetch_rows, given_filters, only_small_statements, prepared, whole
 from tierslieu.domain.slots import valid_subdivision
 from tierslieu.domain.vocabulary import MemberRole
 from tierslieu.errors import (
@@ -66,15 +68,40 @@ async def create_structure(session: AsyncSession, user: User, **fields: Any) -> 
     return structure
 
 
+_FILTERS = {
+    "commune": func.lower(Structure.commune) == bindparam("commune", type_=String),
+    "kind": Structure.kind == bindparam("kind", type_=String),
+}
+_STRUCTURE = whole(Structure)
+
+
+@functools.cache
+def _directory(filters: tuple[str, ...]) -> Prepared:
+    """The directory's statement with these filters (one per combination, made once)."""
+    return prepared(
+        select(*_STRUCTURE.columns)
+        .where(*(_FILTERS[f] for f in filters))
+        .order_by(Structure.commune, Structure.name)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
+@only_small_statements
 async def list_structures(
     session: AsyncSession, *, commune: str | None, kind: str | None, limit: int, offset: int
 ) -> list[Structure]:
-    query = select(Structure).order_by(Structure.commune, Structure.name)
-    if commune:
-        query = query.where(func.lower(Structure.commune) == commune.strip().lower())
-    if kind:
-        query = query.where(Structure.kind == kind)
-    return list(await session.scalars(query.limit(limit).offset(offset)))
+    """The public directory of structures, by the driver (``db.fetch_rows``), as instances
+    attached to no session (``db.transient``)."""
+    filters, values = given_filters(
+        {"commune": commune.strip().lower() if commune else None, "kind": kind or None}
+    )
+    rows = await fetch_rows(
+        await session.connection(),
+        _directory(filters),
+        {**values, "limit": limit, "offset": offset},
+    )
+    return [_STRUCTURE.of(row) for row in rows]
 
 
 async def update_structure(
