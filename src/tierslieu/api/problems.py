@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import msgspec
+from asyncpg import PostgresError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
@@ -184,17 +185,20 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem_response(request, code=code, status=status, headers=headers)
 
 
-def handle_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+def handle_database_error(
+    request: Request[Any, Any, Any], exc: DBAPIError | PostgresError
+) -> Response[Any]:
     """A data exception (SQLSTATE class 22, e.g. a NUL byte in a query parameter) is the
-    caller's input, not our failure: 422, and the transaction was rolled back."""
+    caller's input, not our failure: 422, and the transaction was rolled back. Through
+    SQLAlchemy or from asyncpg itself (``db.fetch_raw``: the hot reads)."""
     if _sqlstate(exc).startswith("22"):
         return problem_response(request, code="invalid-data", status=422)
     return handle_unexpected(request, exc)
 
 
-def _sqlstate(exc: DBAPIError) -> str:
-    orig = exc.orig
-    for candidate in (orig, getattr(orig, "__cause__", None)):
+def _sqlstate(exc: DBAPIError | PostgresError) -> str:
+    orig = getattr(exc, "orig", None)
+    for candidate in (exc, orig, getattr(orig, "__cause__", None)):
         code = getattr(candidate, "sqlstate", None)
         if code:
             return str(code)
@@ -216,5 +220,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
     DBAPIError: handle_database_error,
+    PostgresError: handle_database_error,
     Exception: handle_unexpected,
 }
