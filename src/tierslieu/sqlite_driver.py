@@ -20,6 +20,8 @@ COMMIT or ROLLBACK of a transaction that wrote (a commit
 may checkpoint the WAL), a write outside a write transaction, and anything outside
 ``small_statements()``. The end of a transaction that only read is always inline (it only
 lets its snapshot go).
+The hottest of those skip SQLAlchemy too: ``read_here`` (a read) and ``write_here`` (a write
+in a write transaction whose lock is ours), called by ``db.fetch_rows`` and ``db.write_rows``.
 
 Write queue: SQLite has one writer at a time, and a writer that finds the lock taken
 sleeps in SQLite's busy handler (1, 2, 5 … 100 ms naps): 16 concurrent bookings made a
@@ -287,6 +289,29 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         except Exception as error:
             self._handle_exception(error)
             raise  # not reached: _handle_exception raises
+
+    def write_here(self, operation: str, parameters: tuple[Any, ...]) -> list[Any] | None:
+        """A small write run in the event loop's thread with nothing of SQLAlchemy around it
+        (``db.write_rows``), in this write transaction once SQLite's write lock is ours: its
+        ``BEGIN IMMEDIATE`` went through, or goes through now without waiting. Its rows
+        (RETURNING; [] without), or None (nothing run): outside ``small_statements()``,
+        outside a write transaction, or with the lock taken by another process (the caller
+        then goes through SQLAlchemy, which waits for it in the connection's thread)."""
+        if not _small.get():
+            return None
+        if self._pending_begin == WRITE_BEGIN:
+            if not _begin_without_waiting(self._connection._conn):
+                return None
+            self._pending_begin, self._write_locked = None, True
+        if not self._write_locked:
+            return None
+        self._may_be_in_transaction = self._wrote = True
+        try:
+            rows = _run(self._connection._conn, None, operation, parameters)[1]
+        except Exception as error:
+            self._handle_exception(error)
+            raise  # not reached: _handle_exception raises
+        return [] if rows is None else rows
 
     def commit(self) -> None:
         self._ends_transaction(super().commit, lambda: self._connection._conn.commit())

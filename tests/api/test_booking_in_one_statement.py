@@ -6,12 +6,15 @@ writes nothing: no places taken, no booking, no message."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import uuid
 
 import pytest
 from sqlalchemy import func, select, text
 
 from tests.conftest import STRUCTURE_A, add_member, register, run_db, unique_email
+from tests.db_lock import database_locked
 from tests.scenarios.garden import MARCH_15, book, open_garden
 from tierslieu.models import Booking, OutboxMessage
 from tierslieu.services.clock import frozen
@@ -187,3 +190,26 @@ def test_a_token_ended_elsewhere_books_nothing(settings, client, world):
     assert refused.status_code == 401, refused.text
     assert counts(settings) == (1, 1)
     assert places_left(client, garden, slot(1)[0]) == 8
+
+
+def test_a_booking_waits_for_a_write_lock_held_elsewhere_then_is_written(settings, client, world):
+    """Another process holds the database's write lock: the booking waits for it (on SQLite
+    in the connection's thread: the loop answers meanwhile), then writes its places, its
+    booking and its message, once."""
+    garden = open_garden(client, world, EVERY_DAY)["id"]
+    start, end = slot(0)
+    assert book(client, world.neighbour, garden, *slot(1)).status_code == 201
+    other = register(client, unique_email("voisine"))
+    answers = []
+    with database_locked(settings, writes_only=True):
+        waiting = threading.Thread(
+            target=lambda: answers.append(book(client, other, garden, start, end, party_size=2))
+        )
+        waiting.start()
+        time.sleep(0.5)
+        assert answers == []  # still waiting for the lock
+        assert client.get("/livez").status_code == 200
+    waiting.join(30)
+    assert answers[0].status_code == 201, answers[0].text
+    assert counts(settings) == (2, 2)
+    assert places_left(client, garden, start) == 6

@@ -20,10 +20,10 @@ each one (``$1::UUID``), which PostgreSQL needs in an ``INSERT … SELECT`` list
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, bindparam, literal_column, text
+from sqlalchemy import BigInteger, Integer, bindparam, insert, literal_column, text
 from sqlalchemy.sql.elements import TextClause
 
-from tierslieu.db import raw_statement
+from tierslieu.db import prepared, raw_statement
 from tierslieu.domain.bookings import MAX_ACTIVE_BOOKINGS_PER_STRUCTURE, BookingStatus
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES
 from tierslieu.models import Booking, Membership, OutboxMessage, SlotCounter
@@ -158,6 +158,21 @@ QUICK_FOUND_SQLITE = (
     text(_FACTS + _FOUND.format(booked=""))
     .bindparams(_NAMED["asset_id"], _NAMED["starts_at"], *CALLER_FACTS_PARAMS)
     .columns(*_FOUND_OUT)
+)
+
+
+# By sqlite3 itself in the write turn (``db.write_rows``): the counter, then the rows.
+QUICK_TAKE_PLACES_FAST = prepared(QUICK_TAKE_PLACES_SQLITE)
+QUICK_FOUND_FAST = prepared(QUICK_FOUND_SQLITE)
+INSERT_BOOKING = prepared(
+    insert(Booking.__table__).values(
+        dict(zip(BOOKING_COLUMNS, _params(Booking, BOOKING_COLUMNS, ""), strict=True))
+    )
+)
+INSERT_MESSAGE = prepared(
+    insert(OutboxMessage.__table__).values(
+        dict(zip(MESSAGE_COLUMNS, _params(OutboxMessage, MESSAGE_COLUMNS, ""), strict=True))
+    )
 )
 
 

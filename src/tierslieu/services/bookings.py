@@ -14,12 +14,20 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from uuid_utils.compat import uuid7
 
-from tierslieu.db import fetch_raw, only_small_statements, public_url, read_only, transient
+from tierslieu.db import (
+    fetch_raw,
+    fetch_rows,
+    only_small_statements,
+    public_url,
+    read_only,
+    transient,
+    write_rows,
+)
 from tierslieu.domain.bookings import (
     ACTIVE_STATUSES,
     ATTENDANCE_STATUSES,
@@ -46,7 +54,7 @@ from tierslieu.domain.quotas import QuotaOverrideNotAllowed
 from tierslieu.domain.slots import Period, Slot
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import DomainError, InvalidInput, NotFound
-from tierslieu.models import Asset, Booking, OutboxMessage, SlotCounter, Structure, User
+from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
 from tierslieu.services import behalf, listing_cache, notify, quotas, schedule_cache, waitlist
 from tierslieu.services import booking_sql as sql
 from tierslieu.services.access import has_role, require_role, structure_for
@@ -387,8 +395,6 @@ def _quick_prepare(
 
 
 # Built once: constructing an INSERT cost more than running it on SQLite.
-_INSERT_BOOKING = insert(Booking.__table__)
-_INSERT_MESSAGE = insert(OutboxMessage.__table__)
 
 
 async def _quick_write(
@@ -409,13 +415,16 @@ async def _quick_write(
         (found,) = await fetch_raw(connection, statement, values)
         if found["booked"]:
             return quick.booking
-    elif (await connection.execute(sql.QUICK_TAKE_PLACES_SQLITE, values)).first() is not None:
-        await connection.execute(_INSERT_BOOKING, quick.row)
-        if quick.message is not None:
-            await connection.execute(_INSERT_MESSAGE, quick.message)
-        return quick.booking
     else:
-        found = (await connection.execute(sql.QUICK_FOUND_SQLITE, values)).one()._mapping
+        if not connection.in_transaction():  # a session's is begun already
+            await connection.begin()  # BEGIN IMMEDIATE, after this process's writers before it
+        if await write_rows(connection, sql.QUICK_TAKE_PLACES_FAST, values):
+            await write_rows(connection, sql.INSERT_BOOKING, quick.row)
+            if quick.message is not None:
+                await write_rows(connection, sql.INSERT_MESSAGE, quick.message)
+            return quick.booking
+        (row,) = await fetch_rows(connection, sql.QUICK_FOUND_FAST, values)
+        found = dict(zip(("version", "role", "active", "taken", "waiting"), row, strict=True))
     if found["version"] != quick.entry.version:
         schedule_cache.forget(asset.id)  # the rules changed: whoever books next reloads them
         return None  # the general way checks again under the new rules
