@@ -164,6 +164,7 @@ QUICK_FOUND_SQLITE = (
 # By sqlite3 itself in the write turn (``db.write_rows``): the counter, then the rows.
 QUICK_TAKE_PLACES_FAST = prepared(QUICK_TAKE_PLACES_SQLITE)
 QUICK_FOUND_FAST = prepared(QUICK_FOUND_SQLITE)
+FOUND_NAMES = tuple(c.name for c in _FOUND_OUT)  # its columns, in order
 INSERT_BOOKING = prepared(
     insert(Booking.__table__).values(
         dict(zip(BOOKING_COLUMNS, _params(Booking, BOOKING_COLUMNS, ""), strict=True))

@@ -424,7 +424,7 @@ async def _quick_write(
                 await write_rows(connection, sql.INSERT_MESSAGE, quick.message)
             return quick.booking
         (row,) = await fetch_rows(connection, sql.QUICK_FOUND_FAST, values)
-        found = dict(zip(("version", "role", "active", "taken", "waiting"), row, strict=True))
+        found = dict(zip(sql.FOUND_NAMES, row, strict=True))
     if found["version"] != quick.entry.version:
         schedule_cache.forget(asset.id)  # the rules changed: whoever books next reloads them
         return None  # the general way checks again under the new rules

@@ -66,6 +66,7 @@ from tierslieu.db import (
     read_only,
     transient,
     whole,
+    write_rows,
 )
 from tierslieu.domain import canteen as rules
 from tierslieu.models import (
@@ -83,7 +84,7 @@ from tierslieu.models import (
 )
 from tierslieu.services import notify
 from tierslieu.services.accounts import person_for_token
-from tierslieu.services.booking_sql import MESSAGE_COLUMNS
+from tierslieu.services.booking_sql import INSERT_MESSAGE, MESSAGE_COLUMNS
 from tierslieu.services.canteen import TARIFFS_AND_ASSIGNMENT, pick_tariff
 from tierslieu.services.canteen_orders import (
     CALLER_ACTIVE,
@@ -507,7 +508,7 @@ class _PlaceAtOnce:
             return False
         await connection.execute(_INSERT_LINE, placing.lines)
         if placing.message is not None:
-            await connection.execute(_INSERT_MESSAGE, placing.message)
+            await write_rows(connection, INSERT_MESSAGE, placing.message)
         return True
 
 
@@ -533,4 +534,3 @@ _PLACE_SQLITE = insert(MealOrder.__table__).from_select(
     ),
 )
 _INSERT_LINE = insert(MealOrderLine.__table__)
-_INSERT_MESSAGE = insert(OutboxMessage.__table__)
