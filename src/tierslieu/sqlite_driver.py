@@ -28,7 +28,9 @@ sleeps in SQLite's busy handler (1, 2, 5 … 100 ms naps): 16 concurrent booking
 p99 of seconds. Here a write transaction (``BEGIN IMMEDIATE``) first takes its turn in
 an asyncio lock of the engine (FIFO), so the process's writers run one after the other
 without sleeping. ``BEGIN IMMEDIATE`` and the busy timeout stay underneath: several
-processes on one file remain correct (they then wait for each other as before).
+processes on one file remain correct (they then wait for each other as before). The
+hottest writes go further: ``group_commit`` runs those that arrive together in one write
+transaction with one COMMIT.
 """
 
 from __future__ import annotations

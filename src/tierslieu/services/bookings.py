@@ -10,8 +10,11 @@ active bookings; on SQLite the overlap check and the insert run in one
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -54,6 +57,7 @@ from tierslieu.domain.quotas import QuotaOverrideNotAllowed
 from tierslieu.domain.slots import Period, Slot
 from tierslieu.domain.vocabulary import ASSET_MANAGING_ROLES, BookingMode
 from tierslieu.errors import DomainError, InvalidInput, NotFound
+from tierslieu.group_commit import grouped
 from tierslieu.models import Asset, Booking, SlotCounter, Structure, User
 from tierslieu.services import behalf, listing_cache, notify, quotas, schedule_cache, waitlist
 from tierslieu.services import booking_sql as sql
@@ -300,9 +304,9 @@ async def book_for_oneself(
             user = await person_for_token(reading, token)
         prepared = None if user is None else _quick_prepare(user, cmd, entry, now, engine)
         if prepared is not None:
-            async with engine.connect() as writing:
-                outcome = await _quick_write(writing, prepared)
-                await (writing.commit() if isinstance(outcome, Booking) else writing.rollback())
+            # With the other bookings under way: one write transaction and one COMMIT.
+            found = await grouped(engine, functools.partial(_quick_sqlite, quick=prepared))
+            outcome = prepared.booking if found is None else _quick_refusal(prepared, found)
     if outcome is None:
         return None
     if isinstance(outcome, DomainError):
@@ -407,7 +411,7 @@ async def _quick_write(
     booking written; the refusal it can explain (the caller ends the transaction); or None
     to go the general way (an assumption that did not hold: staff, rules changed; nothing
     was written)."""
-    values, asset = quick.values, quick.entry.asset
+    values = quick.values
     if connection.dialect.name == "postgresql":
         statement = (
             sql.QUICK_BOOK_PG_RAW if quick.message is not None else sql.QUICK_BOOK_PG_SILENT_RAW
@@ -418,13 +422,30 @@ async def _quick_write(
     else:
         if not connection.in_transaction():  # a session's is begun already
             await connection.begin()  # BEGIN IMMEDIATE, after this process's writers before it
-        if await write_rows(connection, sql.QUICK_TAKE_PLACES_FAST, values):
-            await write_rows(connection, sql.INSERT_BOOKING, quick.row)
-            if quick.message is not None:
-                await write_rows(connection, sql.INSERT_MESSAGE, quick.message)
+        found = await _quick_sqlite(connection, quick)
+        if found is None:
             return quick.booking
-        (row,) = await fetch_rows(connection, sql.QUICK_FOUND_FAST, values)
-        found = dict(zip(sql.FOUND_NAMES, row, strict=True))
+    return _quick_refusal(quick, found)
+
+
+async def _quick_sqlite(connection: AsyncConnection, quick: _QuickBooking) -> dict[str, Any] | None:
+    """SQLite, in a write transaction: the guarded counter, then the booking and its message
+    if it took the places (None), else what it found (``_quick_refusal``). Only statements:
+    it may run again in a group's new transaction (``group_commit``)."""
+    values = quick.values
+    if await write_rows(connection, sql.QUICK_TAKE_PLACES_FAST, values):
+        await write_rows(connection, sql.INSERT_BOOKING, quick.row)
+        if quick.message is not None:
+            await write_rows(connection, sql.INSERT_MESSAGE, quick.message)
+        return None
+    (row,) = await fetch_rows(connection, sql.QUICK_FOUND_FAST, values)
+    return dict(zip(sql.FOUND_NAMES, row, strict=True))
+
+
+def _quick_refusal(quick: _QuickBooking, found: Mapping[str, Any]) -> DomainError | None:
+    """Why the guarded counter took nothing (what ``_quick_write`` found): the refusal to
+    answer, or None to go the general way (nothing was written)."""
+    asset = quick.entry.asset
     if found["version"] != quick.entry.version:
         schedule_cache.forget(asset.id)  # the rules changed: whoever books next reloads them
         return None  # the general way checks again under the new rules

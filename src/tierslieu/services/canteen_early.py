@@ -24,8 +24,10 @@ decides again inside its transaction and refuses.
   pickup window's row locks from its UPDATEs to its COMMIT, a round trip and a turn of
   the event loop later: every accepted order of a service waited for the one before it
   (~60 a second at the rush). Here the locks last as long as the statement.
-- SQLite (no writes in a statement's WITH): the same steps one after the other in the
-  write transaction, in the loop's thread (``small_statements``), then the COMMIT.
+- SQLite (no writes in a statement's WITH): the same steps one after the other, in the
+  loop's thread (``small_statements``), in a write transaction shared with the other
+  orders and bookings under way (``group_commit``): one COMMIT for all of them. A race
+  lost after the order row was written undoes this order's writes only.
 
 Covered: a signed-in person ordering for themself (no contact, guest, guest tariff,
 voucher or repas suspendus: those read more, and stay on the general way).
@@ -69,6 +71,7 @@ from tierslieu.db import (
     write_rows,
 )
 from tierslieu.domain import canteen as rules
+from tierslieu.group_commit import Undo, grouped
 from tierslieu.models import (
     Asset,
     MealOrder,
@@ -186,9 +189,10 @@ async def order_early(engine: AsyncEngine, token: str, cmd: rules.PlaceOrder) ->
             placing = await _prepare(reading, token, cmd, now, url)
         if placing is None:
             return None
-        async with engine.connect() as writing:  # the write transaction: BEGIN IMMEDIATE
-            placed = await _PlaceAtOnce.write(writing, placing)
-            await (writing.commit() if placed else writing.rollback())
+        # With the other orders and bookings under way: one write transaction, one COMMIT.
+        placed = await grouped(
+            engine, functools.partial(_PlaceAtOnce.write_all_or_nothing, placing=placing)
+        )
         return placing.view if placed else None
     async with engine.connect() as pooled:
         connection = await pooled.execution_options(isolation_level="AUTOCOMMIT")
@@ -471,6 +475,14 @@ class _PlaceAtOnce:
         if connection.dialect.name == "postgresql":
             return await cls._write_pg(connection, placing)
         return await cls._write_sqlite(connection, placing)
+
+    @classmethod
+    async def write_all_or_nothing(cls, connection: AsyncConnection, placing: _Placing) -> bool:
+        """``write`` in a group's transaction (SQLite): what it wrote before refusing is
+        undone (``group_commit.Undo``), the others' work stays."""
+        if not await cls.write(connection, placing):
+            raise Undo(False)
+        return True
 
     @classmethod
     async def _write_pg(cls, connection: AsyncConnection, placing: _Placing) -> bool:
