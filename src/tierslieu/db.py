@@ -6,14 +6,14 @@ import asyncio
 import functools
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import JSON, event, exc, inspect, make_url, text
+from sqlalchemy import JSON, Integer, bindparam, event, exc, inspect, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
@@ -245,11 +245,30 @@ def whole(model: type) -> Whole:
     return Whole(model, tuple(a.key for a in attributes), tuple(a.columns[0] for a in attributes))
 
 
-def given_filters(given: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """The names of the filters a caller gave (the values not None), in order, and their
-    values: a list's statement is made once per combination of names (its cache key)."""
+def paged(query: Any) -> Prepared:
+    """``query`` a page at a time (``:limit`` rows from ``:offset``), prepared."""
+    return prepared(
+        query.limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+    )
+
+
+async def fetch_page(
+    connection: AsyncConnection,
+    statement_for: Callable[[tuple[str, ...]], Prepared],
+    given: Mapping[str, Any],
+    *,
+    limit: int,
+    offset: int,
+) -> Sequence[Sequence[Any]]:
+    """A page of a public list filtered by what the caller gave (``given``: each filter's
+    value, None when not asked for), by ``fetch_rows``. ``statement_for(names)`` makes the
+    statement for a combination of filters (cache it: one per combination, so PostgreSQL
+    plans each with only its own conditions, not ``(:x IS NULL OR col = :x)``)."""
     names = tuple(name for name, value in given.items() if value is not None)
-    return names, {name: given[name] for name in names}
+    values = {name: given[name] for name in names}
+    return await fetch_rows(
+        connection, statement_for(names), {**values, "limit": limit, "offset": offset}
+    )
 
 
 def transient(model: type[M], columns: Mapping[str, Any]) -> M:

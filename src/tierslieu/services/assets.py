@@ -8,15 +8,14 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Boolean, Integer, String, bindparam, func, select
+from sqlalchemy import Boolean, String, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tierslieu.db import (
     Prepared,
-    fetch_rows,
-    given_filters,
+    fetch_page,
     only_small_statements,
-    prepared,
+    paged,
     whole,
 )
 from tierslieu.domain.assets import DEFAULT_RULES
@@ -144,13 +143,11 @@ def _directory(filters: tuple[str, ...], listed: bool) -> Prepared:
     """The directory's statement with these filters (one per combination, made once): the
     listed columns, else whole rows."""
     columns = [*_LISTED, *_LISTED_STRUCTURE] if listed else [*_ASSET.columns, *_STRUCTURE.columns]
-    return prepared(
+    return paged(
         select(*columns)
         .join(Structure, Structure.id == Asset.structure_id)
         .where(Asset.archived_at.is_(None), *(_FILTERS[f] for f in filters))
         .order_by(Structure.commune, Structure.name, Asset.name)
-        .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
     )
 
 
@@ -175,11 +172,12 @@ async def _directory_rows(
         "commune": commune.strip().lower() if commune else None,
         "wheelchair": wheelchair,
     }
-    filters, values = given_filters(given)
-    return await fetch_rows(
+    return await fetch_page(
         await session.connection(),
-        _directory(filters, listed),
-        {**values, "limit": limit, "offset": offset},
+        functools.partial(_directory, listed=listed),
+        given,
+        limit=limit,
+        offset=offset,
     )
 
 

@@ -8,11 +8,11 @@ import uuid
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Integer, String, bindparam, func, select
+from sqlalchemy import String, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tierslieu.db import Prepared, fetch_rows, given_filters, only_small_statements, prepared, whole
+from tierslieu.db import Prepared, fetch_page, only_small_statements, paged, whole
 from tierslieu.domain.slots import valid_subdivision
 from tierslieu.domain.vocabulary import MemberRole
 from tierslieu.errors import (
@@ -78,12 +78,10 @@ _STRUCTURE = whole(Structure)
 @functools.cache
 def _directory(filters: tuple[str, ...]) -> Prepared:
     """The directory's statement with these filters (one per combination, made once)."""
-    return prepared(
+    return paged(
         select(*_STRUCTURE.columns)
         .where(*(_FILTERS[f] for f in filters))
         .order_by(Structure.commune, Structure.name)
-        .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
     )
 
 
@@ -93,13 +91,12 @@ async def list_structures(
 ) -> list[Structure]:
     """The public directory of structures, by the driver (``db.fetch_rows``), as instances
     attached to no session (``db.transient``)."""
-    filters, values = given_filters(
-        {"commune": commune.strip().lower() if commune else None, "kind": kind or None}
-    )
-    rows = await fetch_rows(
+    rows = await fetch_page(
         await session.connection(),
-        _directory(filters),
-        {**values, "limit": limit, "offset": offset},
+        _directory,
+        {"commune": commune.strip().lower() if commune else None, "kind": kind or None},
+        limit=limit,
+        offset=offset,
     )
     return [_STRUCTURE.of(row) for row in rows]
 
