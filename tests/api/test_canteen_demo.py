@@ -55,3 +55,24 @@ def test_demo_week_of_menus_at_le_relais(client, settings):
         "12:30",
         "12:45",
     ]
+
+
+def test_every_listed_menu_is_its_own_page_for_the_public_and_a_signed_in_person(
+    client, settings
+):
+    """The week's list reads all menus at once (their dishes, windows and the caller's
+    tariff): each entry must be what the menu's own page shows that caller."""
+    run_db(settings, lambda s: load_demo(s, settings))
+    token = client.post(
+        "/api/auth/login", json={"email": "karim@exemple.test", "password": DEMO_PASSWORD}
+    ).json()["token"]
+    for headers in ({}, {"Authorization": f"Bearer {token}"}):
+        menus = client.get("/api/meal-services", headers=headers).json()
+        assert len(menus) >= 4
+        assert [(m["date"], m["meal"]) for m in menus] == sorted(
+            (m["date"], m["meal"]) for m in menus
+        )
+        for menu in menus:
+            own = client.get(f"/api/meal-services/{menu['id']}", headers=headers).json()
+            assert menu == own
+            assert own["items"] and own["pickup_windows"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -377,18 +377,30 @@ async def _with_tariff(session: AsyncSession, caller: User | None, menu: Menu) -
 # The same rows by the driver, for the menus shown (``read_menu``).
 _MEAL_SERVICE, _ASSET, _STRUCTURE = whole(MealService), whole(Asset), whole(Structure)
 _ITEM, _WINDOW = whole(MenuItem), whole(PickupWindow)
-_SERVICE_ROWS = prepared(
-    _SERVICE.outerjoin(
-        SuspendedMealPool, SuspendedMealPool.structure_id == MealService.structure_id
-    ).with_only_columns(
-        *_MEAL_SERVICE.columns,
-        *_ASSET.columns,
-        *_STRUCTURE.columns,
-        SuspendedMealPool.price_cents,
-    )
+# A service with its asset, structure and suspended-meal price, one row each.
+_SHOWN = (
+    select(*_MEAL_SERVICE.columns, *_ASSET.columns, *_STRUCTURE.columns)
+    .select_from(MealService)
+    .join(Asset, Asset.id == MealService.asset_id)
+    .join(Structure, Structure.id == MealService.structure_id)
+    .outerjoin(SuspendedMealPool, SuspendedMealPool.structure_id == MealService.structure_id)
+    .add_columns(SuspendedMealPool.price_cents)
 )
+_SERVICE_ROWS = prepared(_SHOWN.where(MealService.id == bindparam("service_id")))
 _ITEM_ROWS = prepared(_ITEMS.with_only_columns(*_ITEM.columns))
 _WINDOW_ROWS = prepared(_WINDOWS.with_only_columns(*_WINDOW.columns))
+
+
+def _shown(row: Sequence[Any]) -> Menu:
+    """The menu of a ``_SHOWN`` row, its dishes and windows still to add."""
+    return Menu(
+        _MEAL_SERVICE.of(row),
+        _ASSET.of(row, len(_MEAL_SERVICE)),
+        _STRUCTURE.of(row, len(_MEAL_SERVICE) + len(_ASSET)),
+        [],
+        [],
+        pool_price_cents=row[-1],
+    )
 
 
 @only_small_statements
@@ -401,14 +413,10 @@ async def read_menu(session: AsyncSession, service_id: uuid.UUID, caller: User |
     found = await fetch_rows(connection, _SERVICE_ROWS, values)
     if not found:
         raise NotFound()
-    row = found[0]
-    service = _MEAL_SERVICE.of(row)
-    asset = _ASSET.of(row, len(_MEAL_SERVICE))
-    structure = _STRUCTURE.of(row, len(_MEAL_SERVICE) + len(_ASSET))
-    await _check_shown(session, caller, asset, structure)
-    items = [_ITEM.of(r) for r in await fetch_rows(connection, _ITEM_ROWS, values)]
-    windows = [_WINDOW.of(r) for r in await fetch_rows(connection, _WINDOW_ROWS, values)]
-    menu = Menu(service, asset, structure, items, windows, pool_price_cents=row[-1])
+    menu = _shown(found[0])
+    await _check_shown(session, caller, menu.asset, menu.structure)
+    menu.items = [_ITEM.of(r) for r in await fetch_rows(connection, _ITEM_ROWS, values)]
+    menu.windows = [_WINDOW.of(r) for r in await fetch_rows(connection, _WINDOW_ROWS, values)]
     return await _with_tariff(session, caller, menu)
 
 
@@ -428,15 +436,15 @@ async def list_menus(
     date_to: dt.date | None,
     limit: int,
 ) -> list[Menu]:
-    """Public menus, by date (default: today and the next 6 days) on open canteens."""
+    """Public menus, by date (default: today and the next 6 days) on open canteens, as
+    ``get_menu`` shows each: the services, then all their dishes, then all their pickup
+    windows (three statements, not three a menu), and the caller's tariff once a structure."""
     today = utcnow().date()
     check_dates(today, **{"from": date_from, "to": date_to})
     start = date_from or today
     end = date_to or (start + dt.timedelta(days=6))
     query = (
-        select(MealService.id)
-        .join(Asset, Asset.id == MealService.asset_id)
-        .where(
+        _SHOWN.where(
             Asset.archived_at.is_(None),
             MealService.service_date >= start,
             MealService.service_date <= end,
@@ -446,8 +454,29 @@ async def list_menus(
     )
     if asset_id is not None:
         query = query.where(MealService.asset_id == asset_id)
-    ids = list(await session.scalars(query))
-    return [await get_menu(session, service_id, caller) for service_id in ids]
+    menus = {menu.service.id: menu for menu in map(_shown, await session.execute(query))}
+    if not menus:
+        return []
+    ids = list(menus)
+    for row in await session.execute(_ITEMS_OF.where(MenuItem.service_id.in_(ids))):
+        item = _ITEM.of(row)
+        if item.withdrawn_at is None:
+            menus[item.service_id].items.append(item)
+    for row in await session.execute(_WINDOWS_OF.where(PickupWindow.service_id.in_(ids))):
+        window = _WINDOW.of(row)
+        menus[window.service_id].windows.append(window)
+    tariffs: dict[uuid.UUID, Tariff | None] = {}
+    for menu in menus.values():
+        structure_id = menu.structure.id
+        if caller is not None and structure_id not in tariffs:
+            tariffs[structure_id] = await tariff_of(session, caller, structure_id)
+        menu.tariff = tariffs.get(structure_id)
+    return list(menus.values())
+
+
+# The dishes and pickup windows of several services, in each service's order.
+_ITEMS_OF = select(*_ITEM.columns).order_by(MenuItem.position, MenuItem.name)
+_WINDOWS_OF = select(*_WINDOW.columns).order_by(PickupWindow.starts_at)
 
 
 async def _kitchen_menu(session: AsyncSession, user: User, service_id: uuid.UUID) -> Menu:
