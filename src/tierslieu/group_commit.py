@@ -25,6 +25,7 @@ processes on one file remain correct, each with its own groups.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sqlite3
 import weakref
 from collections.abc import Awaitable, Callable
@@ -91,23 +92,29 @@ async def grouped(engine: AsyncEngine, work: Callable[[AsyncConnection], Awaitab
     future: asyncio.Future[Any] = loop.create_future()
     group.waiting.append(_Waiting(work, future))
     if group.drainer is None:
-        group.drainer = loop.create_task(_drain(engine, group))
+        # A context of its own: it outlives the request that started it.
+        group.drainer = loop.create_task(_drain(engine, group), context=contextvars.Context())
     return await future
 
 
 async def _drain(engine: AsyncEngine, group: _Group) -> None:
+    """While works wait: batches on one pooled connection, kept from one to the next (its
+    page cache stays valid: its own commits do not make it stale, another's would)."""
     try:
         with small_statements():
             while group.waiting:
-                batch = [w for w in group.waiting[:MAX_GROUP] if not w.future.done()]
-                del group.waiting[:MAX_GROUP]
-                if batch:
-                    await _run(engine, batch)
-    except BaseException as error:  # stopped (the server shutting down): nobody waits forever
+                async with engine.connect() as connection:
+                    while group.waiting:
+                        batch = [w for w in group.waiting[:MAX_GROUP] if not w.future.done()]
+                        del group.waiting[:MAX_GROUP]
+                        if batch and not await _run(connection, batch):
+                            break  # the database failed: another connection for the next
+    except BaseException as error:  # stopped (the server shutting down), no connection…
         for waiting in group.waiting:
-            _fail(waiting, error)
+            _fail(waiting, error)  # nobody waits forever
         group.waiting.clear()
-        raise
+        if not isinstance(error, Exception):
+            raise
     finally:
         group.drainer = None
 
@@ -120,27 +127,27 @@ def _fail(waiting: _Waiting, error: BaseException) -> None:
             waiting.future.set_exception(error)
 
 
-async def _run(engine: AsyncEngine, batch: list[_Waiting]) -> None:
-    """The batch in one transaction; again without a work that raised, until all are done."""
+async def _run(connection: AsyncConnection, batch: list[_Waiting]) -> bool:
+    """The batch in one transaction; again without a work that raised, until all are done.
+    False if the database failed (every work of the batch got the error)."""
     try:
         while batch:
             failed: tuple[int, Exception] | None = None
             results: list[Any] = []
-            async with engine.connect() as connection:
-                await connection.begin()  # BEGIN IMMEDIATE, in the process's write queue
-                for index, waiting in enumerate(batch):
-                    try:
-                        results.append(await waiting.work(connection))
-                    except Exception as error:
-                        failed = index, error
-                        break
-                if failed is None:
-                    await connection.commit()
-                    for waiting, result in zip(batch, results, strict=True):
-                        if not waiting.future.done():
-                            waiting.future.set_result(result)
-                    return
-                await connection.rollback()
+            await connection.begin()  # BEGIN IMMEDIATE, in the process's write queue
+            for index, waiting in enumerate(batch):
+                try:
+                    results.append(await waiting.work(connection))
+                except Exception as error:
+                    failed = index, error
+                    break
+            if failed is None:
+                await connection.commit()
+                for waiting, result in zip(batch, results, strict=True):
+                    if not waiting.future.done():
+                        waiting.future.set_result(result)
+                return True
+            await connection.rollback()
             index, error = failed
             if isinstance(error, _NOT_THE_WORKS_OWN):
                 raise error
@@ -151,9 +158,11 @@ async def _run(engine: AsyncEngine, batch: list[_Waiting]) -> None:
                 _fail(batch[index], error)
             del batch[index]
             batch = [w for w in batch if not w.future.done()]  # in the order they came
-    except Exception as error:  # no connection, a failed COMMIT: this batch's answer
+        return True
+    except Exception as error:  # locked by another process too long, a failed COMMIT…
         for waiting in batch:
             _fail(waiting, error)
+        return False  # leaving ``engine.connect()`` rolls back what is open
     except BaseException as error:
         for waiting in batch:
             _fail(waiting, error)
