@@ -49,7 +49,6 @@ from tierslieu.domain.bookings import (
     allowed_from,
     check_interval,
     check_request,
-    match_slot,
     owner_may_cancel,
 )
 from tierslieu.domain.horizon import check_dates
@@ -170,7 +169,7 @@ async def create_booking(
     )
     inserted = False  # True when the booking row went in with the places (PostgreSQL)
     if asset.booking_mode == BookingMode.SHARED:
-        slot, _closure = match_slot(requested, entry.slots_with_closures(first, last))
+        slot, _closure = entry.match(first, last, requested)
         may_wait = cmd.waitlist and asset.waitlist and party_size <= slot.capacity
         written = await _take_places(
             session,
@@ -371,8 +370,8 @@ def _quick_prepare(
             return None
         requested = accepted.period
         day = requested.starts_at.astimezone(entry.tz).date()
-        window = entry.slots_with_closures(day - dt.timedelta(days=1), day + dt.timedelta(days=1))
-        slot, _closure = match_slot(requested, window)
+        one_day = dt.timedelta(days=1)
+        slot, _closure = entry.match(day - one_day, day + one_day, requested)
     except DomainError:
         return None  # a staff member may be allowed more: the general way decides
     if cmd.party_size > slot.capacity:

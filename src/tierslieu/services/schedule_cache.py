@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from tierslieu.db import fetch_rows, prepared, transient, whole
+from tierslieu.domain.bookings import match_slot
 from tierslieu.domain.slots import (
     OpeningRule,
     Period,
@@ -72,6 +73,11 @@ class CachedAsset:
         default_factory=dict
     )
     _days: dict[dt.date, Any] = field(default_factory=dict)
+    # Per range: each slot (with its closure) by its start and end, the first one if two.
+    _exact: dict[
+        tuple[dt.date, dt.date],
+        dict[tuple[dt.datetime, dt.datetime], tuple[Slot, ClosedPeriod | None]],
+    ] = field(default_factory=dict)
 
     def span(self, first_day: dt.date, last_day: dt.date) -> Period:
         return Period(
@@ -104,6 +110,27 @@ class CachedAsset:
                 self._ranges.clear()
             self._ranges[key] = found
         return found
+
+    def match(
+        self, first_day: dt.date, last_day: dt.date, requested: Period
+    ) -> tuple[Slot, ClosedPeriod | None]:
+        """``match_slot`` over the range's slots: the usual case (an open slot starting and
+        ending as requested) by a dict instead of a pass over the range (72 slots of an
+        hourly hall's three days made ~3 % of a booking's CPU); else ``match_slot``
+        itself, which finds the same slot, or the refusal."""
+        key = (first_day, last_day)
+        exact = self._exact.get(key)
+        if exact is None:
+            exact = {}
+            for pair in self.slots_with_closures(first_day, last_day):
+                exact.setdefault((pair[0].starts_at, pair[0].ends_at), pair)
+            if len(self._exact) >= MAX_RANGES_PER_ASSET:
+                self._exact.clear()
+            self._exact[key] = exact
+        found = exact.get((requested.starts_at, requested.ends_at))
+        if found is not None and found[1] is None and requested.starts_at < requested.ends_at:
+            return found
+        return match_slot(requested, self.slots_with_closures(first_day, last_day))
 
     def _expand(
         self, first_day: dt.date, last_day: dt.date
