@@ -16,8 +16,9 @@ writes of those before it, as a second transaction would). If one raises, the tr
 is rolled back, that work gets its error, and the others run again in a new transaction
 (the whole batch gets the error if it is the database's: locked by another process, I/O):
 nothing of a failed work is ever committed, and a work must only touch the database (it
-may run twice; one that must leave nothing after writing part raises ``Undo``). A work whose request was cancelled before its turn is not run. Every
-answer is given after its COMMIT went through: a work reported done is durable as before.
+may run twice; one that must leave nothing after writing part raises ``Undo``). A work
+whose request was cancelled before its turn is not run. Every answer is given after its
+COMMIT went through: a work reported done is durable as before.
 Invariants stay in the statements themselves (conditional updates, constraints): several
 processes on one file remain correct, each with its own groups.
 """
