@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import json
 import logging
@@ -243,6 +244,12 @@ class Whole:
 def whole(model: type) -> Whole:
     attributes = [a for a in inspect(model).column_attrs if not a.key.startswith("_")]
     return Whole(model, tuple(a.key for a in attributes), tuple(a.columns[0] for a in attributes))
+
+
+def sqlite_utc(value: dt.datetime) -> str:
+    """An instant as SQLite holds a ``DateTimeUTC`` column (what SQLAlchemy binds: UTC,
+    ``YYYY-MM-DD HH:MM:SS.ffffff``), e.g. to look up rows read as text by that text."""
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def paged(query: Any) -> Prepared:

@@ -6,7 +6,7 @@ import bisect
 import datetime as dt
 import heapq
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +15,7 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from tierslieu.db import only_small_statements, read_only
+from tierslieu.db import only_small_statements, read_only, sqlite_utc
 from tierslieu.domain import localtime
 from tierslieu.domain.bookings import ACTIVE_STATUSES, BookingStatus, RangeTooLong
 from tierslieu.domain.horizon import check_dates, latest_date
@@ -234,6 +234,7 @@ class DayListing:
     schedule version, kept with the asset in ``schedule_cache``)."""
 
     starts: tuple[dt.datetime, ...]  # in order
+    stored: tuple[str, ...]  # the same instants as SQLite stores them (``db.sqlite_utc``)
     capacities: tuple[int, ...]
     heads: tuple[bytes, ...]
 
@@ -243,17 +244,23 @@ class DayListing:
     ) -> DayListing:
         return cls(
             tuple(s.starts_at for s in slots),
+            tuple(sqlite_utc(s.starts_at) for s in slots),
             tuple(s.capacity for s in slots),
             tuple(head(s, tz) for s in slots),
         )
 
-    def render(self, taken: dict[dt.datetime, int], now: dt.datetime) -> Iterator[bytes]:
-        """The day's slots still to come, with their places left (JSON objects)."""
+    def render(self, taken: dict[Any, int], now: dt.datetime, *, stored: bool) -> list[bytes]:
+        """The day's slots still to come, with their places left (JSON objects). ``taken``
+        is keyed by the instants as the database gave them (``counters_with_version``):
+        the stored text on SQLite (``stored``), else datetimes."""
         first = bisect.bisect_right(self.starts, now)
-        for start, capacity, head in zip(
-            self.starts[first:], self.capacities[first:], self.heads[first:], strict=True
-        ):
-            yield b"%s%d}" % (head, max(0, capacity - taken.get(start, 0)))
+        keys = self.stored if stored else self.starts
+        return [
+            b"%s%d}" % (head, max(0, capacity - taken.get(key, 0)))
+            for key, capacity, head in zip(
+                keys[first:], self.capacities[first:], self.heads[first:], strict=True
+            )
+        ]
 
 
 async def free_slots_json(
@@ -283,15 +290,11 @@ async def free_slots_json(
         def build(slots: list[Slot]) -> DayListing:
             return DayListing.build(slots, entry.tz, head)
 
-        return (
-            b"["
-            + b",".join(
-                part
-                for day in entry.per_days(first_day, last_day, build)
-                for part in day.render(taken, now)
-            )
-            + b"]"
-        )
+        stored = engine.dialect.name != "postgresql"
+        parts: list[bytes] = []
+        for day in entry.per_days(first_day, last_day, build):
+            parts += day.render(taken, now, stored=stored)
+        return b"[" + b",".join(parts) + b"]"
 
     return await listing_cache.get_or_compute((asset_id, first_day, last_day, "json"), now, compute)
 
@@ -299,7 +302,7 @@ async def free_slots_json(
 @only_small_statements
 async def _current_listing(
     connection: AsyncConnection, asset_id: uuid.UUID, first_day: dt.date, last_day: dt.date
-) -> tuple[Any, dict[dt.datetime, int] | None, list[Period]]:
+) -> tuple[Any, dict[Any, int] | None, list[Period]]:
     """(the asset's cached schedule under the current version, places taken per slot start
     for a shared asset (else None), active bookings over the range for an exclusive one):
     one statement when the cache entry is current (see schedule_cache; imported here because
@@ -313,7 +316,7 @@ async def _current_listing(
             async with AsyncSession(bind=connection) as session:  # the ORM, on a cache miss
                 entry = await schedule_cache.load(session, asset_id)
         asset, span = entry.asset, entry.span(first_day, last_day)
-        taken: dict[dt.datetime, int] | None = None
+        taken: dict[Any, int] | None = None
         busy: list[Period] = []
         if asset.booking_mode == BookingMode.SHARED:
             version, taken = await schedule_cache.counters_with_version(connection, asset.id, span)
@@ -349,11 +352,19 @@ async def _compute_free_slots(
     entry, taken, busy = await _current_listing(connection, asset_id, first_day, last_day)
     if taken is None:
         return entry.asset, _free_intervals(entry, busy, first_day, last_day, now)
+    # The counters' starts as the database gave them (``counters_with_version``).
+    key = sqlite_utc if connection.dialect.name != "postgresql" else _itself
     return entry.asset, [
-        FreeSlot(s.starts_at, s.ends_at, s.capacity, max(0, s.capacity - taken.get(s.starts_at, 0)))
+        FreeSlot(
+            s.starts_at, s.ends_at, s.capacity, max(0, s.capacity - taken.get(key(s.starts_at), 0))
+        )
         for s, closure in entry.slots_with_closures(first_day, last_day)
         if closure is None and s.starts_at > now
     ]
+
+
+def _itself(value: dt.datetime) -> dt.datetime:
+    return value
 
 
 # --- rules and closures (staff) -------------------------------------------------------
