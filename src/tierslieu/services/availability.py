@@ -233,34 +233,43 @@ class DayListing:
     only part of a public listing that changes between two reads (made once per day and
     schedule version, kept with the asset in ``schedule_cache``)."""
 
-    starts: tuple[dt.datetime, ...]  # in order
-    stored: tuple[str, ...]  # the same instants as SQLite stores them (``db.sqlite_utc``)
+    # The slots' starts, in order, as the database gives them back (``instant_key``): the
+    # counters are looked up by them (on SQLite, reading 62 texts as datetimes was ~10 %
+    # of a listing) and ``now`` is compared with them (SQLite's text sorts as its instants).
+    starts: tuple[Any, ...]
     capacities: tuple[int, ...]
     heads: tuple[bytes, ...]
 
     @classmethod
     def build(
-        cls, slots: list[Slot], tz: ZoneInfo, head: Callable[[Slot, ZoneInfo], bytes]
+        cls,
+        slots: list[Slot],
+        tz: ZoneInfo,
+        head: Callable[[Slot, ZoneInfo], bytes],
+        key: Callable[[dt.datetime], Any],
     ) -> DayListing:
         return cls(
-            tuple(s.starts_at for s in slots),
-            tuple(sqlite_utc(s.starts_at) for s in slots),
+            tuple(key(s.starts_at) for s in slots),
             tuple(s.capacity for s in slots),
             tuple(head(s, tz) for s in slots),
         )
 
-    def render(self, taken: dict[Any, int], now: dt.datetime, *, stored: bool) -> list[bytes]:
-        """The day's slots still to come, with their places left (JSON objects). ``taken``
-        is keyed by the instants as the database gave them (``counters_with_version``):
-        the stored text on SQLite (``stored``), else datetimes."""
+    def render(self, taken: dict[Any, int], now: Any) -> list[bytes]:
+        """The day's slots after ``now``, with their places left (JSON objects); ``taken``
+        and ``now`` in the form of ``starts``."""
         first = bisect.bisect_right(self.starts, now)
-        keys = self.stored if stored else self.starts
         return [
-            b"%s%d}" % (head, max(0, capacity - taken.get(key, 0)))
-            for key, capacity, head in zip(
-                keys[first:], self.capacities[first:], self.heads[first:], strict=True
+            b"%s%d}" % (head, max(0, capacity - taken.get(start, 0)))
+            for start, capacity, head in zip(
+                self.starts[first:], self.capacities[first:], self.heads[first:], strict=True
             )
         ]
+
+
+def instant_key(dialect: str) -> Callable[[dt.datetime], Any]:
+    """An instant as a listing's counters give it back (``counters_with_version``): the
+    stored text on SQLite (``db.sqlite_utc``), the datetime itself on PostgreSQL."""
+    return _itself if dialect == "postgresql" else sqlite_utc
 
 
 async def free_slots_json(
@@ -287,13 +296,15 @@ async def free_slots_json(
         if taken is None:
             return whole(_free_intervals(entry, busy, first_day, last_day, now), entry.tz)
 
-        def build(slots: list[Slot]) -> DayListing:
-            return DayListing.build(slots, entry.tz, head)
+        key = instant_key(engine.dialect.name)
 
-        stored = engine.dialect.name != "postgresql"
+        def build(slots: list[Slot]) -> DayListing:
+            return DayListing.build(slots, entry.tz, head, key)
+
         parts: list[bytes] = []
+        now_key = key(now)
         for day in entry.per_days(first_day, last_day, build):
-            parts += day.render(taken, now, stored=stored)
+            parts += day.render(taken, now_key)
         return b"[" + b",".join(parts) + b"]"
 
     return await listing_cache.get_or_compute((asset_id, first_day, last_day, "json"), now, compute)
@@ -352,8 +363,7 @@ async def _compute_free_slots(
     entry, taken, busy = await _current_listing(connection, asset_id, first_day, last_day)
     if taken is None:
         return entry.asset, _free_intervals(entry, busy, first_day, last_day, now)
-    # The counters' starts as the database gave them (``counters_with_version``).
-    key = sqlite_utc if connection.dialect.name != "postgresql" else _itself
+    key = instant_key(connection.dialect.name)
     return entry.asset, [
         FreeSlot(
             s.starts_at, s.ends_at, s.capacity, max(0, s.capacity - taken.get(key(s.starts_at), 0))
