@@ -57,9 +57,7 @@ def test_demo_week_of_menus_at_le_relais(client, settings):
     ]
 
 
-def test_every_listed_menu_is_its_own_page_for_the_public_and_a_signed_in_person(
-    client, settings
-):
+def test_every_listed_menu_is_its_own_page_for_the_public_and_a_signed_in_person(client, settings):
     """The week's list reads all menus at once (their dishes, windows and the caller's
     tariff): each entry must be what the menu's own page shows that caller."""
     run_db(settings, lambda s: load_demo(s, settings))
