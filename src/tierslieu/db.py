@@ -192,11 +192,9 @@ async def fetch_rows(
     SQLAlchemy began, it runs on its own (autocommit on both): one snapshot a statement."""
     if connection.dialect.name == "postgresql":
         return await fetch_raw(connection, statement.pg, values)
-    read_here = getattr((await _pooled(connection)).dbapi_connection, "read_here", None)
-    if read_here is not None:
-        rows = read_here(statement.sqlite.sql, statement.sqlite.arguments(values))
-        if rows is not None:
-            return statement.sqlite.rows(rows)
+    rows = await _by_sqlite3(connection, "read_here", statement, values)
+    if rows is not None:
+        return rows
     return (await connection.execute(statement.statement, values)).all()
 
 
@@ -210,13 +208,23 @@ async def write_rows(
     booking's CPU, spent while holding SQLite's only write lock); else SQLAlchemy. Its
     rows (RETURNING), converted as SQLAlchemy converts them; [] without."""
     if connection.dialect.name != "postgresql":
-        write_here = getattr((await _pooled(connection)).dbapi_connection, "write_here", None)
-        if write_here is not None:
-            rows = write_here(statement.sqlite.sql, statement.sqlite.arguments(values))
-            if rows is not None:
-                return statement.sqlite.rows(rows)
+        rows = await _by_sqlite3(connection, "write_here", statement, values)
+        if rows is not None:
+            return rows
     result = await connection.execute(statement.statement, values)
     return result.all() if result.returns_rows else []
+
+
+async def _by_sqlite3(
+    connection: AsyncConnection, way: str, statement: Prepared, values: Mapping[str, Any]
+) -> Sequence[Sequence[Any]] | None:
+    """``statement`` run by ``sqlite_driver``'s ``read_here`` or ``write_here`` (``way``),
+    its rows converted; None when it may not run there (nothing run)."""
+    run = getattr((await _pooled(connection)).dbapi_connection, way, None)
+    if run is None:
+        return None
+    rows = run(statement.sqlite.sql, statement.sqlite.arguments(values))
+    return None if rows is None else statement.sqlite.rows(rows)
 
 
 M = TypeVar("M")

@@ -286,11 +286,7 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         if not _small.get() or self._pending_begin == WRITE_BEGIN:
             return None
         begin, self._pending_begin = self._pending_begin, None
-        try:
-            return _run(self._connection._conn, begin, operation, parameters)[1]
-        except Exception as error:
-            self._handle_exception(error)
-            raise  # not reached: _handle_exception raises
+        return self._rows_here(begin, operation, parameters)
 
     def write_here(self, operation: str, parameters: tuple[Any, ...]) -> list[Any] | None:
         """A small write run in the event loop's thread with nothing of SQLAlchemy around it
@@ -308,12 +304,16 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         if not self._write_locked:
             return None
         self._may_be_in_transaction = self._wrote = True
+        rows = self._rows_here(None, operation, parameters)
+        return [] if rows is None else rows
+
+    def _rows_here(self, begin: str | None, operation: str, parameters: Any) -> list[Any] | None:
+        """``_run`` in this thread, its errors raised as SQLAlchemy's adapter raises them."""
         try:
-            rows = _run(self._connection._conn, None, operation, parameters)[1]
+            return _run(self._connection._conn, begin, operation, parameters)[1]
         except Exception as error:
             self._handle_exception(error)
             raise  # not reached: _handle_exception raises
-        return [] if rows is None else rows
 
     def commit(self) -> None:
         self._ends_transaction(super().commit, lambda: self._connection._conn.commit())
